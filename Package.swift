@@ -1,0 +1,62 @@
+// swift-tools-version: 6.1
+// pipeperf: benchmarks telemetry pipelines end to end.
+// Layout follows ../shared/DESIGN.md and the design card: one library target per role,
+// thin executable shells over them, and one C shim target per system library.
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6)
+]
+
+let package = Package(
+    name: "pipeperf",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "loadgen", targets: ["LoadGenCLI"]),
+        .library(name: "OTLPWire", targets: ["OTLPWire"]),
+        .library(name: "OTLPGzip", targets: ["OTLPGzip"]),
+        .library(name: "LoadGen", targets: ["LoadGen"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+    ],
+    targets: [
+        // System libraries (design card): each is imported by exactly one Swift target.
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(
+            name: "CNGHTTP2", path: "Sources/CNGHTTP2", pkgConfig: "libnghttp2",
+            providers: [.apt(["libnghttp2-dev"])]),
+        .systemLibrary(
+            name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
+            providers: [.apt(["libssl-dev"])]),
+
+        // The OTLP wire format: encoder, batch templates, scanner, gRPC framing. Standard library only.
+        .target(name: "OTLPWire", swiftSettings: strict),
+        // gzip in both directions over zlib (the only importer of CZlib).
+        .target(name: "OTLPGzip", dependencies: ["CZlib", "OTLPWire"], swiftSettings: strict),
+
+        // The load generator's logic (importable by tests); `loadgen` is a thin shell over it.
+        .target(
+            name: "LoadGen",
+            dependencies: [
+                "OTLPWire", "OTLPGzip",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "LoadGenCLI", dependencies: ["LoadGen"], path: "Sources/LoadGenCLI",
+            swiftSettings: strict),
+
+        .testTarget(
+            name: "OTLPWireTests",
+            dependencies: ["OTLPWire", "OTLPGzip"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict),
+        .testTarget(
+            name: "LoadGenTests",
+            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip"],
+            swiftSettings: strict),
+    ]
+)

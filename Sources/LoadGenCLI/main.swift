@@ -1,0 +1,3 @@
+import LoadGen
+
+LoadGenCommand.main()
