@@ -92,14 +92,39 @@ public struct ProtoWriter {
         let n = bytes.count
         guard n > 0, let src = bytes.baseAddress else { return }
         ensure(n)
-        (base + position).copyMemory(from: src, byteCount: n)
+        let dst = base + position
+        // Short strings (keys, small values) dominate; a call to memmove costs more than copying them.
+        if n <= 16 {
+            if n >= 8 {
+                dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
+                dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+            } else {
+                var i = 0
+                while i < n {
+                    dst.storeBytes(of: src.load(fromByteOffset: i, as: UInt8.self), toByteOffset: i, as: UInt8.self)
+                    i &+= 1
+                }
+            }
+        } else {
+            dst.copyMemory(from: src, byteCount: n)
+        }
         position &+= n
+    }
+
+    /// A string field whose value is a compile-time constant (no reference counting).
+    @inlinable @inline(__always)
+    public mutating func staticStringField(_ field: Int, _ value: StaticString) {
+        lengthPrefix(field: field, length: value.utf8CodeUnitCount)
+        raw(UnsafeRawBufferPointer(start: value.utf8Start, count: value.utf8CodeUnitCount))
     }
 
     /// Appends the UTF-8 bytes of `string` (no prefix).
     @inlinable @inline(__always)
     public mutating func utf8(_ string: String) {
-        var s = string
+        if let done: Void = string.utf8.withContiguousStorageIfAvailable({ raw(UnsafeRawBufferPointer($0)) }) {
+            return done
+        }
+        var s = string  // not contiguous (bridged): make it so, then write
         s.withUTF8 { raw(UnsafeRawBufferPointer($0)) }
     }
 
@@ -147,11 +172,8 @@ public struct ProtoWriter {
     /// A string field.
     @inlinable @inline(__always)
     public mutating func stringField(_ field: Int, _ value: String) {
-        var s = value
-        s.withUTF8 { u in
-            lengthPrefix(field: field, length: u.count)
-            raw(UnsafeRawBufferPointer(u))
-        }
+        lengthPrefix(field: field, length: value.utf8.count)
+        utf8(value)
     }
 
     /// A bytes field.
@@ -185,13 +207,15 @@ public struct ProtoWriter {
     }
 
     /// Closes a nested message: writes its length into the reserved bytes, moving the body when the
-    /// minimal varint of the length is longer or shorter than the reservation.
-    @inlinable
-    public mutating func endNested(_ marker: NestedMarker) {
+    /// minimal varint of the length is longer or shorter than the reservation. Returns how far the body
+    /// moved (0 when the reservation was right), so recorded offsets inside it can be corrected.
+    @inlinable @discardableResult
+    public mutating func endNested(_ marker: NestedMarker) -> Int {
         let bodyStart = marker.prefixAt &+ marker.reserved
         let length = position &- bodyStart
         let need = ProtoSize.varint(UInt64(length))
-        if need != marker.reserved {
+        let delta = need &- marker.reserved
+        if _slowPath(delta != 0) {
             if need > marker.reserved { ensure(need &- marker.reserved) }
             let newStart = marker.prefixAt &+ need
             (base + newStart).copyMemory(from: base + bodyStart, byteCount: length)
@@ -205,6 +229,14 @@ public struct ProtoWriter {
             v >>= 7
         }
         base.storeBytes(of: UInt8(truncatingIfNeeded: v), toByteOffset: at, as: UInt8.self)
+        return delta
+    }
+
+    /// Closes a nested message like `endNested(_:)` and tells `patches` when its body moved.
+    @inlinable
+    public mutating func endNested<P: PatchRecorder>(_ marker: NestedMarker, _ patches: inout P) {
+        let delta = endNested(marker)
+        if _slowPath(delta != 0) { patches.shift(from: marker.prefixAt &+ marker.reserved, by: delta) }
     }
 }
 

@@ -34,19 +34,21 @@ public struct IgnoreTracking: TrackingVisitor {
 /// Counts items and reads tracking fields of OTLP export requests.
 public enum OTLPScanner {
     /// Counts resources, scopes and items without looking inside log records, spans or data points.
+    @inlinable
     public static func count(_ signal: Signal, _ bytes: UnsafeRawBufferPointer) throws(WireError) -> ScanCounts {
         var v = IgnoreTracking()
         return try walk(signal, bytes, tracking: false, &v)
     }
 
     /// Counts like `count` and also reads the tracking attributes of every item, calling `visitor`.
+    @inlinable
     public static func scan<V: TrackingVisitor>(
         _ signal: Signal, _ bytes: UnsafeRawBufferPointer, visitor: inout V
     ) throws(WireError) -> ScanCounts {
         try walk(signal, bytes, tracking: true, &visitor)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func walk<V: TrackingVisitor>(
         _ signal: Signal, _ bytes: UnsafeRawBufferPointer, tracking: Bool, _ visitor: inout V
     ) throws(WireError) -> ScanCounts {
@@ -65,7 +67,7 @@ public enum OTLPScanner {
     }
 
     /// `ResourceX { Resource resource = 1; repeated ScopeX scope_x = 2; string schema_url = 3; }`
-    @inline(__always)
+    @inlinable @inline(__always)
     static func resource<V: TrackingVisitor>(
         _ signal: Signal, _ r: inout WireReader, _ tracking: Bool, _ counts: inout ScanCounts, _ visitor: inout V
     ) throws(WireError) {
@@ -97,6 +99,7 @@ public enum OTLPScanner {
     }
 
     /// `Resource { repeated KeyValue attributes = 1; ... }`: the last `pipeperf.run_id` wins.
+    @inlinable
     static func resourceRunID(_ r: inout WireReader) throws(WireError) -> UInt64? {
         var found: UInt64? = nil
         while !r.isAtEnd {
@@ -104,7 +107,7 @@ public enum OTLPScanner {
             if f == 1 && t == .lengthDelimited {
                 var kv = try r.lengthDelimited()
                 let (key, value) = try keyValue(&kv)
-                if let key, keyEquals(key, runIDKeyBytes), let value {
+                if let key, keyEquals(key, "pipeperf.run_id"), let value {
                     var v = value
                     if let s = try anyValueString(&v) { found = RunID.parseHex(s) }
                 }
@@ -116,7 +119,7 @@ public enum OTLPScanner {
     }
 
     /// `ScopeX { InstrumentationScope scope = 1; repeated Item items = 2; string schema_url = 3; }`
-    @inline(__always)
+    @inlinable @inline(__always)
     static func scope<V: TrackingVisitor>(
         _ signal: Signal, _ r: inout WireReader, _ tracking: Bool, _ runID: UInt64?, _ counts: inout ScanCounts,
         _ visitor: inout V
@@ -143,6 +146,7 @@ public enum OTLPScanner {
 
     /// `Metric`: the data oneof (gauge 5, sum 7, histogram 9, exponential_histogram 10, summary 11);
     /// the last one present wins, as in protobuf. Each holds `repeated XDataPoint data_points = 1`.
+    @inlinable
     static func metric<V: TrackingVisitor>(
         _ r: inout WireReader, _ tracking: Bool, _ runID: UInt64?, _ counts: inout ScanCounts, _ visitor: inout V
     ) throws(WireError) {
@@ -183,7 +187,7 @@ public enum OTLPScanner {
 
     /// Walks one log record, span or data point, reading `pipeperf.seq` and `pipeperf.sent_ns` from
     /// its attributes (the last occurrence of each wins).
-    @inline(__always)
+    @inlinable @inline(__always)
     static func trackedItem<V: TrackingVisitor>(
         _ r: inout WireReader, attributesField: Int, _ runID: UInt64?, _ counts: inout ScanCounts, _ visitor: inout V
     ) throws(WireError) {
@@ -195,9 +199,9 @@ public enum OTLPScanner {
                 var kv = try r.lengthDelimited()
                 let (key, value) = try keyValue(&kv)
                 guard let key, var value else { continue }
-                if keyEquals(key, seqKeyBytes) {
+                if keyEquals(key, "pipeperf.seq") {
                     if let v = try anyValueInt(&value) { seq = v }
-                } else if keyEquals(key, sentKeyBytes) {
+                } else if keyEquals(key, "pipeperf.sent_ns") {
                     if let v = try anyValueInt(&value) { sent = v }
                 }
             } else {
@@ -209,7 +213,7 @@ public enum OTLPScanner {
     }
 
     /// `KeyValue { string key = 1; AnyValue value = 2; }`, in any field order; the last of each wins.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func keyValue(_ r: inout WireReader) throws(WireError) -> (UnsafeRawBufferPointer?, WireReader?) {
         var key: UnsafeRawBufferPointer? = nil
         var value: WireReader? = nil
@@ -227,7 +231,7 @@ public enum OTLPScanner {
     }
 
     /// The `int_value` (field 3) of an `AnyValue`, if that is the oneof's last case.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func anyValueInt(_ r: inout WireReader) throws(WireError) -> UInt64? {
         var result: UInt64? = nil
         while !r.isAtEnd {
@@ -243,6 +247,7 @@ public enum OTLPScanner {
     }
 
     /// The `string_value` (field 1) of an `AnyValue`, if that is the oneof's last case.
+    @inlinable
     static func anyValueString(_ r: inout WireReader) throws(WireError) -> UnsafeRawBufferPointer? {
         var result: UnsafeRawBufferPointer? = nil
         while !r.isAtEnd {
@@ -259,7 +264,7 @@ public enum OTLPScanner {
 
     /// True when (field, wire type) is one of `AnyValue`'s oneof cases; a field with a different wire
     /// type is an unknown field and leaves the oneof alone.
-    @inline(__always)
+    @inlinable @inline(__always)
     static func isAnyValueCase(_ f: Int, _ t: WireType) -> Bool {
         switch f {
         case 1, 5, 6, 7: return t == .lengthDelimited
@@ -269,13 +274,13 @@ public enum OTLPScanner {
         }
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func keyEquals(_ a: UnsafeRawBufferPointer, _ b: StaticString) -> Bool {
         guard a.count == b.utf8CodeUnitCount, let pa = a.baseAddress else { return false }
         return memcmpBytes(pa, UnsafeRawPointer(b.utf8Start), a.count)
     }
 
-    @inline(__always)
+    @inlinable @inline(__always)
     static func memcmpBytes(_ a: UnsafeRawPointer, _ b: UnsafeRawPointer, _ n: Int) -> Bool {
         var i = 0
         while i &+ 8 <= n {
@@ -291,7 +296,4 @@ public enum OTLPScanner {
         return true
     }
 
-    static let runIDKeyBytes: StaticString = "pipeperf.run_id"
-    static let seqKeyBytes: StaticString = "pipeperf.seq"
-    static let sentKeyBytes: StaticString = "pipeperf.sent_ns"
 }

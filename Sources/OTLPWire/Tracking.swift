@@ -87,7 +87,7 @@ public enum Tracking {
 
     @inlinable
     static func encodeRunID<P: PatchRecorder>(_ id: RunID, _ w: inout ProtoWriter, _ patches: inout P) {
-        w.stringField(1, runIDKey)
+        w.staticStringField(1, "pipeperf.run_id")
         w.lengthPrefix(field: 2, length: 18)
         w.lengthPrefix(field: 1, length: 16)
         patches.record(.runID, w.offset)
@@ -101,13 +101,13 @@ public enum Tracking {
     @inlinable
     static func encodeItem<P: PatchRecorder>(_ t: ItemTracking, field: Int, _ w: inout ProtoWriter, _ patches: inout P) {
         w.lengthPrefix(field: field, length: seqKeyValueSize)
-        w.stringField(1, seqKey)
+        w.staticStringField(1, "pipeperf.seq")
         w.lengthPrefix(field: 2, length: 10)
         w.tag(3, .varint)
         patches.record(.seq, w.paddedVarint(t.seq))
 
         w.lengthPrefix(field: field, length: sentKeyValueSize)
-        w.stringField(1, sentKey)
+        w.staticStringField(1, "pipeperf.sent_ns")
         w.lengthPrefix(field: 2, length: 10)
         w.tag(3, .varint)
         patches.record(.sent, w.paddedVarint(t.sentUnixNano))
@@ -135,6 +135,9 @@ public protocol PatchRecorder {
     mutating func record(_ kind: PatchKind, _ offset: Int)
     /// The current item is complete.
     mutating func endItem()
+    /// Bytes from `offset` on moved by `delta` (a backpatched length prefix needed more or fewer bytes
+    /// than reserved): offsets recorded at or after `offset` must move too.
+    mutating func shift(from offset: Int, by delta: Int)
 }
 
 /// A recorder that keeps nothing: plain encoding.
@@ -142,4 +145,5 @@ public struct NoPatches: PatchRecorder {
     public init() {}
     @inlinable @inline(__always) public mutating func record(_ kind: PatchKind, _ offset: Int) {}
     @inlinable @inline(__always) public mutating func endItem() {}
+    @inlinable @inline(__always) public mutating func shift(from offset: Int, by delta: Int) {}
 }

@@ -70,5 +70,27 @@ struct EncoderOracleTests {
         var shape = PayloadShape(signal: .metrics, batchSize: 37)
         shape.pointsPerMetric = 4
         try checkTemplate(PayloadGenerator.metrics(shape, seed: 3, runID: RunID(3)), item: tree)
+        // Items under 128 bytes and over 16 KiB: backpatched prefixes shrink and grow, moving the offsets.
+        var tiny = PayloadShape(signal: .logs, batchSize: 40)
+        tiny.bodySize = 0
+        tiny.attributes = 0
+        try checkTemplate(PayloadGenerator.logs(tiny, seed: 4, runID: RunID(4)), item: tree)
+        var huge = PayloadShape(signal: .logs, batchSize: 3)
+        huge.bodySize = 40_000
+        try checkTemplate(PayloadGenerator.logs(huge, seed: 5, runID: RunID(5)), item: tree)
+        var hugeSpans = PayloadShape(signal: .traces, batchSize: 2)
+        hugeSpans.attributes = 3
+        hugeSpans.attributeSize = 20_000
+        try checkTemplate(PayloadGenerator.traces(hugeSpans, seed: 6, runID: RunID(6)), item: tree)
+    }
+
+    @Test("encoding appends after existing content")
+    func appends() {
+        let request = Rich.logs(tracking: true)
+        let b = WireBuffer(capacity: 4)
+        [UInt8(1), 2, 3].withUnsafeBytes { b.append($0) }
+        request.encode(into: b)
+        #expect(b.bytes == [1, 2, 3] + request.encodedBytes())
+        #expect(b.count == 3 + request.encodedSize)
     }
 }

@@ -2,7 +2,7 @@
 // size-first encoders. Field numbers are the upstream OTLP ones (proto tags in comments).
 
 /// `AnyValue`: a oneof, so every case is written even when it holds a default value.
-public indirect enum AnyValue: Sendable, Equatable {
+public enum AnyValue: Sendable, Equatable {
     case string(String)  // string_value = 1
     case bool(Bool)  // bool_value = 2
     case int(Int64)  // int_value = 3
@@ -21,11 +21,11 @@ public indirect enum AnyValue: Sendable, Equatable {
         case .double: return 9
         case .array(let values):
             var n = 0
-            for v in values { n &+= ProtoSize.lengthDelimited(1, v.encodedSize) }
+            for i in values.indices { n &+= ProtoSize.lengthDelimited(1, values[i].encodedSize) }
             return ProtoSize.lengthDelimited(5, n)
         case .kvlist(let kvs):
             var n = 0
-            for kv in kvs { n &+= ProtoSize.lengthDelimited(1, kv.encodedSize) }
+            for i in kvs.indices { n &+= ProtoSize.lengthDelimited(1, kvs[i].encodedSize) }
             return ProtoSize.lengthDelimited(6, n)
         case .bytes(let b): return ProtoSize.lengthDelimited(7, b.count)
         }
@@ -41,19 +41,19 @@ public indirect enum AnyValue: Sendable, Equatable {
         case .double(let d): w.fixed64Field(4, d.bitPattern)
         case .array(let values):
             var n = 0
-            for v in values { n &+= ProtoSize.lengthDelimited(1, v.encodedSize) }
+            for i in values.indices { n &+= ProtoSize.lengthDelimited(1, values[i].encodedSize) }
             w.lengthPrefix(field: 5, length: n)
-            for v in values {
-                w.lengthPrefix(field: 1, length: v.encodedSize)
-                v.encode(&w)
+            for i in values.indices {
+                w.lengthPrefix(field: 1, length: values[i].encodedSize)
+                values[i].encode(&w)
             }
         case .kvlist(let kvs):
             var n = 0
-            for kv in kvs { n &+= ProtoSize.lengthDelimited(1, kv.encodedSize) }
+            for i in kvs.indices { n &+= ProtoSize.lengthDelimited(1, kvs[i].encodedSize) }
             w.lengthPrefix(field: 6, length: n)
-            for kv in kvs {
-                w.lengthPrefix(field: 1, length: kv.encodedSize)
-                kv.encode(&w)
+            for i in kvs.indices {
+                w.lengthPrefix(field: 1, length: kvs[i].encodedSize)
+                kvs[i].encode(&w)
             }
         case .bytes(let b): w.bytesField(7, b)
         }
@@ -76,11 +76,29 @@ public struct KeyValue: Sendable, Equatable {
         return (k == 0 ? 0 : ProtoSize.lengthDelimited(1, k)) &+ ProtoSize.lengthDelimited(2, value.encodedSize)
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func encode(_ w: inout ProtoWriter) {
-        if !key.isEmpty { w.stringField(1, key) }
-        w.lengthPrefix(field: 2, length: value.encodedSize)
-        value.encode(&w)
+        withUnsafePointer(to: self) { KeyValue.encode(at: $0, &w) }
+    }
+
+    /// Encodes the pair in place, without copying it (and retaining its strings) first.
+    @inlinable @inline(__always)
+    public static func encode(at kv: UnsafePointer<KeyValue>, _ w: inout ProtoWriter) {
+        if !kv.pointee.key.isEmpty { w.stringField(1, kv.pointee.key) }
+        switch kv.pointee.value {
+        case .string(let s):  // the common case, written without a second switch for the size
+            let n = s.utf8.count
+            w.lengthPrefix(field: 2, length: ProtoSize.lengthDelimited(1, n))
+            w.lengthPrefix(field: 1, length: n)
+            w.utf8(s)
+        case .int(let v):
+            let u = UInt64(bitPattern: v)
+            w.lengthPrefix(field: 2, length: ProtoSize.varintField(3, u))
+            w.varintField(3, u)
+        case let value:
+            w.lengthPrefix(field: 2, length: value.encodedSize)
+            value.encode(&w)
+        }
     }
 }
 
@@ -88,16 +106,21 @@ public struct KeyValue: Sendable, Equatable {
 @inlinable
 func attributesSize(_ field: Int, _ attributes: [KeyValue]) -> Int {
     var n = 0
-    for kv in attributes { n &+= ProtoSize.lengthDelimited(field, kv.encodedSize) }
+    for i in attributes.indices { n &+= ProtoSize.lengthDelimited(field, attributes[i].encodedSize) }
     return n
 }
 
 /// Writes a repeated `KeyValue` field.
-@inlinable
+@inlinable @inline(__always)
 func encodeAttributes(_ field: Int, _ attributes: [KeyValue], _ w: inout ProtoWriter) {
-    for kv in attributes {
-        w.lengthPrefix(field: field, length: kv.encodedSize)
-        kv.encode(&w)
+    // Index loops read elements in place; `for kv in attributes` would copy (and retain) each one.
+    // Backpatched with one reserved byte: attributes are almost always under 128 bytes.
+    attributes.withUnsafeBufferPointer { kvs in
+        for i in kvs.indices {
+            let m = w.beginNested(field: field, reserve: 1)
+            KeyValue.encode(at: kvs.baseAddress! + i, &w)
+            w.endNested(m)
+        }
     }
 }
 

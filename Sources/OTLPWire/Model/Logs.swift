@@ -74,27 +74,39 @@ public struct LogRecord: OTLPItem {
         return n
     }
 
-    @inlinable
+    @inlinable @inline(__always)
     public func encode<P: PatchRecorder>(_ w: inout ProtoWriter, _ patches: inout P) {
+        withUnsafePointer(to: self) { LogRecord.encode(at: $0, &w, &patches) }
+    }
+
+    /// Encodes the record in place: fields are read through the pointer, so the record is never copied
+    /// (copying it would retain and release each of its strings and arrays).
+    @inlinable @inline(__always)
+    public static func encode<P: PatchRecorder>(at r: UnsafePointer<LogRecord>, _ w: inout ProtoWriter, _ patches: inout P) {
         w.tag(1, .fixed64)
         patches.record(.timeStart, w.offset)
-        w.fixed64(timeUnixNano)
-        if severityNumber != 0 { w.varintField(2, UInt64(bitPattern: Int64(severityNumber))) }
-        if !severityText.isEmpty { w.stringField(3, severityText) }
-        if let body {
+        w.fixed64(r.pointee.timeUnixNano)
+        if r.pointee.severityNumber != 0 { w.varintField(2, UInt64(bitPattern: Int64(r.pointee.severityNumber))) }
+        if !r.pointee.severityText.isEmpty { w.stringField(3, r.pointee.severityText) }
+        switch r.pointee.body {
+        case .some(.string(let s)):
+            w.lengthPrefix(field: 5, length: ProtoSize.lengthDelimited(1, s.utf8.count))
+            w.stringField(1, s)
+        case .some(let body):
             w.lengthPrefix(field: 5, length: body.encodedSize)
             body.encode(&w)
+        case .none: break
         }
-        if let tracking { Tracking.encodeItem(tracking, field: 6, &w, &patches) }
-        encodeAttributes(6, attributes, &w)
-        if droppedAttributesCount != 0 { w.varintField(7, UInt64(droppedAttributesCount)) }
-        if flags != 0 { w.fixed32Field(8, flags) }
-        if !traceID.isEmpty { w.bytesField(9, traceID) }
-        if !spanID.isEmpty { w.bytesField(10, spanID) }
+        if let tracking = r.pointee.tracking { Tracking.encodeItem(tracking, field: 6, &w, &patches) }
+        encodeAttributes(6, r.pointee.attributes, &w)
+        if r.pointee.droppedAttributesCount != 0 { w.varintField(7, UInt64(r.pointee.droppedAttributesCount)) }
+        if r.pointee.flags != 0 { w.fixed32Field(8, r.pointee.flags) }
+        if !r.pointee.traceID.isEmpty { w.bytesField(9, r.pointee.traceID) }
+        if !r.pointee.spanID.isEmpty { w.bytesField(10, r.pointee.spanID) }
         w.tag(11, .fixed64)
         patches.record(.timeEnd, w.offset)
-        w.fixed64(observedTimeUnixNano)
-        if !eventName.isEmpty { w.stringField(12, eventName) }
+        w.fixed64(r.pointee.observedTimeUnixNano)
+        if !r.pointee.eventName.isEmpty { w.stringField(12, r.pointee.eventName) }
         patches.endItem()
     }
 }

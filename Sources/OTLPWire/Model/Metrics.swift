@@ -177,13 +177,13 @@ public struct Metric: OTLPItem {
         var n = 0
         switch data {
         case .gauge(let points):
-            for p in points { n &+= ProtoSize.lengthDelimited(1, p.encodedSize) }
+            for i in points.indices { n &+= ProtoSize.lengthDelimited(1, points[i].encodedSize) }
         case .sum(let points, let temporality, let monotonic):
-            for p in points { n &+= ProtoSize.lengthDelimited(1, p.encodedSize) }
+            for i in points.indices { n &+= ProtoSize.lengthDelimited(1, points[i].encodedSize) }
             if temporality != 0 { n &+= ProtoSize.varintField(2, UInt64(bitPattern: Int64(temporality))) }
             if monotonic { n &+= 2 }
         case .histogram(let points, let temporality):
-            for p in points { n &+= ProtoSize.lengthDelimited(1, p.encodedSize) }
+            for i in points.indices { n &+= ProtoSize.lengthDelimited(1, points[i].encodedSize) }
             if temporality != 0 { n &+= ProtoSize.varintField(2, UInt64(bitPattern: Int64(temporality))) }
         }
         return n

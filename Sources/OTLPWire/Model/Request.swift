@@ -47,6 +47,15 @@ public protocol OTLPItem: Sendable, Equatable {
     var encodedSize: Int { get }
     /// Writes the message body, reporting patchable fields (and calling `endItem()` per counted item).
     func encode<P: PatchRecorder>(_ w: inout ProtoWriter, _ patches: inout P)
+    /// Writes the message body of the item at `item` without copying it out of its storage.
+    static func encode<P: PatchRecorder>(at item: UnsafePointer<Self>, _ w: inout ProtoWriter, _ patches: inout P)
+}
+
+extension OTLPItem {
+    @inlinable @inline(__always)
+    public static func encode<P: PatchRecorder>(at item: UnsafePointer<Self>, _ w: inout ProtoWriter, _ patches: inout P) {
+        item.pointee.encode(&w, &patches)
+    }
 }
 
 /// `ScopeLogs` / `ScopeSpans` / `ScopeMetrics`.
@@ -91,37 +100,38 @@ public struct ExportRequest<Item: OTLPItem>: Sendable, Equatable {
 
     /// Appends the encoded request to `buffer`, reporting the offsets of patchable fields.
     ///
-    /// Size-first: one pass computes the size of every item, scope and resource into a cache (so no
-    /// size is computed twice above the leaves), a second pass writes into storage reserved once.
+    /// One pass, reserve-and-backpatch: each resource, scope and item reserves the bytes its length
+    /// prefix usually needs (3, 3 and 2) and the body moves only when that guess was wrong; moves are
+    /// reported to `patches` so recorded offsets stay right. Leaves (attributes, values) are sized first.
     @inlinable
     public func encode<P: PatchRecorder>(into buffer: WireBuffer, patches: inout P) {
-        var cache = SizeCache()
-        let total = sizePass(&cache)
-        var w = ProtoWriter(appendingTo: buffer, reserving: total)
-        let start = w.offset
-        for r in resources {
-            let rs = cache.next()
-            w.lengthPrefix(field: 1, length: rs)
-            if let res = r.resource {
+        var w = ProtoWriter(appendingTo: buffer, reserving: 256)
+        for ri in resources.indices {
+            let rm = w.beginNested(field: 1, reserve: 3)
+            if let res = resources[ri].resource {
                 w.lengthPrefix(field: 1, length: res.encodedSize)
                 res.encode(&w, &patches)
             }
-            for s in r.scopes {
-                let ss = cache.next()
-                w.lengthPrefix(field: 2, length: ss)
-                if let scope = s.scope {
+            for si in resources[ri].scopes.indices {
+                let sm = w.beginNested(field: 2, reserve: 3)
+                if let scope = resources[ri].scopes[si].scope {
                     w.lengthPrefix(field: 1, length: scope.encodedSize)
                     scope.encode(&w)
                 }
-                for item in s.items {
-                    w.lengthPrefix(field: 2, length: cache.next())
-                    item.encode(&w, &patches)
+                // Through a buffer pointer, items are encoded in place rather than copied out of the array.
+                resources[ri].scopes[si].items.withUnsafeBufferPointer { items in
+                    for ii in items.indices {
+                        let im = w.beginNested(field: 2, reserve: 2)
+                        Item.encode(at: items.baseAddress! + ii, &w, &patches)
+                        w.endNested(im, &patches)
+                    }
                 }
-                if !s.schemaURL.isEmpty { w.stringField(3, s.schemaURL) }
+                if !resources[ri].scopes[si].schemaURL.isEmpty { w.stringField(3, resources[ri].scopes[si].schemaURL) }
+                w.endNested(sm, &patches)
             }
-            if !r.schemaURL.isEmpty { w.stringField(3, r.schemaURL) }
+            if !resources[ri].schemaURL.isEmpty { w.stringField(3, resources[ri].schemaURL) }
+            w.endNested(rm, &patches)
         }
-        precondition(w.offset - start == total, "OTLPWire size pass and write pass disagree")
         w.finish()
     }
 
@@ -139,55 +149,22 @@ public struct ExportRequest<Item: OTLPItem>: Sendable, Equatable {
         return b.bytes
     }
 
-    /// Exact encoded size of the request.
+    /// Exact encoded size of the request (computed, not encoded).
     public var encodedSize: Int {
-        var cache = SizeCache()
-        return sizePass(&cache)
-    }
-
-    @inlinable
-    func sizePass(_ cache: inout SizeCache) -> Int {
         var total = 0
         for r in resources {
-            let rslot = cache.reserve()
             var rs = 0
             if let res = r.resource { rs &+= ProtoSize.lengthDelimited(1, res.encodedSize) }
             for s in r.scopes {
-                let sslot = cache.reserve()
                 var ss = 0
                 if let scope = s.scope { ss &+= ProtoSize.lengthDelimited(1, scope.encodedSize) }
-                for item in s.items {
-                    let n = item.encodedSize
-                    cache.append(n)
-                    ss &+= ProtoSize.lengthDelimited(2, n)
-                }
+                for i in s.items.indices { ss &+= ProtoSize.lengthDelimited(2, s.items[i].encodedSize) }
                 if !s.schemaURL.isEmpty { ss &+= ProtoSize.lengthDelimited(3, s.schemaURL.utf8.count) }
-                cache.set(sslot, ss)
                 rs &+= ProtoSize.lengthDelimited(2, ss)
             }
             if !r.schemaURL.isEmpty { rs &+= ProtoSize.lengthDelimited(3, r.schemaURL.utf8.count) }
-            cache.set(rslot, rs)
             total &+= ProtoSize.lengthDelimited(1, rs)
         }
         return total
-    }
-}
-
-/// Message sizes in the order the write pass needs them (pre-order), like protobuf's cached sizes.
-@usableFromInline
-struct SizeCache {
-    @usableFromInline var sizes: [Int] = []
-    @usableFromInline var cursor = 0
-    @inlinable init() {}
-    @inlinable mutating func reserve() -> Int {
-        sizes.append(0)
-        return sizes.count - 1
-    }
-    @inlinable mutating func set(_ slot: Int, _ size: Int) { sizes[slot] = size }
-    @inlinable mutating func append(_ size: Int) { sizes.append(size) }
-    @inlinable mutating func next() -> Int {
-        let s = sizes[cursor]
-        cursor &+= 1
-        return s
     }
 }

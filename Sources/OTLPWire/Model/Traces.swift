@@ -141,8 +141,8 @@ public struct Span: OTLPItem {
         if tracking != nil { n &+= Tracking.itemAttributesSize(field: 9) }
         n &+= attributesSize(9, attributes)
         if droppedAttributesCount != 0 { n &+= ProtoSize.varintField(10, UInt64(droppedAttributesCount)) }
-        for e in events { n &+= ProtoSize.lengthDelimited(11, e.encodedSize) }
-        for l in links { n &+= ProtoSize.lengthDelimited(13, l.encodedSize) }
+        for i in events.indices { n &+= ProtoSize.lengthDelimited(11, events[i].encodedSize) }
+        for i in links.indices { n &+= ProtoSize.lengthDelimited(13, links[i].encodedSize) }
         if let status { n &+= ProtoSize.lengthDelimited(15, status.encodedSize) }
         if flags != 0 { n &+= ProtoSize.fixed32Field(16) }
         return n

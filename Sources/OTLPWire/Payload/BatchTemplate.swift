@@ -133,6 +133,22 @@ struct TemplateRecorder: PatchRecorder {
         entries.append(contentsOf: [current.0, current.1, current.2, current.3])
         current = (-1, -1, -1, -1)
     }
+
+    mutating func shift(from offset: Int, by delta: Int) {
+        let from = Int32(offset), d = Int32(delta)
+        // A moved body holds whole items, and items are recorded in order: walk back item by item while
+        // an item's first timestamp lies inside the moved range.
+        var i = entries.count - 4
+        while i >= 0 && entries[i] >= from {
+            for k in i..<(i + 4) where entries[k] >= 0 { entries[k] += d }
+            i -= 4
+        }
+        for k in runIDs.indices where runIDs[k] >= from { runIDs[k] += d }
+        if current.0 >= from { current.0 += d }
+        if current.1 >= from { current.1 += d }
+        if current.2 >= from { current.2 += d }
+        if current.3 >= from { current.3 += d }
+    }
 }
 
 /// A pool of distinct templates of one shape, built from one seed: the same seed gives the same bytes.
