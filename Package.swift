@@ -19,6 +19,7 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
     ],
     targets: [
         // System libraries (design card): each is imported by exactly one Swift target.
@@ -37,12 +38,19 @@ let package = Package(
         // gzip in both directions over zlib (the only importer of CZlib).
         .target(name: "OTLPGzip", dependencies: ["CZlib", "OTLPWire"], swiftSettings: strict),
 
+        // The shared transport: per-thread epoll loops, sockets, and the nghttp2 sessions (client and
+        // server) used by the load generator and both sinks. The only importer of CNGHTTP2.
+        .target(name: "H2Transport", dependencies: ["CNGHTTP2", "CLinux"], swiftSettings: strict),
+        // Linux headers Glibc's module leaves out (epoll), like swift-nio's CNIOLinux.
+        .target(name: "CLinux"),
+
         // The load generator's logic (importable by tests); `loadgen` is a thin shell over it.
         .target(
             name: "LoadGen",
             dependencies: [
-                "OTLPWire", "OTLPGzip",
+                "OTLPWire", "OTLPGzip", "H2Transport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict),
         .executableTarget(

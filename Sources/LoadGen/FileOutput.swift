@@ -1,3 +1,5 @@
+import OTLPWire
+
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -43,6 +45,14 @@ public enum FileOutput {
             unlink(tmp)
             throw FileError(path: path, reason: reason)
         }
+    }
+
+    /// Writes `text` as UTF-8, atomically.
+    public static func writeAtomically(_ text: String, to path: String) throws(FileError) {
+        let buffer = WireBuffer(capacity: text.utf8.count)
+        var t = text
+        t.withUTF8 { buffer.assign(UnsafeRawBufferPointer($0)) }
+        try buffer.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(FileError) in try writeAtomically(b, to: path) }
     }
 
     static func errnoText() -> String { String(cString: strerror(errno)) }

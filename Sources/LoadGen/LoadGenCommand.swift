@@ -5,8 +5,9 @@ public struct LoadGenCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "loadgen",
         abstract: "pipeperf's OTLP load generator.",
-        discussion: "Payload shapes, tracking attributes and the wire format are described in docs/tracking.md and docs/loadgen.md.",
-        subcommands: [PayloadCommand.self])
+        discussion: "Without a subcommand, loadgen runs a load (`loadgen --rate 100k --duration 30s`). Options, the JSON summary and lateness: docs/loadgen.md; tracking attributes: docs/tracking.md.",
+        subcommands: [RunCommand.self, PayloadCommand.self],
+        defaultSubcommand: RunCommand.self)
 
     public init() {}
 }

@@ -23,6 +23,9 @@ public struct PayloadCommand: ParsableCommand {
     @Option(help: "First sequence number (pipeperf.seq of the first item).")
     public var firstSeq: UInt64 = 0
 
+    @Option(help: "Send time in Unix nanoseconds written into timestamps and pipeperf.sent_ns (default: now). Fix it to make files byte-for-byte reproducible.")
+    public var sentNs: UInt64?
+
     @Option(name: .customLong("out"), help: "File to write.")
     public var out: String
 
@@ -32,14 +35,17 @@ public struct PayloadCommand: ParsableCommand {
         guard RunID(hex: runId) != nil else {
             throw ValidationError("--run-id must be 16 hexadecimal digits (got '\(runId)')")
         }
-        guard firstSeq < 1 << 62 else { throw ValidationError("--first-seq must be below 2^62 (got \(firstSeq))") }
+        guard firstSeq <= UInt64(Int64.max) - UInt64(payload.batchSize) else {
+            throw ValidationError("--first-seq plus --batch-size must stay below 2^63 (got \(firstSeq))")
+        }
+        if let sentNs, sentNs > UInt64(Int64.max) { throw ValidationError("--sent-ns must be below 2^63 (got \(sentNs))") }
         guard !out.isEmpty else { throw ValidationError("--out needs a file path") }
     }
 
     public func run() throws {
         let result = try PayloadWriter.write(
             shape: payload.shape, seed: payload.seed, runID: RunID(hex: runId) ?? RunID(0), firstSeq: firstSeq,
-            compression: payload.compression, to: out)
+            sentUnixNano: sentNs, compression: payload.compression, to: out)
         print(result.summary)
     }
 }
@@ -56,7 +62,7 @@ public struct PayloadFile: Sendable {
     /// One line for people: what was written and how big it is per item.
     public var summary: String {
         let perItem = Double(messageBytes) / Double(max(items, 1))
-        var s = "wrote \(path): \(signal.rawValue), \(items) \(signal.itemName), message \(messageBytes) bytes "
+        var s = "wrote \(path): \(signal.rawValue), \(items) \(items == 1 ? signal.itemNameSingular : signal.itemName), message \(messageBytes) bytes "
         s += "(\(formatted(perItem)) bytes per item)"
         if compression == .gzip { s += ", gzip \(wireBytes - GRPCFrame.headerSize) bytes" }
         s += ", file \(wireBytes) bytes"

@@ -27,7 +27,16 @@ public enum Signal: String, Sendable, CaseIterable, Codable {
         }
     }
 
-    /// What one counted item is called: log records, spans, metric data points.
+    /// What one counted item is called, singular.
+    public var itemNameSingular: String {
+        switch self {
+        case .logs: return "log record"
+        case .traces: return "span"
+        case .metrics: return "data point"
+        }
+    }
+
+    /// What counted items are called: log records, spans, metric data points.
     public var itemName: String {
         switch self {
         case .logs: return "log records"

@@ -1,0 +1,136 @@
+// TCP endpoints and non-blocking sockets, without Foundation.
+
+import CLinux
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#endif
+
+/// A host and port, as users write them: `127.0.0.1:4317`, `localhost:4317`, `[::1]:4317`.
+public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
+    public var host: String
+    public var port: UInt16
+
+    public init(host: String, port: UInt16) {
+        self.host = host
+        self.port = port
+    }
+
+    /// Parses `HOST:PORT`; an optional `http://` or `https://` prefix and a trailing `/` are accepted.
+    /// Returns a message naming the problem otherwise.
+    public static func parse(_ text: String) -> Result<Endpoint, EndpointError> {
+        var s = Substring(text)
+        for prefix in ["http://", "https://"] where s.hasPrefix(prefix) { s = s.dropFirst(prefix.count) }
+        while s.hasSuffix("/") { s = s.dropLast() }
+        let hostPart: Substring
+        let portPart: Substring
+        if s.hasPrefix("[") {
+            guard let close = s.firstIndex(of: "]") else { return .failure(EndpointError(text: text, reason: "missing ']' after an IPv6 address")) }
+            hostPart = s[s.index(after: s.startIndex)..<close]
+            let rest = s[s.index(after: close)...]
+            guard rest.hasPrefix(":") else { return .failure(EndpointError(text: text, reason: "missing ':PORT'")) }
+            portPart = rest.dropFirst()
+        } else {
+            guard let colon = s.lastIndex(of: ":") else { return .failure(EndpointError(text: text, reason: "missing ':PORT'")) }
+            hostPart = s[..<colon]
+            portPart = s[s.index(after: colon)...]
+        }
+        guard !hostPart.isEmpty else { return .failure(EndpointError(text: text, reason: "missing host")) }
+        guard let port = UInt16(portPart) else {
+            return .failure(EndpointError(text: text, reason: "port '\(portPart)' is not a number from 0 to 65535"))
+        }
+        return .success(Endpoint(host: String(hostPart), port: port))
+    }
+
+    public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
+}
+
+/// An endpoint that could not be parsed or resolved.
+public struct EndpointError: Error, CustomStringConvertible, Sendable {
+    public let text: String
+    public let reason: String
+    public var description: String { "invalid endpoint '\(text)': \(reason) (expected HOST:PORT, e.g. 127.0.0.1:4317)" }
+}
+
+/// A resolved socket address.
+public struct SocketAddress: @unchecked Sendable {
+    var storage = sockaddr_storage()
+    var length: socklen_t = 0
+    public var family: Int32 { Int32(storage.ss_family) }
+
+    /// Resolves `endpoint` (numeric addresses and names through getaddrinfo), first result.
+    public static func resolve(_ endpoint: Endpoint) -> Result<SocketAddress, EndpointError> {
+        var hints = addrinfo()
+        hints.ai_socktype = Int32(SOCK_STREAM.rawValue)
+        hints.ai_family = AF_UNSPEC
+        var result: UnsafeMutablePointer<addrinfo>?
+        let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &result)
+        guard rc == 0, let first = result, let addr = first.pointee.ai_addr else {
+            let reason = rc == 0 ? "no address" : String(cString: gai_strerror(rc))
+            return .failure(EndpointError(text: endpoint.description, reason: "cannot resolve '\(endpoint.host)': \(reason)"))
+        }
+        defer { freeaddrinfo(result) }
+        var out = SocketAddress()
+        out.length = first.pointee.ai_addrlen
+        withUnsafeMutableBytes(of: &out.storage) { dst in
+            dst.copyMemory(from: UnsafeRawBufferPointer(start: addr, count: Int(first.pointee.ai_addrlen)))
+        }
+        return .success(out)
+    }
+}
+
+/// Non-blocking TCP socket calls.
+public enum TCPSocket {
+    /// Starts a non-blocking connect. Returns the descriptor; completion shows as writability, after
+    /// which `connectResult` tells whether it worked.
+    public static func connect(_ address: SocketAddress) throws(SystemError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError.errno("socket") }
+        var one: Int32 = 1
+        setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+        var addr = address
+        let rc = withUnsafePointer(to: &addr.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, addr.length) }
+        }
+        if rc != 0 && errno != EINPROGRESS {
+            let e = SystemError.errno("connect")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    /// The outcome of a non-blocking connect (0 on success, else the errno).
+    public static func connectResult(_ fd: Int32) -> Int32 {
+        var err: Int32 = 0
+        var len = socklen_t(MemoryLayout<Int32>.size)
+        if getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) != 0 { return errno }
+        return err
+    }
+
+    /// Reads into `buffer`; returns bytes read, 0 at end of stream, -1 when it would block; throws on errors.
+    @inline(__always)
+    public static func read(_ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int {
+        while true {
+            let n = Glibc.read(fd, buffer.baseAddress, buffer.count)
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return -1 }
+            throw SystemError.errno("read")
+        }
+    }
+
+    /// Writes what it can; returns bytes written (0 when it would block); throws on errors.
+    @inline(__always)
+    public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int {
+        while true {
+            let n = send(fd, bytes.baseAddress, bytes.count, Int32(MSG_NOSIGNAL))
+            if n >= 0 { return n }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK { return 0 }
+            throw SystemError.errno("write")
+        }
+    }
+}

@@ -1,0 +1,73 @@
+import H2Transport
+import OTLPWire
+
+/// Everything a load run needs, validated.
+public struct LoadConfig: Sendable {
+    public var endpoint: Endpoint
+    public var rate: Rate
+    /// Length of the sending window in nanoseconds (nil when `count` bounds the run).
+    public var durationNanos: UInt64?
+    /// Items to send (rounded up to whole batches); nil when the duration bounds the run.
+    public var count: Int?
+    public var shape: PayloadShape
+    public var seed: UInt64
+    public var compression: Compression
+    public var threads: Int
+    public var connections: Int
+    public var maxInFlight: Int
+    public var distinctPayloads: Int
+    public var headers: [(String, String)]
+    public var runID: RunID
+    /// How long to wait for replies after the last send before counting the rest as timed out.
+    public var drainNanos: UInt64
+    /// A send lag above this marks a batch late.
+    public var lateThresholdNanos: UInt64
+
+    public init(endpoint: Endpoint, rate: Rate, durationNanos: UInt64?, count: Int?, shape: PayloadShape) {
+        self.endpoint = endpoint
+        self.rate = rate
+        self.durationNanos = durationNanos
+        self.count = count
+        self.shape = shape
+        seed = 1
+        compression = .none
+        threads = 1
+        connections = 1
+        maxInFlight = 16
+        distinctPayloads = 16
+        headers = []
+        runID = RunID(0)
+        drainNanos = 10_000_000_000
+        lateThresholdNanos = 1_000_000
+    }
+
+    /// Batches in the run, or nil for an unbounded closed-loop (`--rate max --duration`) run.
+    public var plannedBatches: Int? {
+        let batch = shape.batchSize
+        if let count { return (count + batch - 1) / batch }
+        guard case .perSecond(let r) = rate, let d = durationNanos else { return nil }
+        // Items planned: rate × duration, as whole batches, computed without integer truncation of the rate.
+        return Int((r * Double(d) / 1e9 / Double(batch)).rounded(.down))
+    }
+
+    /// Nanoseconds between two consecutive batches of the whole run (open loop).
+    public var batchIntervalNanos: Double? {
+        guard case .perSecond(let r) = rate else { return nil }
+        return Double(shape.batchSize) * 1e9 / r
+    }
+
+    /// The request headers of an OTLP gRPC export.
+    public var grpcHeaders: [(String, String)] {
+        // gRPC over HTTP/2 (grpc/grpc doc/PROTOCOL-HTTP2.md): method, scheme, path, authority, then
+        // content-type application/grpc and te: trailers; grpc-encoding names the message compression.
+        var h: [(String, String)] = [
+            (":method", "POST"), (":scheme", "http"), (":path", shape.signal.grpcPath),
+            (":authority", endpoint.description), ("content-type", "application/grpc"), ("te", "trailers"),
+            ("user-agent", "pipeperf-loadgen/1"),
+        ]
+        if compression == .gzip { h.append(("grpc-encoding", "gzip")) }
+        h.append(("grpc-accept-encoding", "identity,gzip"))
+        for (k, v) in headers { h.append((k.lowercased(), v)) }
+        return h
+    }
+}

@@ -1,0 +1,108 @@
+/// A target rate in items per second, or `max` (closed loop: as fast as replies allow).
+public enum Rate: Sendable, Equatable, CustomStringConvertible {
+    case perSecond(Double)
+    case max
+
+    /// Parses `250`, `100k`, `1.5M`, `2m`, `1G` or `max`. Suffixes: k = 10^3, M/m = 10^6, G/g = 10^9.
+    public static func parse(_ text: String) -> Rate? {
+        let t = text.trimmingSpaces
+        if t.lowercased() == "max" { return .max }
+        guard let last = t.last else { return nil }
+        var multiplier = 1.0
+        var digits = Substring(t)
+        switch last {
+        case "k", "K": multiplier = 1e3
+        case "m", "M": multiplier = 1e6
+        case "g", "G": multiplier = 1e9
+        default: break
+        }
+        if multiplier != 1 { digits = digits.dropLast() }
+        guard let v = Double(digits), v.isFinite, v > 0 else { return nil }
+        let r = v * multiplier
+        return r <= 1e10 ? .perSecond(r) : nil
+    }
+
+    public var description: String {
+        switch self {
+        case .max: return "max"
+        case .perSecond(let r): return formatRate(r)
+        }
+    }
+}
+
+/// A duration such as `30s`, `500ms`, `2m`, `1h`, `1m30s` or a bare number of seconds.
+public enum DurationSpec {
+    /// Nanoseconds, or nil when the text is not a positive duration.
+    public static func parseNanos(_ text: String) -> UInt64? {
+        let t = text.trimmingSpaces
+        if let seconds = Double(t) { return seconds > 0 && seconds < 1e7 ? UInt64(seconds * 1e9) : nil }
+        var total = 0.0
+        var number = ""
+        var unit = ""
+        var any = false
+        func flush() -> Bool {
+            guard let v = Double(number) else { return false }
+            let scale: Double
+            switch unit {
+            case "ns": scale = 1
+            case "us", "µs": scale = 1e3
+            case "ms": scale = 1e6
+            case "s": scale = 1e9
+            case "m": scale = 60e9
+            case "h": scale = 3600e9
+            default: return false
+            }
+            total += v * scale
+            number = ""
+            unit = ""
+            any = true
+            return true
+        }
+        for ch in t {
+            if ch.isNumber || ch == "." {
+                if !unit.isEmpty { guard flush() else { return nil } }
+                number.append(ch)
+            } else {
+                unit.append(ch)
+            }
+        }
+        guard flush(), any, total >= 1, total < 1e7 * 1e9 else { return nil }
+        return UInt64(total)
+    }
+}
+
+extension String {
+    var trimmingSpaces: String {
+        var s = Substring(self)
+        while s.first == " " { s = s.dropFirst() }
+        while s.last == " " { s = s.dropLast() }
+        return String(s)
+    }
+}
+
+/// `1234567.0` → `1.23M/s`-style text for people (no Foundation).
+func formatRate(_ r: Double) -> String {
+    if r >= 1e6 { return fixed(r / 1e6, 2) + "M" }
+    if r >= 1e3 { return fixed(r / 1e3, 1) + "k" }
+    return fixed(r, 0)
+}
+
+/// Fixed-point formatting without Foundation.
+func fixed(_ v: Double, _ decimals: Int) -> String {
+    guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(v) * scale).rounded()
+    let whole = UInt64(scaled / scale)
+    var frac = UInt64(scaled - Double(whole) * scale)
+    var s = (v < 0 && scaled != 0 ? "-" : "") + String(whole)
+    if decimals > 0 {
+        var digits = ""
+        for _ in 0..<decimals {
+            digits = String(frac % 10) + digits
+            frac /= 10
+        }
+        s += "." + digits
+    }
+    return s
+}

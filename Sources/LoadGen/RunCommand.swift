@@ -1,0 +1,185 @@
+import ArgumentParser
+import H2Transport
+import OTLPWire
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Set by SIGINT / SIGTERM; the run stops sending, drains briefly and prints what it measured.
+let interruptRequested = Atomic<Int>(0)
+
+/// `loadgen [run]`: sends OTLP export requests at a planned rate and reports what happened.
+public struct RunCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "run",
+        abstract: "Send OTLP over gRPC at a target rate (the default subcommand).",
+        discussion: """
+            Open loop: batch k is planned at start + k × batch-size / rate and is never delayed by \
+            replies; when the pipeline pushes back, lateness and latency grow (and are reported) instead \
+            of the rate silently dropping. --rate max is the closed-loop saturation mode. Every item \
+            carries pipeperf.run_id, pipeperf.seq and pipeperf.sent_ns unless --no-tracking \
+            (docs/tracking.md). The JSON summary is described in docs/loadgen.md.
+            """)
+
+    @Option(help: "OTLP gRPC endpoint, HOST:PORT.")
+    public var endpoint: String = "127.0.0.1:4317"
+
+    @Option(help: "Items per second: 250, 100k, 1.5M, or max (closed loop).")
+    public var rate: String = "100k"
+
+    @Option(help: "How long to send: 30s, 500ms, 2m, 1m30s (default 10s). Not with --count.")
+    public var duration: String?
+
+    @Option(help: "Items to send instead of a duration (rounded up to whole batches).")
+    public var count: Int?
+
+    @OptionGroup public var payload: PayloadOptions
+
+    @Option(help: "Worker threads, each with its own event loop and connections (1-64).")
+    public var threads: Int = 1
+
+    @Option(help: "Connections per thread (1-1024).")
+    public var connections: Int = 1
+
+    @Option(help: "Requests in flight per connection, at most (1-1024).")
+    public var maxInFlight: Int = 16
+
+    @Option(help: "Distinct payloads per thread, rotated so compression and caches see varied content (1-4096).")
+    public var distinctPayloads: Int = 16
+
+    @Option(name: .customLong("header"), help: "Extra request header K=V (repeatable), e.g. authorization=Bearer x.")
+    public var headers: [String] = []
+
+    @Option(help: "Run id carried as pipeperf.run_id: 16 hex digits (default: random).")
+    public var runId: String?
+
+    @Option(help: "After the last send, wait this long for replies before counting the rest as timed out.")
+    public var drain: String = "10s"
+
+    @Option(help: "A batch sent later than this after its planned time counts as late.")
+    public var lateThreshold: String = "1ms"
+
+    @Option(help: "Write the JSON summary to this file.")
+    public var summaryJson: String?
+
+    @Flag(help: "Print a progress line every second even when standard error is not a terminal.")
+    public var progress = false
+
+    @Flag(help: "No progress line and no human summary (the JSON summary is still written).")
+    public var quiet = false
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try makeConfig()
+    }
+
+    /// Builds the run's configuration, naming the flag and the accepted form on any bad value.
+    public func makeConfig() throws -> LoadConfig {
+        let ep: Endpoint
+        switch Endpoint.parse(endpoint) {
+        case .success(let e): ep = e
+        case .failure(let e): throw ValidationError("--endpoint: \(e)")
+        }
+        guard let r = Rate.parse(rate) else {
+            throw ValidationError("--rate must be a positive number with an optional k/M/G suffix, or max (got '\(rate)'); e.g. 250, 100k, 1.5M")
+        }
+        if duration != nil && count != nil { throw ValidationError("--duration and --count exclude each other: give one") }
+        var durationNanos: UInt64? = nil
+        if count == nil {
+            let text = duration ?? "10s"
+            guard let d = DurationSpec.parseNanos(text) else {
+                throw ValidationError("--duration must be a positive duration such as 30s, 500ms, 2m or 1m30s (got '\(text)')")
+            }
+            durationNanos = d
+        }
+        if let count, count < 1 { throw ValidationError("--count must be at least 1 (got \(count))") }
+        guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
+        guard (1...1024).contains(connections) else { throw ValidationError("--connections must be between 1 and 1024 (got \(connections))") }
+        guard (1...1024).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be between 1 and 1024 (got \(maxInFlight))") }
+        guard (1...4096).contains(distinctPayloads) else {
+            throw ValidationError("--distinct-payloads must be between 1 and 4096 (got \(distinctPayloads))")
+        }
+        var parsedHeaders: [(String, String)] = []
+        for h in headers {
+            guard let eq = h.firstIndex(of: "="), eq != h.startIndex else {
+                throw ValidationError("--header must be NAME=VALUE (got '\(h)')")
+            }
+            let name = h[..<eq].lowercased()
+            guard !name.hasPrefix(":"), !["content-type", "te", "grpc-encoding"].contains(name),
+                  name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
+                throw ValidationError("--header '\(name)' is not an allowed header name (pseudo-headers and gRPC framing headers are set by loadgen)")
+            }
+            parsedHeaders.append((name, String(h[h.index(after: eq)...])))
+        }
+        guard let drainNanos = DurationSpec.parseNanos(drain) else { throw ValidationError("--drain must be a duration such as 10s (got '\(drain)')") }
+        guard let late = DurationSpec.parseNanos(lateThreshold) else {
+            throw ValidationError("--late-threshold must be a duration such as 1ms (got '\(lateThreshold)')")
+        }
+        var id = RunID(Clock.unixNanos() ^ (UInt64(getpid()) << 32))
+        if let runId {
+            guard let parsed = RunID(hex: runId) else { throw ValidationError("--run-id must be 16 hexadecimal digits (got '\(runId)')") }
+            id = parsed
+        }
+        var config = LoadConfig(endpoint: ep, rate: r, durationNanos: durationNanos, count: count, shape: payload.shape)
+        if case .perSecond(let perSecond) = r, let d = durationNanos, (config.plannedBatches ?? 0) < 1 {
+            throw ValidationError(
+                "--rate \(rate) for \(fixed(Double(d) / 1e9, 3)) s plans \(fixed(perSecond * Double(d) / 1e9, 1)) items, less than one batch of \(payload.batchSize): raise the rate or the duration, or lower --batch-size")
+        }
+        config.seed = payload.seed
+        config.compression = payload.compression
+        config.threads = threads
+        config.connections = connections
+        config.maxInFlight = maxInFlight
+        config.distinctPayloads = distinctPayloads
+        config.headers = parsedHeaders
+        config.runID = id
+        config.drainNanos = drainNanos
+        config.lateThresholdNanos = late
+        return config
+    }
+
+    public func run() throws {
+        let config = try makeConfig()
+        if isDebugBuild {
+            printError("""
+                loadgen: WARNING: this is a DEBUG build. Its numbers describe the debug build, not the \
+                pipeline; build with `swift build -c release` before measuring anything.
+                """)
+        }
+        let load = LoadRun(config: config)
+        signal(SIGINT) { _ in interruptRequested.wrappingAdd(1, ordering: .relaxed) }
+        signal(SIGTERM) { _ in interruptRequested.wrappingAdd(1, ordering: .relaxed) }
+        let showProgress = !quiet && (progress || isatty(2) != 0)
+        let watcher = try spawnThread {
+            while load.live.stop.load(ordering: .relaxed) == false {
+                let n = interruptRequested.load(ordering: .relaxed)
+                if n >= 2 { _exit(130) }
+                if n == 1 { load.live.stop.store(true, ordering: .relaxed) }
+                usleep(20_000)
+            }
+            while true {
+                if interruptRequested.load(ordering: .relaxed) >= 2 { _exit(130) }
+                usleep(20_000)
+            }
+        }
+        _ = watcher
+        var lastSent = 0
+        let summary = try load.run(progress: { t in
+            guard showProgress else { return }
+            let sent = load.live.sent.load(ordering: .relaxed)
+            let line = "t=\(fixed(t, 0))s sent \(sent) (\(formatRate(Double(sent - lastSent)))/s) acked \(load.live.acked.load(ordering: .relaxed)) "
+                + "failed \(load.live.failed.load(ordering: .relaxed)) in-flight \(load.live.inFlight.load(ordering: .relaxed)) "
+                + "late \(load.live.late.load(ordering: .relaxed))"
+            lastSent = sent
+            printError(line)
+        })
+        if let path = summaryJson {
+            try FileOutput.writeAtomically(summary.json, to: path)
+        }
+        if !quiet { print(summary.text) }
+        if summary.interrupted { throw ExitCode(130) }
+    }
+}

@@ -1,0 +1,267 @@
+// One load-generating thread: its own epoll loop, connections, payload templates, schedule and stats.
+// Batches of the whole run are numbered k = 0, 1, 2, ...; worker w of W sends k = w, w+W, w+2W, ...
+// Each batch's send time is planned from the start (open loop): start + k × interval, never from the
+// last reply. A batch that cannot go out on time (no free stream) goes out as soon as one frees up
+// and its lag is recorded; the rate is never silently lowered.
+
+import H2Transport
+import Histogram
+import OTLPGzip
+import OTLPWire
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+final class Worker {
+    enum Outcome {
+        case ok(rejected: Int)
+        case failed(FailureKind, message: String?)
+        case httpError(Int)
+    }
+
+    let index: Int
+    let config: LoadConfig
+    let live: LiveCounters
+    let loop: EventLoop
+    let address: SocketAddress
+    let headers: H2HeaderBlock
+    var connections: [ClientConnection] = []
+    var stats = WorkerStats()
+    var rng: SplitMix64
+    let readBuffer: UnsafeMutableRawBufferPointer
+
+    // Payload templates: each is patched for one batch and stays untouched until nghttp2 has read
+    // the whole body; a ring large enough for every stream in flight plus the distinct pool.
+    var templates: [BatchTemplate] = []
+    var templateBusy: [Bool] = []
+    var nextTemplate = 0
+    // gzip: the compressed body goes to a per-template buffer (so the template frees at once).
+    let gzip: GzipCompressor?
+    var compressed: [WireBuffer] = []
+
+    let startNanos: UInt64
+    let runStartUnixNanos: UInt64
+    var nextBatch: Int
+    let totalBatches: Int?
+    let workers: Int
+    let deadlineNanos: UInt64?
+
+    init(index: Int, workers: Int, config: LoadConfig, live: LiveCounters, address: SocketAddress, startNanos: UInt64,
+         startUnixNanos: UInt64) throws {
+        self.index = index
+        self.workers = workers
+        self.config = config
+        self.live = live
+        self.address = address
+        self.startNanos = startNanos
+        runStartUnixNanos = startUnixNanos
+        loop = try EventLoop()
+        headers = H2HeaderBlock(config.grpcHeaders)
+        rng = SplitMix64(seed: config.seed &+ UInt64(index) &* 0x9E37_79B9)
+        readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        gzip = config.compression == .gzip ? try GzipCompressor(level: 1) : nil
+        nextBatch = index
+        totalBatches = config.plannedBatches
+        deadlineNanos = config.durationNanos.map { startNanos + $0 }
+
+        let ring = Swift.max(config.distinctPayloads, config.connections * config.maxInFlight + 1)
+        var seeds = SplitMix64(seed: config.seed &+ UInt64(index))
+        for _ in 0..<ring {
+            let t = BatchTemplate(shape: config.shape, seed: seeds.next(), runID: config.runID)
+            templates.append(t)
+            templateBusy.append(false)
+            if gzip != nil { compressed.append(WireBuffer(capacity: t.messageSize / 2 + 64)) }
+        }
+        for c in 0..<config.connections {
+            connections.append(ClientConnection(worker: self, index: c, capacity: config.maxInFlight))
+        }
+        if let total = totalBatches {
+            stats.plannedItems = (index < total ? (total - index + workers - 1) / workers : 0) * config.shape.batchSize
+        }
+    }
+
+    deinit { readBuffer.deallocate() }
+
+    /// Planned monotonic send time of batch `k`, in nanoseconds (doubles: no truncation of the rate).
+    @inline(__always)
+    func plannedNanos(_ k: Int) -> UInt64 {
+        guard let interval = config.batchIntervalNanos else { return 0 }
+        return startNanos &+ UInt64(Double(k) * interval)
+    }
+
+    var sendingDone: Bool {
+        if let total = totalBatches, nextBatch >= total { return true }
+        if totalBatches == nil, let deadline = deadlineNanos, Clock.monotonicNanos() >= deadline { return true }
+        return live.stop.load(ordering: .relaxed)
+    }
+
+    var inFlight: Int { connections.reduce(0) { $0 + $1.inFlight } }
+
+    /// Runs until every batch is sent and answered (or the drain time runs out, or `stop` is set).
+    func run() {
+        var drainDeadline: UInt64? = nil
+        while true {
+            let now = Clock.monotonicNanos()
+            for c in connections where c.state == .idle || c.state == .closed { c.connect(now: now) }
+            if !sendingDone {
+                sendDue(now: now)
+            } else {
+                if inFlight == 0 { break }
+                if drainDeadline == nil { drainDeadline = now + config.drainNanos }
+                if let d = drainDeadline, now >= d {
+                    abandonInFlight(now: now)
+                    break
+                }
+                if live.stop.load(ordering: .relaxed) && drainDeadline.map({ $0 > now + 2_000_000_000 }) == true {
+                    drainDeadline = now + 2_000_000_000
+                }
+            }
+            loop.poll(timeoutMillis: waitMillis(now: now))
+        }
+        for c in connections { c.closeSocket() }
+    }
+
+    /// How long to sleep: until the next planned batch, a reconnect, or at most 50 ms (stop checks).
+    func waitMillis(now: UInt64) -> Int32 {
+        var until = now + 50_000_000
+        if !sendingDone, config.batchIntervalNanos != nil, freeSlots() > 0 {
+            until = Swift.min(until, plannedNanos(nextBatch))
+        }
+        if !sendingDone, config.rate == .max, freeSlots() > 0 { return 0 }
+        for c in connections where c.state == .closed { until = Swift.min(until, c.reconnectAtNanos) }
+        if until <= now { return 0 }
+        // Round up so we never wake before the planned time (epoll's resolution is 1 ms).
+        return Int32((until - now + 999_999) / 1_000_000)
+    }
+
+    func freeSlots() -> Int { connections.reduce(0) { $0 + $1.available } }
+
+    /// Sends every batch whose planned time has come, while streams are free.
+    func sendDue(now: UInt64) {
+        var now = now
+        while !sendingDone {
+            let planned = plannedNanos(nextBatch)
+            if config.batchIntervalNanos != nil && planned > now { return }
+            guard let conn = pickConnection() else { return }
+            guard let t = acquireTemplate() else { return }
+            let template = templates[t]
+            let batch = nextBatch
+            let items = config.shape.batchSize
+            // Sequence numbers are global across workers: batch k holds k × batchSize ..< (k+1) × batchSize.
+            template.patch(firstSeq: UInt64(batch) &* UInt64(items), sentUnixNano: runStartUnixNanos &+ (now &- startNanos))
+            let ok: Bool
+            var wire = template.messageSize + GRPCFrame.headerSize
+            if let gzip {
+                let out = compressed[t]
+                out.resize(to: GRPCFrame.headerSize)
+                let n = template.withMessage { gzip.compress($0, appendingTo: out) }
+                out.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: true, length: n) }
+                wire = out.count
+                // The compressed copy goes out; it belongs to template t, which stays busy until it is sent.
+                ok = out.withUnsafeBytes { conn.submit(template: t, body: $0, items: items, planned: planned, now: now) }
+            } else {
+                ok = template.withFramed { conn.submit(template: t, body: $0, items: items, planned: planned, now: now) }
+            }
+            guard ok else {
+                templateBusy[t] = false
+                return
+            }
+            let lag = config.batchIntervalNanos == nil ? 0 : now &- Swift.min(planned, now)
+            stats.sendLag.record(lag / 1000)
+            if lag > config.lateThresholdNanos {
+                stats.lateBatches += 1
+                live.late.wrappingAdd(1, ordering: .relaxed)
+            }
+            stats.sent += items
+            stats.batches += 1
+            stats.bytesWire += wire
+            stats.bytesUncompressed += template.messageSize + GRPCFrame.headerSize
+            stats.lastSendNanos = now
+            live.sent.wrappingAdd(items, ordering: .relaxed)
+            live.inFlight.wrappingAdd(1, ordering: .relaxed)
+            nextBatch += workers
+            now = Clock.monotonicNanos()
+        }
+    }
+
+    var roundRobin = 0
+
+    func pickConnection() -> ClientConnection? {
+        for i in 0..<connections.count {
+            let c = connections[(roundRobin + i) % connections.count]
+            if c.available > 0 {
+                roundRobin = (roundRobin + i + 1) % connections.count
+                return c
+            }
+        }
+        return nil
+    }
+
+    func acquireTemplate() -> Int? {
+        for i in 0..<templates.count {
+            let t = (nextTemplate + i) % templates.count
+            if !templateBusy[t] {
+                templateBusy[t] = true
+                nextTemplate = (t + 1) % templates.count
+                return t
+            }
+        }
+        return nil
+    }
+
+    func releaseTemplate(_ t: Int) {
+        if t >= 0 && t < templateBusy.count { templateBusy[t] = false }
+    }
+
+    /// A batch finished (reply, error or connection loss).
+    func completed(items: Int, planned: UInt64, sent: UInt64, now: UInt64, outcome: Outcome) {
+        live.inFlight.wrappingAdd(-1, ordering: .relaxed)
+        let from = config.batchIntervalNanos == nil ? sent : planned
+        stats.latency.record((now &- Swift.min(from, now)) / 1000)
+        stats.latencyUncorrected.record((now &- Swift.min(sent, now)) / 1000)
+        switch outcome {
+        case .ok(let rejected):
+            let r = Swift.min(rejected, items)
+            stats.acked += items - r
+            stats.rejected += r
+            live.acked.wrappingAdd(items - r, ordering: .relaxed)
+        case .failed(let kind, let message):
+            stats.fail(kind, items: items)
+            if let message, stats.firstGRPCMessage == nil { stats.firstGRPCMessage = "\(kind.name): \(message)" }
+            live.failed.wrappingAdd(items, ordering: .relaxed)
+        case .httpError(let status):
+            stats.fail(.httpError, items: items)
+            stats.httpStatuses[status, default: 0] += items
+            live.failed.wrappingAdd(items, ordering: .relaxed)
+        }
+    }
+
+    /// The drain time ran out: what is still in flight counts as timed out.
+    func abandonInFlight(now: UInt64) {
+        for c in connections {
+            for s in 0..<c.capacity where c.slots[s].active {
+                c.slots[s].active = false
+                stats.fail(.timedOut, items: c.slots[s].items)
+                live.failed.wrappingAdd(c.slots[s].items, ordering: .relaxed)
+                live.inFlight.wrappingAdd(-1, ordering: .relaxed)
+            }
+            c.inFlight = 0
+        }
+    }
+
+    /// Prints a transport error once per run (the summary keeps the count); later ones stay quiet.
+    func reportError(_ message: String) {
+        if stats.firstError == nil { stats.firstError = message }
+        if live.errorReported.compareExchange(expected: false, desired: true, ordering: .relaxed).exchanged {
+            printError("loadgen: \(message) (retrying with backoff; further errors are counted, not printed)")
+        }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ s: String) {
+    var line = s + "\n"
+    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
