@@ -64,7 +64,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "LoadGenTests",
-            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip"],
+            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "H2Transport"],
             swiftSettings: strict),
     ]
 )

@@ -36,6 +36,7 @@ public struct LoadSummary: Sendable {
         w.field("achieved_rate", achievedRate, decimals: 1)
         w.field("duration_s", durationSeconds, decimals: 3)
         w.field("planned", stats.plannedItems)
+        w.field("unsent", stats.unsent)
         w.field("sent", stats.sent)
         w.field("acked", stats.acked)
         w.field("failed", stats.failedTotal)
@@ -112,6 +113,7 @@ public struct LoadSummary: Sendable {
         s += "  late batches \(stats.lateBatches) (send lag p99 \(fixed(ms(stats.sendLag.valueAtPercentile(99)), 2)) ms), "
         s += "wire \(stats.bytesWire) bytes, cpu \(fixed(cpuSeconds, 2)) s"
         if stats.connectFailures > 0 { s += ", connect failures \(stats.connectFailures)" }
+        if stats.unsent > 0 { s += "\n  unsent: \(stats.unsent) planned items were never sent (no free stream or connection before the end)" }
         if let e = stats.firstError { s += "\n  first error: \(e)" }
         if let e = stats.firstGRPCMessage { s += "\n  first grpc-message: \(e)" }
         if interrupted { s += "\n  interrupted: the run was stopped before its end" }
@@ -194,6 +196,7 @@ public final class LoadRun: Sendable {
 /// A load run that could not start.
 public struct LoadError: Error, CustomStringConvertible {
     public let message: String
+    public init(message: String) { self.message = message }
     public var description: String { message }
 }
 

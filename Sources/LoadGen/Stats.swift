@@ -55,6 +55,8 @@ public enum FailureKind: Int, CaseIterable, Sendable {
 /// Counters and histograms of one worker thread. Owned by that thread; merged at the end.
 public struct WorkerStats: Sendable {
     public var plannedItems = 0
+    /// Planned items never handed to the transport (the run ended first).
+    public var unsent = 0
     public var sent = 0
     public var acked = 0
     public var rejected = 0
@@ -86,6 +88,7 @@ public struct WorkerStats: Sendable {
 
     public mutating func merge(_ o: WorkerStats) {
         plannedItems += o.plannedItems
+        unsent += o.unsent
         sent += o.sent
         acked += o.acked
         rejected += o.rejected

@@ -64,7 +64,14 @@ final class Worker {
         gzip = config.compression == .gzip ? try GzipCompressor(level: 1) : nil
         nextBatch = index
         totalBatches = config.plannedBatches
-        deadlineNanos = config.durationNanos.map { startNanos + $0 }
+        // The sending window: the duration, or for --count at a rate, the span of the planned batches.
+        if let d = config.durationNanos {
+            deadlineNanos = startNanos + d
+        } else if let interval = config.batchIntervalNanos, let total = config.plannedBatches {
+            deadlineNanos = startNanos + UInt64(Double(total) * interval)
+        } else {
+            deadlineNanos = nil
+        }
 
         let ring = Swift.max(config.distinctPayloads, config.connections * config.maxInFlight + 1)
         var seeds = SplitMix64(seed: config.seed &+ UInt64(index))
@@ -93,8 +100,19 @@ final class Worker {
 
     var sendingDone: Bool {
         if let total = totalBatches, nextBatch >= total { return true }
-        if totalBatches == nil, let deadline = deadlineNanos, Clock.monotonicNanos() >= deadline { return true }
+        if let deadline = deadlineNanos {
+            let now = Clock.monotonicNanos()
+            // Closed loop stops at the end of the window; open loop may still send late batches after it,
+            // for at most the drain time (a dead pipeline must not keep the run alive forever).
+            if totalBatches == nil ? now >= deadline : now >= deadline &+ config.drainNanos { return true }
+        }
         return live.stop.load(ordering: .relaxed)
+    }
+
+    /// Items planned but never sent (the run ended first): reported so that planned = sent + unsent.
+    var unsentItems: Int {
+        guard let total = totalBatches, nextBatch < total else { return 0 }
+        return ((total - nextBatch + workers - 1) / workers) * config.shape.batchSize
     }
 
     var inFlight: Int { connections.reduce(0) { $0 + $1.inFlight } }
@@ -120,6 +138,7 @@ final class Worker {
             }
             loop.poll(timeoutMillis: waitMillis(now: now))
         }
+        stats.unsent = unsentItems
         for c in connections { c.closeSocket() }
     }
 

@@ -136,7 +136,7 @@ struct PayloadTests {
         var t = PayloadShape(signal: .logs, batchSize: 3)
         t.resources = 2
         t.scopesPerResource = 2
-        #expect(t.problems().count == 1 && t.problems()[0].hasPrefix("resources × scopes-per-resource (4)"))
+        #expect(t.problems().count == 1 && t.problems()[0].hasPrefix("resources × scopes (4)"))
         #expect(PayloadShape().problems().isEmpty)
     }
 

@@ -6,8 +6,9 @@ framework's Python backend did), and can answer with a chosen gRPC status or an 
 
   python3 otlp_receiver.py --port 0 [--status UNAVAILABLE] [--reject N] [--workers 4]
 
-Prints `listening 127.0.0.1:PORT` on stdout once serving. On SIGTERM/SIGINT (or a line `stats` on
-stdin) it prints one JSON line with the counts: {"logs": {"requests", "items", "seq_distinct",
+Prints `listening 127.0.0.1:PORT` on stdout once serving. On SIGTERM/SIGINT (with --stdin-control
+also at the end of standard input; a line `stats` prints the counts so far) it prints one JSON line
+with the counts: {"logs": {"requests", "items", "seq_distinct",
 "bytes"}, "traces": {...}, "metrics": {...}}.
 """
 import argparse
@@ -68,6 +69,7 @@ def main():
     p.add_argument("--reject", type=int, default=0, help="items to reject per request as OTLP partial success")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--no-seq", action="store_true", help="do not collect sequence numbers (cheaper, for benchmarks)")
+    p.add_argument("--stdin-control", action="store_true", help="stop at the end of standard input (for test harnesses)")
     args = p.parse_args()
     if args.status != "OK" and not hasattr(grpc.StatusCode, args.status):
         p.error(f"--status {args.status} is not a gRPC status name")
@@ -122,6 +124,8 @@ def main():
     print(f"listening {args.host}:{port}", flush=True)
 
     done = threading.Event()
+    # A parent may have spawned us with these blocked (some test runners do); we rely on them.
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     signal.signal(signal.SIGTERM, lambda *_: done.set())
     signal.signal(signal.SIGINT, lambda *_: done.set())
 
@@ -131,8 +135,10 @@ def main():
                 print(json.dumps(counts.snapshot()), flush=True)
         done.set()
 
-    threading.Thread(target=stdin_reader, daemon=True).start()
-    done.wait()
+    if args.stdin_control:
+        threading.Thread(target=stdin_reader, daemon=True).start()
+    while not done.wait(0.2):
+        pass
     server.stop(grace=1)
     print(json.dumps(counts.snapshot()), flush=True)
 

@@ -55,7 +55,7 @@ public struct PayloadShape: Sendable, Equatable, Codable {
             out.append("\(limit.name) must be between \(limit.range.lowerBound) and \(limit.range.upperBound) (got \(value))")
         }
         if out.isEmpty && resources * scopesPerResource > batchSize {
-            out.append("resources × scopes-per-resource (\(resources * scopesPerResource)) must not exceed batch-size (\(batchSize)): every scope holds at least one item")
+            out.append("resources × scopes (\(resources * scopesPerResource)) must not exceed batch-size (\(batchSize)): every scope holds at least one item")
         }
         return out
     }

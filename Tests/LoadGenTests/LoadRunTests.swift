@@ -1,0 +1,173 @@
+import Foundation
+import H2Transport
+import LoadGen
+import OTLPWire
+import Testing
+
+/// The Python receiver (grpcio + opentelemetry-proto) as a real process on a free port.
+final class PythonReceiver {
+    let process = Process()
+    let stdinPipe = Pipe()
+    let port: Int
+    let stdoutURL: URL
+    let dir: URL
+
+    init(_ extra: [String] = []) throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeperf-recv-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        stdoutURL = dir.appendingPathComponent("out")
+        _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", Built.repository.appendingPathComponent("Tests/python/otlp_receiver.py").path, "--port", "0", "--stdin-control"] + extra
+        process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
+        process.standardError = FileHandle.nullDevice
+        process.standardInput = stdinPipe
+        try process.run()
+        var found: Int? = nil
+        for _ in 0..<300 {
+            let text = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
+            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
+               let p = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                found = p
+                break
+            }
+            usleep(50_000)
+        }
+        guard let found else {
+            try? stdinPipe.fileHandleForWriting.close()
+            throw LoadError(message: "otlp_receiver.py did not start")
+        }
+        port = found
+    }
+
+    /// Stops the receiver and returns its counts per signal.
+    func stop() throws -> [String: [String: Int]] {
+        // End of standard input stops it (signals may be blocked in processes this test runner spawns).
+        try stdinPipe.fileHandleForWriting.close()
+        process.waitUntilExit()
+        let text = try String(contentsOf: stdoutURL, encoding: .utf8)
+        try? FileManager.default.removeItem(at: dir)
+        guard let last = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+              let json = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: [String: Int]] else {
+            throw LoadError(message: "no counts from otlp_receiver.py: \(text)")
+        }
+        return json
+    }
+}
+
+/// Runs the real `loadgen` binary and returns its exit status, JSON summary and stderr.
+func loadgen(_ args: [String]) throws -> (status: Int32, summary: [String: Any], stderr: String) {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("summary-\(UUID().uuidString).json").path
+    let r = try run([Built.executable("loadgen")] + args + ["--summary-json", path, "--quiet"])
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+    let summary = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
+    return (r.status, summary, r.stderr)
+}
+
+@Suite("loadgen run against an independent gRPC receiver (grpcio + opentelemetry-proto)", .serialized)
+struct LoadRunTests {
+    @Test("the receiver counts exactly what loadgen reports as acked", arguments: Signal.allCases)
+    func exactCounts(signal: Signal) throws {
+        let receiver = try PythonReceiver()
+        let r = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--signal", signal.rawValue, "--rate", "4000",
+                             "--duration", "2s", "--batch-size", "200", "--connections", "2", "--max-in-flight", "4",
+                             "--threads", "2"])
+        let counts = try receiver.stop()
+        #expect(r.status == 0, "\(r.stderr)")
+        let acked = r.summary["acked"] as? Int
+        #expect(acked == 8000, "planned 4000/s × 2 s")
+        #expect(r.summary["sent"] as? Int == 8000)
+        #expect(r.summary["failed"] as? Int == 0)
+        #expect(counts[signal.rawValue]?["items"] == acked)
+        #expect(counts[signal.rawValue]?["seq_distinct"] == acked, "every sequence number distinct")
+        #expect(counts[signal.rawValue]?["requests"] == r.summary["batches"] as? Int)
+    }
+
+    @Test("error statuses are counted by name, with the grpc-message", arguments: ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"])
+    func errorStatuses(status: String) throws {
+        let receiver = try PythonReceiver(["--status", status, "--message", "injected \(status)"])
+        let r = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "100", "--rate", "5k"])
+        _ = try receiver.stop()
+        #expect(r.status == 0)
+        #expect(r.summary["acked"] as? Int == 0)
+        #expect(r.summary["failed"] as? Int == 1000)
+        #expect((r.summary["failed_by_status"] as? [String: Int]) == [status: 1000])
+        #expect((r.summary["first_grpc_message"] as? String) == "\(status): injected \(status)")
+    }
+
+    @Test("OTLP partial success: rejected items are not acked")
+    func partialSuccess() throws {
+        let receiver = try PythonReceiver(["--reject", "7"])
+        let r = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "100", "--rate", "5k",
+                             "--signal", "traces"])
+        let counts = try receiver.stop()
+        #expect(r.summary["rejected"] as? Int == 70)
+        #expect(r.summary["acked"] as? Int == 930)
+        #expect(counts["traces"]?["items"] == 1000)
+    }
+
+    @Test("an unreachable endpoint is reported once, retried, and shown in the summary")
+    func unreachable() throws {
+        // A port nothing listens on: bind one, note it, close it.
+        let r = try loadgen(["--endpoint", "127.0.0.1:1", "--duration", "1s", "--rate", "1000", "--batch-size", "100", "--drain", "1s"])
+        #expect(r.status == 0)
+        #expect((r.summary["connect_failures"] as? Int ?? 0) >= 2, "retried with backoff")
+        #expect(r.summary["sent"] as? Int == 0)
+        #expect((r.summary["first_error"] as? String)?.contains("Connection refused") == true)
+        let lines = r.stderr.split(separator: "\n").filter { $0.contains("cannot connect") }
+        #expect(lines.count == 1, "said once: \(r.stderr)")
+    }
+
+    @Test("bad flags exit 64 and name the flag and the accepted form")
+    func badFlags() throws {
+        let cases: [([String], String)] = [
+            (["--rate", "fast"], "--rate must be a positive number with an optional k/M/G suffix, or max (got 'fast')"),
+            (["--rate", "0"], "--rate must be"),
+            (["--duration", "soon"], "--duration must be a positive duration such as 30s"),
+            (["--endpoint", "localhost"], "--endpoint: invalid endpoint 'localhost': missing ':PORT'"),
+            (["--endpoint", "127.0.0.1:99999"], "port '99999' is not a number from 0 to 65535"),
+            (["--threads", "0"], "--threads must be between 1 and 64 (got 0)"),
+            (["--header", "novalue"], "--header must be NAME=VALUE (got 'novalue')"),
+            (["--header", ":path=/x"], "is not an allowed header name"),
+            (["--count", "5", "--duration", "1s"], "--duration and --count exclude each other"),
+            (["--rate", "10", "--duration", "1s"], "plans 10.0 items, less than one batch of 1000"),
+        ]
+        for (args, message) in cases {
+            let r = try run([Built.executable("loadgen")] + args)
+            #expect(r.status == 64, "\(args)")
+            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+        }
+    }
+}
+
+@Suite("Rates, durations and the open-loop plan")
+struct PlanTests {
+    @Test("rates and durations parse as documented")
+    func parsing() {
+        #expect(Rate.parse("250") == .perSecond(250))
+        #expect(Rate.parse("100k") == .perSecond(100_000))
+        #expect(Rate.parse("1.5M") == .perSecond(1_500_000))
+        #expect(Rate.parse("max") == .max)
+        #expect(Rate.parse("-5") == nil && Rate.parse("1e30") == nil && Rate.parse("k") == nil && Rate.parse("") == nil)
+        #expect(DurationSpec.parseNanos("30s") == 30_000_000_000)
+        #expect(DurationSpec.parseNanos("1m30s") == 90_000_000_000)
+        #expect(DurationSpec.parseNanos("500ms") == 500_000_000)
+        #expect(DurationSpec.parseNanos("2") == 2_000_000_000)
+        #expect(DurationSpec.parseNanos("0s") == nil && DurationSpec.parseNanos("-1s") == nil && DurationSpec.parseNanos("9999999999h") == nil)
+    }
+
+    /// A 10 s plan holds rate × 10 items, ± one batch, for any rate and batch size (no integer truncation).
+    @Test("a 10 s plan holds rate × 10 items ± one batch")
+    func planAccuracy() {
+        var rng = SplitMix64(seed: 11)
+        for _ in 0..<2000 {
+            let rate = Double(1 + rng.below(5_000_000)) + Double(rng.below(1000)) / 1000
+            let batch = 1 + rng.below(5000)
+            let config = LoadConfig(endpoint: Endpoint(host: "127.0.0.1", port: 1), rate: .perSecond(rate), durationNanos: 10_000_000_000,
+                                    count: nil, shape: PayloadShape(signal: .logs, batchSize: batch))
+            let items = Double((config.plannedBatches ?? 0) * batch)
+            #expect(abs(items - rate * 10) <= Double(batch), "rate \(rate), batch \(batch): \(items) items")
+        }
+    }
+}
