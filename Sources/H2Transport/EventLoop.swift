@@ -82,7 +82,14 @@ public final class EventLoop {
     /// Returns the number of events handled.
     @discardableResult
     public func poll(timeoutMillis: Int32) -> Int {
-        let n = epoll_wait(epfd, events, Int32(capacity), timeoutMillis)
+        poll(timeoutNanos: timeoutMillis < 0 ? -1 : Int64(timeoutMillis) * 1_000_000)
+    }
+
+    /// Waits up to `timeoutNanos` (-1: forever, 0: poll), with nanosecond resolution where the kernel
+    /// has epoll_pwait2, and dispatches ready events. Returns the number of events handled.
+    @discardableResult
+    public func poll(timeoutNanos: Int64) -> Int {
+        let n = clinux_epoll_wait_ns(epfd, events, Int32(capacity), timeoutNanos)
         if n <= 0 { return 0 }
         for i in 0..<Int(n) {
             let bits = clinux_epoll_events(events + i)

@@ -136,14 +136,14 @@ final class Worker {
                     drainDeadline = now + 2_000_000_000
                 }
             }
-            loop.poll(timeoutMillis: waitMillis(now: now))
+            loop.poll(timeoutNanos: waitNanos(now: now))
         }
         stats.unsent = unsentItems
         for c in connections { c.closeSocket() }
     }
 
     /// How long to sleep: until the next planned batch, a reconnect, or at most 50 ms (stop checks).
-    func waitMillis(now: UInt64) -> Int32 {
+    func waitNanos(now: UInt64) -> Int64 {
         var until = now + 50_000_000
         if !sendingDone, config.batchIntervalNanos != nil, freeSlots() > 0 {
             until = Swift.min(until, plannedNanos(nextBatch))
@@ -151,8 +151,7 @@ final class Worker {
         if !sendingDone, config.rate == .max, freeSlots() > 0 { return 0 }
         for c in connections where c.state == .closed { until = Swift.min(until, c.reconnectAtNanos) }
         if until <= now { return 0 }
-        // Round up so we never wake before the planned time (epoll's resolution is 1 ms).
-        return Int32((until - now + 999_999) / 1_000_000)
+        return Int64(until - now)
     }
 
     func freeSlots() -> Int { connections.reduce(0) { $0 + $1.available } }

@@ -4,6 +4,8 @@
 #include <sys/socket.h>
 #include <netinet/tcp.h>
 #include <stdint.h>
+#include <errno.h>
+#include <time.h>
 
 /// Builds an epoll_event whose data carries a 64-bit token (the union is awkward from Swift).
 static inline struct epoll_event clinux_epoll_event(uint32_t events, uint64_t token) {
@@ -15,3 +17,23 @@ static inline struct epoll_event clinux_epoll_event(uint32_t events, uint64_t to
 
 static inline uint64_t clinux_epoll_token(const struct epoll_event *ev) { return ev->data.u64; }
 static inline uint32_t clinux_epoll_events(const struct epoll_event *ev) { return ev->events; }
+
+/// epoll_wait with a nanosecond timeout (epoll_pwait2, Linux 5.11+); falls back to millisecond
+/// epoll_wait (rounded up) where the kernel lacks it. timeout_ns < 0 waits forever.
+static inline int clinux_epoll_wait_ns(int epfd, struct epoll_event *events, int max, int64_t timeout_ns) {
+    static int no_pwait2 = 0;
+    if (!no_pwait2) {
+        struct timespec ts;
+        struct timespec *tsp = NULL;
+        if (timeout_ns >= 0) {
+            ts.tv_sec = timeout_ns / 1000000000;
+            ts.tv_nsec = timeout_ns % 1000000000;
+            tsp = &ts;
+        }
+        int n = epoll_pwait2(epfd, events, max, tsp, NULL);
+        if (n >= 0 || errno != ENOSYS) return n;
+        no_pwait2 = 1;
+    }
+    int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
+    return epoll_wait(epfd, events, max, ms);
+}
