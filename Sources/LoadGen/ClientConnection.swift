@@ -22,7 +22,7 @@ struct Slot {
 }
 
 final class ClientConnection: EventHandler, H2SessionDelegate {
-    enum State { case idle, connecting, active, closed }
+    enum State { case idle, connecting, handshaking, active, closed }
 
     unowned let worker: Worker
     let index: Int
@@ -30,6 +30,7 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
     var fd: Int32 = -1
     var token = -1
     var session: H2Session?
+    var tls: TLSConnection?
     var slots: UnsafeMutablePointer<Slot>
     var bodies: UnsafeMutablePointer<H2Body>
     /// Per-slot response message buffers (partial success), reused.
@@ -137,11 +138,11 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
     /// possible (one per 256 KiB); what the socket does not take waits for EPOLLOUT.
     func flush(now: UInt64) {
         guard fd >= 0, let session else { return }
-        do throws(SystemError) {
+        do {
             while true {
                 if pendingOffset < pending.count {
-                    let n = try pending.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(SystemError) -> Int in
-                        try TCPSocket.write(fd, UnsafeRawBufferPointer(rebasing: b[pendingOffset...]))
+                    let n = try pending.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws -> Int in
+                        try ioWrite(UnsafeRawBufferPointer(rebasing: b[pendingOffset...]))
                     }
                     pendingOffset += n
                     if pendingOffset < pending.count {
@@ -167,7 +168,7 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
                 }
             }
         } catch {
-            fail(error.description, now: now)
+            fail("\(error)", now: now)
         }
     }
 
@@ -175,6 +176,34 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
         guard on != wantWrite, fd >= 0 else { return }
         wantWrite = on
         worker.loop.modify(fd, token: token, on ? [.read, .write] : [.read])
+    }
+
+    // MARK: I/O (plain TCP or TLS)
+
+    /// Reads into `buffer`: bytes read, 0 at end of stream, -1 when it would block.
+    func ioRead(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let tls { return try tls.read(buffer) }
+        return try TCPSocket.read(fd, buffer)
+    }
+
+    /// Writes what the socket takes (0 when full).
+    func ioWrite(_ bytes: UnsafeRawBufferPointer) throws -> Int {
+        if let tls { return try tls.write(bytes) }
+        return try TCPSocket.write(fd, bytes)
+    }
+
+    /// Drives the TLS handshake; on completion the HTTP/2 session starts.
+    func continueHandshake(now: UInt64) {
+        guard let tls else { return }
+        do {
+            switch try tls.handshake() {
+            case .read?: armWrite(false)
+            case .write?: armWrite(true)
+            case nil: established(now: now)
+            }
+        } catch {
+            connectFailed("\(error)", now: now)
+        }
     }
 
     // MARK: Events
@@ -188,7 +217,22 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
                 return
             }
             wantWrite = true
+            if let context = worker.tlsContext {
+                do {
+                    tls = try TLSConnection(context: context, fd: fd, host: worker.config.endpoint.host)
+                } catch {
+                    connectFailed("\(error)", now: now)
+                    return
+                }
+                state = .handshaking
+                continueHandshake(now: now)
+                return
+            }
             established(now: now)
+            return
+        }
+        if state == .handshaking {
+            continueHandshake(now: now)
             return
         }
         flush(now: now)
@@ -200,12 +244,16 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
             writable()
             return
         }
+        if state == .handshaking {
+            continueHandshake(now: now)
+            return
+        }
         guard let session else { return }
         let buffer = worker.readBuffer
         while fd >= 0 {
             let n: Int
-            do throws(SystemError) { n = try TCPSocket.read(fd, buffer) } catch {
-                fail(error.description, now: now)
+            do { n = try ioRead(buffer) } catch {
+                fail("\(error)", now: now)
                 return
             }
             if n < 0 { break }
@@ -217,7 +265,8 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
                 fail(error.description, now: now)
                 return
             }
-            if n < buffer.count { break }
+            // A short plain read drained the socket; TLS may still hold decrypted records, so read on.
+            if tls == nil && n < buffer.count { break }
         }
         flush(now: now)
         if let s = self.session, !s.isAlive, inFlight == 0 { fail("session ended (GOAWAY)", now: now, quiet: true) }
@@ -306,6 +355,7 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
 
     func closeSocket() {
         session = nil
+        tls = nil
         if fd >= 0 {
             worker.loop.remove(fd, token: token)
             close(fd)

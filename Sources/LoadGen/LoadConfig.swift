@@ -22,6 +22,8 @@ public struct LoadConfig: Sendable {
     public var drainNanos: UInt64
     /// A send lag above this marks a batch late.
     public var lateThresholdNanos: UInt64
+    /// TLS settings; nil for HTTP/2 over cleartext TCP (h2c, prior knowledge).
+    public var tls: TLSClientOptions?
 
     public init(endpoint: Endpoint, rate: Rate, durationNanos: UInt64?, count: Int?, shape: PayloadShape) {
         self.endpoint = endpoint
@@ -39,6 +41,7 @@ public struct LoadConfig: Sendable {
         runID = RunID(0)
         drainNanos = 10_000_000_000
         lateThresholdNanos = 1_000_000
+        tls = nil
     }
 
     /// Batches in the run, or nil for an unbounded closed-loop (`--rate max --duration`) run.
@@ -61,7 +64,7 @@ public struct LoadConfig: Sendable {
         // gRPC over HTTP/2 (grpc/grpc doc/PROTOCOL-HTTP2.md): method, scheme, path, authority, then
         // content-type application/grpc and te: trailers; grpc-encoding names the message compression.
         var h: [(String, String)] = [
-            (":method", "POST"), (":scheme", "http"), (":path", shape.signal.grpcPath),
+            (":method", "POST"), (":scheme", tls == nil ? "http" : "https"), (":path", shape.signal.grpcPath),
             (":authority", endpoint.description), ("content-type", "application/grpc"), ("te", "trailers"),
             ("user-agent", "pipeperf-loadgen/1"),
         ]

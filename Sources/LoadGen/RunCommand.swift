@@ -61,6 +61,24 @@ public struct RunCommand: ParsableCommand {
     @Option(help: "A batch sent later than this after its planned time counts as late.")
     public var lateThreshold: String = "1ms"
 
+    @Flag(help: "Use TLS (HTTP/2 with ALPN h2); without it, HTTP/2 over cleartext TCP (h2c, prior knowledge).")
+    public var tls = false
+
+    @Option(help: "PEM file of the certificate authorities to trust (with --tls; default: the system's).")
+    public var caFile: String?
+
+    @Flag(help: "Do not verify the server's certificate or name (with --tls; for tests only).")
+    public var insecureSkipVerify = false
+
+    @Option(help: "PEM client certificate for mutual TLS (with --tls and --client-key).")
+    public var clientCert: String?
+
+    @Option(help: "PEM key of --client-cert.")
+    public var clientKey: String?
+
+    @Option(help: "Server name for SNI and certificate verification (with --tls; default: the endpoint's host).")
+    public var serverName: String?
+
     @Option(help: "Write the JSON summary to this file.")
     public var summaryJson: String?
 
@@ -138,6 +156,23 @@ public struct RunCommand: ParsableCommand {
         config.runID = id
         config.drainNanos = drainNanos
         config.lateThresholdNanos = late
+        let tlsOnly: [(String, Bool)] = [("--ca-file", caFile != nil), ("--insecure-skip-verify", insecureSkipVerify),
+                                         ("--client-cert", clientCert != nil), ("--client-key", clientKey != nil),
+                                         ("--server-name", serverName != nil)]
+        if !tls, let flag = tlsOnly.first(where: { $0.1 })?.0 { throw ValidationError("\(flag) needs --tls") }
+        if (clientCert == nil) != (clientKey == nil) { throw ValidationError("--client-cert and --client-key go together") }
+        for (flag, path) in [("--ca-file", caFile), ("--client-cert", clientCert), ("--client-key", clientKey)] {
+            if let path, access(path, R_OK) != 0 { throw ValidationError("\(flag): cannot read \(path)") }
+        }
+        if tls {
+            var options = TLSClientOptions()
+            options.caFile = caFile
+            options.insecureSkipVerify = insecureSkipVerify
+            options.certFile = clientCert
+            options.keyFile = clientKey
+            options.serverName = serverName
+            config.tls = options
+        }
         return config
     }
 

@@ -31,6 +31,7 @@ final class Worker {
     var stats = WorkerStats()
     var rng: SplitMix64
     let readBuffer: UnsafeMutableRawBufferPointer
+    let tlsContext: TLSClientContext?
 
     // Payload templates: each is patched for one batch and stays untouched until nghttp2 has read
     // the whole body; a ring large enough for every stream in flight plus the distinct pool.
@@ -61,6 +62,7 @@ final class Worker {
         headers = H2HeaderBlock(config.grpcHeaders)
         rng = SplitMix64(seed: config.seed &+ UInt64(index) &* 0x9E37_79B9)
         readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
+        tlsContext = try config.tls.map { try TLSClientContext($0) }
         gzip = config.compression == .gzip ? try GzipCompressor(level: 1) : nil
         nextBatch = index
         totalBatches = config.plannedBatches

@@ -119,6 +119,42 @@ struct LoadRunTests {
         #expect(lines.count == 1, "said once: \(r.stderr)")
     }
 
+    /// A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI.
+    func selfSignedCertificate() throws -> (cert: String, key: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeperf-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let r = try run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                         "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+                         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        #expect(r.status == 0, "openssl: \(r.stderr)")
+        return (cert, key)
+    }
+
+    @Test("TLS: verified against a CA file, refused without it, allowed with --insecure-skip-verify")
+    func tls() throws {
+        let (cert, key) = try selfSignedCertificate()
+        let receiver = try PythonReceiver(["--tls-cert", cert, "--tls-key", key])
+        let ok = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--ca-file", cert, "--count", "2000",
+                              "--batch-size", "200", "--rate", "10k"])
+        let byName = try loadgen(["--endpoint", "localhost:\(receiver.port)", "--tls", "--ca-file", cert, "--count", "1000",
+                                  "--batch-size", "200", "--rate", "10k"])
+        let unverified = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--count", "1000", "--batch-size", "200",
+                                      "--rate", "10k", "--drain", "1s"])
+        let skipped = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--insecure-skip-verify", "--count", "1000",
+                                   "--batch-size", "200", "--rate", "10k"])
+        let plain = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "200",
+                                 "--rate", "10k", "--drain", "1s"])
+        let counts = try receiver.stop()
+        #expect(ok.summary["acked"] as? Int == 2000)
+        #expect(byName.summary["acked"] as? Int == 1000)
+        #expect(unverified.summary["sent"] as? Int == 0)
+        #expect((unverified.summary["first_error"] as? String)?.contains("certificate verification: self-signed certificate") == true)
+        #expect(skipped.summary["acked"] as? Int == 1000)
+        #expect(plain.summary["acked"] as? Int == 0, "cleartext HTTP/2 against a TLS port gets nothing through")
+        #expect(counts["logs"]?["items"] == 4000)
+    }
+
     @Test("bad flags exit 64 and name the flag and the accepted form")
     func badFlags() throws {
         let cases: [([String], String)] = [
@@ -132,6 +168,9 @@ struct LoadRunTests {
             (["--header", ":path=/x"], "is not an allowed header name"),
             (["--count", "5", "--duration", "1s"], "--duration and --count exclude each other"),
             (["--rate", "10", "--duration", "1s"], "plans 10.0 items, less than one batch of 1000"),
+            (["--ca-file", "/etc/hostname"], "--ca-file needs --tls"),
+            (["--tls", "--ca-file", "/nonexistent.pem"], "--ca-file: cannot read /nonexistent.pem"),
+            (["--tls", "--client-cert", "/etc/hostname"], "--client-cert and --client-key go together"),
         ]
         for (args, message) in cases {
             let r = try run([Built.executable("loadgen")] + args)

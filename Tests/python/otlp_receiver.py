@@ -69,6 +69,8 @@ def main():
     p.add_argument("--reject", type=int, default=0, help="items to reject per request as OTLP partial success")
     p.add_argument("--workers", type=int, default=4)
     p.add_argument("--no-seq", action="store_true", help="do not collect sequence numbers (cheaper, for benchmarks)")
+    p.add_argument("--tls-cert", help="PEM certificate: serve TLS (HTTP/2 with ALPN h2)")
+    p.add_argument("--tls-key", help="PEM key of --tls-cert")
     p.add_argument("--stdin-control", action="store_true", help="stop at the end of standard input (for test harnesses)")
     args = p.parse_args()
     if args.status != "OK" and not hasattr(grpc.StatusCode, args.status):
@@ -116,7 +118,12 @@ def main():
     logs_service_pb2_grpc.add_LogsServiceServicer_to_server(Logs(), server)
     trace_service_pb2_grpc.add_TraceServiceServicer_to_server(Traces(), server)
     metrics_service_pb2_grpc.add_MetricsServiceServicer_to_server(Metrics(), server)
-    port = server.add_insecure_port(f"{args.host}:{args.port}")
+    if args.tls_cert:
+        with open(args.tls_key, "rb") as k, open(args.tls_cert, "rb") as c:
+            credentials = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port(f"{args.host}:{args.port}", credentials)
+    else:
+        port = server.add_insecure_port(f"{args.host}:{args.port}")
     if port == 0:
         print(f"otlp_receiver: cannot listen on {args.host}:{args.port}", file=sys.stderr)
         sys.exit(1)
