@@ -20,6 +20,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
+        .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
     ],
     targets: [
         // System libraries (design card): each is imported by exactly one Swift target.
@@ -45,11 +46,22 @@ let package = Package(
         // Linux headers Glibc's module leaves out (epoll), like swift-nio's CNIOLinux.
         .target(name: "CLinux"),
 
+        // The admin HTTP/1.1 surface shared by loadgen and the sinks (/healthz, /metrics, /status, ...),
+        // on SwiftNIO's HTTP/1.1 codec rather than a hand-written parser.
+        .target(
+            name: "AdminHTTP",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            swiftSettings: strict),
+
         // The load generator's logic (importable by tests); `loadgen` is a thin shell over it.
         .target(
             name: "LoadGen",
             dependencies: [
-                "OTLPWire", "OTLPGzip", "H2Transport",
+                "OTLPWire", "OTLPGzip", "H2Transport", "AdminHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

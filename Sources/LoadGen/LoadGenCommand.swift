@@ -6,7 +6,7 @@ public struct LoadGenCommand: ParsableCommand {
         commandName: "loadgen",
         abstract: "pipeperf's OTLP load generator.",
         discussion: "Without a subcommand, loadgen runs a load (`loadgen --rate 100k --duration 30s`). Options, the JSON summary and lateness: docs/loadgen.md; tracking attributes: docs/tracking.md.",
-        subcommands: [RunCommand.self, PayloadCommand.self],
+        subcommands: [RunCommand.self, PayloadCommand.self, ServeCommand.self],
         defaultSubcommand: RunCommand.self)
 
     public init() {}
