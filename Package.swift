@@ -13,6 +13,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "loadgen", targets: ["LoadGenCLI"]),
+        .executable(name: "null-sink", targets: ["NullSinkCLI"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "OTLPGzip", targets: ["OTLPGzip"]),
         .library(name: "LoadGen", targets: ["LoadGen"]),
@@ -69,6 +70,17 @@ let package = Package(
         .executableTarget(
             name: "LoadGenCLI", dependencies: ["LoadGen"], path: "Sources/LoadGenCLI",
             swiftSettings: strict),
+
+        // The null sink: answers every export with success, counting requests and bytes only.
+        .target(
+            name: "NullSink",
+            dependencies: [
+                "OTLPWire", "H2Transport", "AdminHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "NullSinkCLI", dependencies: ["NullSink"], path: "Sources/NullSinkCLI", swiftSettings: strict),
 
         .testTarget(
             name: "OTLPWireTests",

@@ -5,8 +5,8 @@
 #
 #   Benchmarks/scripts/loadgen-vs-h2load.sh [SECONDS]      (default 10)
 #
-# The sink is SINK_CMD when set (a command that listens on 127.0.0.1:$PORT and answers OTLP gRPC
-# exports), else the Python grpcio receiver from Tests/python (slow: it caps throughput, not CPU per log).
+# The sink is pipeperf's null-sink (SINK=python: the grpcio receiver from Tests/python instead, which
+# caps throughput but not the clients' CPU per log).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 seconds=${1:-10}
@@ -16,20 +16,21 @@ streams=${STREAMS:-16}
 port=${PORT:-14999}
 scripts/install-deps
 swift build -c release --product loadgen 2>&1 | { grep -E "error|omplete" || true; } | tail -1
+swift build -c release --product null-sink 2>&1 | { grep -E "error|omplete" || true; } | tail -1
 bin=.build/release/loadgen
 tmp=$(mktemp -d)
 trap 'kill $sink_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
-if [ -n "${SINK_CMD:-}" ]; then
-  bash -c "$SINK_CMD" > "$tmp/sink.log" 2>&1 &
-else
+if [ "${SINK:-null-sink}" = python ]; then
   python3 Tests/python/otlp_receiver.py --port "$port" --no-seq --workers 8 > "$tmp/sink.log" 2>&1 &
+else
+  .build/release/null-sink --grpc "127.0.0.1:$port" --admin 127.0.0.1:0 --threads "${SINK_THREADS:-1}" > "$tmp/sink.log" 2>&1 &
 fi
 sink_pid=$!
-for _ in $(seq 100); do grep -q listening "$tmp/sink.log" 2>/dev/null && break; bash -c "echo > /dev/tcp/127.0.0.1/$port" 2>/dev/null && break; sleep 0.1; done
+for _ in $(seq 100); do grep -q listening "$tmp/sink.log" 2>/dev/null && break; sleep 0.1; done
+echo "sink: $(head -1 "$tmp/sink.log")"
+sink_cpu0=$(awk '{print $14 + $15}' "/proc/$sink_pid/stat")
 
-cpu_of() { awk '{print $14 + $15}' "/proc/$1/stat"; }   # utime + stime in clock ticks
-hz=$(getconf CLK_TCK)
 
 # loadgen, closed loop
 "$bin" --endpoint "127.0.0.1:$port" --rate max --duration "${seconds}s" --batch-size "$batch" \
@@ -47,6 +48,7 @@ requests=$(( lg_items / batch ))
 h2_ok=$(grep -oE "[0-9]+ succeeded" "$tmp/h2.out" | grep -oE "^[0-9]+")
 h2_cpu=$(awk '{print $1 + $2}' "$tmp/h2.time")
 
+echo "loadgen --rate max: $(python3 -c "import json;d=json.load(open('$tmp/max.json'));print(f\"{d['achieved_rate']:.0f} logs/s with {d['threads']} thread(s), rpc p50 {d['rpc_latency_ms']['p50']} ms\")")"
 python3 - "$lg_items" "$lg_cpu" "$h2_ok" "$h2_cpu" "$batch" <<'PY'
 import sys
 lg_items, lg_cpu, h2_req, h2_cpu, batch = int(sys.argv[1]), float(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), int(sys.argv[5])

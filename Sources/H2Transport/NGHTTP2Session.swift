@@ -27,6 +27,12 @@ public protocol H2SessionDelegate: AnyObject {
     func h2GoAway(lastStreamID: Int32, errorCode: UInt32)
     /// All bytes of the body of `stream` have been handed to the session (its buffer may be reused).
     func h2BodySent(stream: Int32)
+    /// Server side: the peer finished sending the request on `stream` (END_STREAM seen).
+    func h2RequestComplete(stream: Int32)
+}
+
+extension H2SessionDelegate {
+    public func h2RequestComplete(stream: Int32) {}
 }
 
 /// A request body that the session reads in place. Its address must stay valid until
@@ -36,11 +42,14 @@ public struct H2Body {
     public var count: Int
     public var offset: Int
     public var stream: Int32
+    /// Trailers to send after the body (gRPC status); the block must outlive the stream.
+    public var trailers: Unmanaged<H2HeaderBlock>?
     public init() {
         base = nil
         count = 0
         offset = 0
         stream = 0
+        trailers = nil
     }
 }
 
@@ -196,6 +205,26 @@ public final class H2Session {
         return id
     }
 
+    /// Server side: answers `stream` with `headers`, then `body` (read in place), then the body's
+    /// trailers when it has some (gRPC sends its status in trailers).
+    public func submitResponse(stream: Int32, headers: H2HeaderBlock, body: UnsafeMutablePointer<H2Body>) throws(H2Error) {
+        body.pointee.stream = stream
+        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: UnsafeMutableRawPointer(body)), read_callback: readBody)
+        let rc = nghttp2_submit_response(session, stream, headers.nva, headers.count, &provider)
+        if rc != 0 { throw H2Error(code: rc, operation: "submitting a response") }
+    }
+
+    /// Server side: answers `stream` with headers only (a trailers-only gRPC response, END_STREAM set).
+    public func submitHeadersOnly(stream: Int32, headers: H2HeaderBlock) throws(H2Error) {
+        let rc = nghttp2_submit_response(session, stream, headers.nva, headers.count, nil)
+        if rc != 0 { throw H2Error(code: rc, operation: "submitting a response") }
+    }
+
+    /// Resets `stream` with an HTTP/2 error code (e.g. 8, CANCEL).
+    public func resetStream(_ stream: Int32, errorCode: UInt32) {
+        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, errorCode)
+    }
+
     /// Sends GOAWAY and stops accepting new streams (graceful close).
     public func terminate(errorCode: UInt32 = 0) {
         _ = nghttp2_session_terminate_session(session, errorCode)
@@ -237,8 +266,13 @@ private func onStreamClose(_ session: OpaquePointer?, _ stream: Int32, _ errorCo
 
 private func onFrameRecv(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ user: UnsafeMutableRawPointer?) -> Int32 {
     guard let s = H2Session.from(user), let frame else { return callbackFailure }
-    if frame.pointee.hd.type == UInt8(NGHTTP2_GOAWAY.rawValue) {
+    let type = frame.pointee.hd.type
+    if type == UInt8(NGHTTP2_GOAWAY.rawValue) {
         s.delegate.h2GoAway(lastStreamID: frame.pointee.goaway.last_stream_id, errorCode: frame.pointee.goaway.error_code)
+    } else if s.role == .server, type == UInt8(NGHTTP2_DATA.rawValue) || type == UInt8(NGHTTP2_HEADERS.rawValue),
+        frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
+    {
+        s.delegate.h2RequestComplete(stream: frame.pointee.hd.stream_id)
     }
     return 0
 }
@@ -259,6 +293,12 @@ private func readBody(
     body.pointee.offset += n
     if body.pointee.offset == body.pointee.count {
         flags.pointee |= NGHTTP2_DATA_FLAG_EOF.rawValue
+        if let trailers = body.pointee.trailers?.takeUnretainedValue() {
+            // gRPC: the status goes in trailers, so the DATA frame must not end the stream.
+            flags.pointee |= NGHTTP2_DATA_FLAG_NO_END_STREAM.rawValue
+            let rc = nghttp2_submit_trailer(session, stream, trailers.nva, trailers.count)
+            if rc != 0 { return Int(callbackFailure) }
+        }
         s.delegate.h2BodySent(stream: stream)
     }
     return n

@@ -134,3 +134,59 @@ public enum TCPSocket {
         }
     }
 }
+
+/// Listening sockets.
+public enum TCPListener {
+    /// A non-blocking listening socket on `address`; with `reusePort`, several threads can each bind one
+    /// to the same port and the kernel spreads connections over them (SO_REUSEPORT).
+    public static func listen(_ address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError.errno("socket") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        var addr = address
+        let rc = withUnsafePointer(to: &addr.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, addr.length) }
+        }
+        guard rc == 0 else {
+            let e = SystemError.errno("bind")
+            close(fd)
+            throw e
+        }
+        guard Glibc.listen(fd, backlog) == 0 else {
+            let e = SystemError.errno("listen")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    /// The port a socket is bound to.
+    public static func boundPort(_ fd: Int32) -> UInt16 {
+        var storage = sockaddr_storage()
+        var len = socklen_t(MemoryLayout<sockaddr_storage>.size)
+        _ = withUnsafeMutablePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
+        if Int32(storage.ss_family) == AF_INET6 {
+            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+        }
+        return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+    }
+
+    /// Accepts one connection (non-blocking, TCP_NODELAY); nil when none is waiting.
+    public static func accept(_ fd: Int32) throws(SystemError) -> Int32? {
+        while true {
+            let c = clinux_accept4(fd, Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue))
+            if c >= 0 {
+                var one: Int32 = 1
+                setsockopt(c, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
+                return c
+            }
+            if errno == EINTR { continue }
+            if errno == EAGAIN || errno == EWOULDBLOCK || errno == ECONNABORTED { return nil }
+            throw SystemError.errno("accept")
+        }
+    }
+}

@@ -199,25 +199,3 @@ public struct LoadError: Error, CustomStringConvertible {
     public init(message: String) { self.message = message }
     public var description: String { message }
 }
-
-final class ThreadBody {
-    let body: () -> Void
-    init(_ body: @escaping () -> Void) { self.body = body }
-}
-
-/// Starts a thread running `body` (pthreads: the component binaries stay off Foundation).
-func spawnThread(_ body: @escaping @Sendable () -> Void) throws -> pthread_t {
-    let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
-    var t = pthread_t()
-    let rc = pthread_create(&t, nil, { arg in
-        guard let arg else { return nil }
-        let b = Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue()
-        b.body()
-        return nil
-    }, box)
-    guard rc == 0 else {
-        Unmanaged<ThreadBody>.fromOpaque(box).release()
-        throw LoadError(message: "cannot start a thread: \(String(cString: strerror(rc)))")
-    }
-    return t
-}

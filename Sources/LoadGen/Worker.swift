@@ -279,15 +279,3 @@ final class Worker {
         }
     }
 }
-
-/// Writes a line to standard output at once (no stdio buffering).
-func printLine(_ s: String) {
-    var line = s + "\n"
-    line.withUTF8 { _ = write(1, $0.baseAddress, $0.count) }
-}
-
-/// Writes a line to standard error.
-func printError(_ s: String) {
-    var line = s + "\n"
-    line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
-}

@@ -7,6 +7,11 @@
 #include <errno.h>
 #include <time.h>
 
+/// accept4 is declared by glibc only under _GNU_SOURCE, which a module header cannot set for the
+/// system modules; the prototype is stable (Linux 2.6.28+, glibc 2.10+).
+extern int accept4(int sockfd, struct sockaddr *addr, socklen_t *addrlen, int flags);
+static inline int clinux_accept4(int fd, int flags) { return accept4(fd, NULL, NULL, flags); }
+
 /// Builds an epoll_event whose data carries a 64-bit token (the union is awkward from Swift).
 static inline struct epoll_event clinux_epoll_event(uint32_t events, uint64_t token) {
     struct epoll_event ev;

@@ -1,0 +1,3 @@
+import NullSink
+
+NullSinkCommand.main()
