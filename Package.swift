@@ -91,5 +91,6 @@ let package = Package(
             name: "LoadGenTests",
             dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "H2Transport"],
             swiftSettings: strict),
+        .testTarget(name: "NullSinkTests", dependencies: ["NullSink"], swiftSettings: strict),
     ]
 )

@@ -1,0 +1,156 @@
+import Foundation
+import Testing
+
+/// The built executables and repository, for real-process tests.
+enum Repo {
+    static var products: URL {
+        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
+        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("null-sink").path) {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir
+    }
+    static func executable(_ name: String) -> String { products.appendingPathComponent(name).path }
+    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
+}
+
+func sh(_ argv: [String]) throws -> (status: Int32, out: String, err: String) {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ns-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let o = dir.appendingPathComponent("o"), e = dir.appendingPathComponent("e")
+    _ = FileManager.default.createFile(atPath: o.path, contents: nil)
+    _ = FileManager.default.createFile(atPath: e.path, contents: nil)
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    p.arguments = argv
+    p.standardOutput = try FileHandle(forWritingTo: o)
+    p.standardError = try FileHandle(forWritingTo: e)
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    p.waitUntilExit()
+    return (p.terminationStatus, try String(contentsOf: o, encoding: .utf8), try String(contentsOf: e, encoding: .utf8))
+}
+
+/// A null-sink process on free ports.
+final class NullSinkProcess {
+    let process = Process()
+    let grpcPort: Int
+    let adminPort: Int
+    let out: URL
+
+    init(_ extra: [String] = []) throws {
+        out = FileManager.default.temporaryDirectory.appendingPathComponent("null-sink-\(UUID().uuidString).out")
+        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
+        process.executableURL = URL(fileURLWithPath: Repo.executable("null-sink"))
+        process.arguments = ["--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0"] + extra
+        process.standardOutput = try FileHandle(forWritingTo: out)
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        var ports: (Int, Int)? = nil
+        for _ in 0..<200 {
+            let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
+            // null-sink: grpc listening on 127.0.0.1:P, admin on 127.0.0.1:Q
+            let numbers = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
+            if text.contains("admin on"), numbers.count >= 10 { ports = (numbers[4], numbers[9]); break }
+            usleep(25_000)
+        }
+        guard let ports else {
+            process.terminate()
+            throw CocoaError(.fileReadUnknown)
+        }
+        (grpcPort, adminPort) = ports
+    }
+
+    func status() throws -> [String: Any] {
+        let r = try sh(["curl", "-s", "http://127.0.0.1:\(adminPort)/status"])
+        return (try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]) ?? [:]
+    }
+
+    func count(_ signal: String, _ key: String) throws -> Int { ((try status())[signal] as? [String: Int])?[key] ?? -1 }
+
+    func stop() {
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+        try? FileManager.default.removeItem(at: out)
+    }
+}
+
+@Suite("null-sink (real process, independent senders)", .serialized)
+struct NullSinkTests {
+    let tmp: URL = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("ns-files-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    @Test("h2load posting payload files: every request and byte counted, per signal")
+    func h2load() throws {
+        let sink = try NullSinkProcess()
+        defer { sink.stop() }
+        for (signal, service) in [("logs", "logs.v1.LogsService"), ("traces", "trace.v1.TraceService"), ("metrics", "metrics.v1.MetricsService")] {
+            let file = tmp.appendingPathComponent("\(signal).bin").path
+            #expect(try sh([Repo.executable("loadgen"), "payload", "--signal", signal, "--batch-size", "100", "--out", file]).status == 0)
+            let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
+            let r = try sh(["h2load", "-n", "200", "-c", "2", "-m", "8", "-d", file, "-H", "content-type: application/grpc", "-H", "te: trailers",
+                            "http://127.0.0.1:\(sink.grpcPort)/opentelemetry.proto.collector.\(service)/Export"])
+            #expect(r.out.contains("200 succeeded"), "\(r.out)")
+            #expect(try sink.count(signal, "requests") == 200)
+            #expect(try sink.count(signal, "bytes") == 200 * size)
+            #expect(try sink.count(signal, "malformed") == 0)
+        }
+    }
+
+    @Test("a grpcio + opentelemetry-proto client gets OK for all three signals", arguments: ["logs", "traces", "metrics"])
+    func pythonClient(signal: String) throws {
+        let sink = try NullSinkProcess()
+        defer { sink.stop() }
+        let r = try sh(["python3", Repo.root.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
+                        "--signal", signal, "--requests", "7", "--items", "30"])
+        #expect(r.out.contains("\"ok\": 7"), "\(r.out) \(r.err)")
+        #expect(try sink.count(signal, "requests") == 7)
+        let gz = try sh(["python3", Repo.root.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
+                         "--signal", signal, "--requests", "3", "--items", "30", "--gzip"])
+        #expect(gz.out.contains("\"ok\": 3"), "gzip-compressed requests are accepted: \(gz.out)")
+    }
+
+    @Test("malformed framing is INVALID_ARGUMENT, oversized RESOURCE_EXHAUSTED, unknown methods UNIMPLEMENTED")
+    func errors() throws {
+        let sink = try NullSinkProcess(["--max-message-bytes", "10000"])
+        defer { sink.stop() }
+        let bad = tmp.appendingPathComponent("bad.bin")
+        try Data([0, 0, 0, 0, 99, 1, 2, 3]).write(to: bad)
+        let r = try sh(["nghttp", "-v", "-d", bad.path, "-H", "content-type: application/grpc", "-H", "te: trailers",
+                        "http://127.0.0.1:\(sink.grpcPort)/opentelemetry.proto.collector.logs.v1.LogsService/Export"])
+        #expect(r.out.contains("grpc-status: 3"), "\(r.out)")
+        #expect(try sink.count("logs", "malformed") == 1)
+
+        let lg = try sh([Repo.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--count", "2000", "--batch-size", "1000",
+                         "--rate", "10k", "--quiet", "--summary-json", tmp.appendingPathComponent("s.json").path])
+        #expect(lg.status == 0)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: tmp.appendingPathComponent("s.json"))) as? [String: Any]
+        #expect((summary?["failed_by_status"] as? [String: Int]) == ["RESOURCE_EXHAUSTED": 2000])
+
+        let unknown = try sh(["nghttp", "-v", "-d", bad.path, "http://127.0.0.1:\(sink.grpcPort)/nope"])
+        #expect(unknown.out.contains("grpc-status: 12"))
+        #expect(((try sink.status())["unknown_path"] as? Int) == 1)
+    }
+
+    @Test("loadgen's acked count equals the sink's; /reset clears; /metrics names the counters")
+    func loadgenAndAdmin() throws {
+        let sink = try NullSinkProcess()
+        defer { sink.stop() }
+        let summaryPath = tmp.appendingPathComponent("l.json")
+        let lg = try sh([Repo.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--rate", "200k", "--duration", "2s",
+                         "--threads", "2", "--connections", "2", "--quiet", "--summary-json", summaryPath.path])
+        #expect(lg.status == 0)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any]
+        #expect(summary?["acked"] as? Int == 400_000)
+        #expect(try sink.count("logs", "requests") == 400)
+        let metrics = try sh(["curl", "-s", "http://127.0.0.1:\(sink.adminPort)/metrics"]).out
+        #expect(metrics.contains("pipeperf_sink_requests_total{signal=\"logs\"} 400"))
+        #expect(try sh(["curl", "-s", "-X", "POST", "http://127.0.0.1:\(sink.adminPort)/reset"]).out.contains("true"))
+        #expect(try sink.count("logs", "requests") == 0)
+    }
+}
