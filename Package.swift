@@ -43,7 +43,7 @@ let package = Package(
         // The shared transport: per-thread epoll loops, sockets, and the nghttp2 sessions (client and
         // server) used by the load generator and both sinks; TLS over OpenSSL. The only importer of CNGHTTP2
         // and COpenSSL.
-        .target(name: "H2Transport", dependencies: ["CNGHTTP2", "CLinux", "COpenSSL"], swiftSettings: strict),
+        .target(name: "H2Transport", dependencies: ["CNGHTTP2", "CLinux", "COpenSSL", "OTLPWire"], swiftSettings: strict),
         // Linux headers Glibc's module leaves out (epoll), like swift-nio's CNIOLinux.
         .target(name: "CLinux"),
 

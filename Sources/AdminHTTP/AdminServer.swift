@@ -32,16 +32,7 @@ public struct AdminResponse: Sendable {
 
     /// A JSON error document `{"error": "..."}`.
     public static func error(_ status: Int, _ message: String) -> AdminResponse {
-        var escaped = ""
-        for u in message.unicodeScalars {
-            switch u {
-            case "\"": escaped += "\\\""
-            case "\\": escaped += "\\\\"
-            case "\n": escaped += "\\n"
-            default: escaped.unicodeScalars.append(u)
-            }
-        }
-        return .json("{\"error\":\"\(escaped)\"}\n", status: status)
+        .json("{\"error\":\(JSONWriter.quote(message))}\n", status: status)
     }
 }
 

@@ -38,8 +38,7 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
     let capacity: Int
     var inFlight = 0
     /// Output nghttp2 produced that the socket did not take yet.
-    let pending = WireBuffer(capacity: 64 * 1024)
-    var pendingOffset = 0
+    let output = H2Output()
     var wantWrite = false
     var reconnectAtNanos: UInt64 = 0
     var backoffNanos: UInt64 = 50_000_000
@@ -134,39 +133,11 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
         return true
     }
 
-    /// Gathers what nghttp2 has to send into one buffer and writes it with as few system calls as
-    /// possible (one per 256 KiB); what the socket does not take waits for EPOLLOUT.
+    /// Writes pending output and whatever nghttp2 has to send; arms EPOLLOUT when the socket is full.
     func flush(now: UInt64) {
         guard fd >= 0, let session else { return }
         do {
-            while true {
-                if pendingOffset < pending.count {
-                    let n = try pending.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws -> Int in
-                        try ioWrite(UnsafeRawBufferPointer(rebasing: b[pendingOffset...]))
-                    }
-                    pendingOffset += n
-                    if pendingOffset < pending.count {
-                        armWrite(true)
-                        return
-                    }
-                }
-                pending.removeAll()
-                pendingOffset = 0
-                // Collect frames until nghttp2 has nothing more or the buffer is large enough to write.
-                do throws(H2Error) {
-                    _ = try session.flush { chunk in
-                        pending.append(chunk)
-                        return chunk.count
-                    } until: { pending.count >= 256 * 1024 }
-                } catch {
-                    fail(error.description, now: now)
-                    return
-                }
-                if pending.count == 0 {
-                    armWrite(false)
-                    return
-                }
-            }
+            armWrite(!(try output.flush(session) { try ioWrite($0) }))
         } catch {
             fail("\(error)", now: now)
         }
@@ -361,8 +332,7 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
             close(fd)
             fd = -1
         }
-        pending.removeAll()
-        pendingOffset = 0
+        output.reset()
         wantWrite = false
     }
 }

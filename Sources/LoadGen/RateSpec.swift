@@ -1,3 +1,5 @@
+import AdminHTTP
+
 /// A target rate in items per second, or `max` (closed loop: as fast as replies allow).
 public enum Rate: Sendable, Equatable, CustomStringConvertible {
     case perSecond(Double)
@@ -87,22 +89,5 @@ func formatRate(_ r: Double) -> String {
     return fixed(r, 0)
 }
 
-/// Fixed-point formatting without Foundation.
-func fixed(_ v: Double, _ decimals: Int) -> String {
-    guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
-    var scale = 1.0
-    for _ in 0..<decimals { scale *= 10 }
-    let scaled = (abs(v) * scale).rounded()
-    let whole = UInt64(scaled / scale)
-    var frac = UInt64(scaled - Double(whole) * scale)
-    var s = (v < 0 && scaled != 0 ? "-" : "") + String(whole)
-    if decimals > 0 {
-        var digits = ""
-        for _ in 0..<decimals {
-            digits = String(frac % 10) + digits
-            frac /= 10
-        }
-        s += "." + digits
-    }
-    return s
-}
+/// Fixed-point formatting (shared with the admin JSON writer).
+func fixed(_ v: Double, _ decimals: Int) -> String { formatFixed(v, decimals) }

@@ -208,8 +208,7 @@ final class SinkConnection: EventHandler, H2SessionDelegate {
     var streams: [Int32: StreamState] = [:]
     var freeBodies: [UnsafeMutablePointer<H2Body>] = []
     var bodies: [Int32: UnsafeMutablePointer<H2Body>] = [:]
-    let pending = WireBuffer(capacity: 16 * 1024)
-    var pendingOffset = 0
+    let output = H2Output()
     var wantWrite = false
     var isClosed = false
 
@@ -253,29 +252,9 @@ final class SinkConnection: EventHandler, H2SessionDelegate {
     func flush() {
         guard !isClosed else { return }
         do {
-            while true {
-                if pendingOffset < pending.count {
-                    let n = try pending.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws -> Int in
-                        try TCPSocket.write(fd, UnsafeRawBufferPointer(rebasing: b[pendingOffset...]))
-                    }
-                    pendingOffset += n
-                    if pendingOffset < pending.count {
-                        armWrite(true)
-                        return
-                    }
-                }
-                pending.removeAll()
-                pendingOffset = 0
-                _ = try session.flush({ chunk in
-                    pending.append(chunk)
-                    return chunk.count
-                }, until: { pending.count >= 256 * 1024 })
-                if pending.count == 0 {
-                    armWrite(false)
-                    if !session.isAlive { close() }
-                    return
-                }
-            }
+            let done = try output.flush(session) { try TCPSocket.write(fd, $0) }
+            armWrite(!done)
+            if done && !session.isAlive { close() }
         } catch {
             close()
         }

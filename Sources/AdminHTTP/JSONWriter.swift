@@ -35,7 +35,7 @@ public struct JSONWriter {
     public mutating func fieldNull(_ k: String) { key(k); text += "null"; needsComma[needsComma.count - 1] = true }
     public mutating func field(_ k: String, _ v: Double, decimals: Int = 3) {
         key(k)
-        text += v.isFinite ? fixed(v, decimals) : "null"
+        text += v.isFinite ? formatFixed(v, decimals) : "null"
         needsComma[needsComma.count - 1] = true
     }
 
@@ -59,4 +59,24 @@ public struct JSONWriter {
         }
         return out + "\""
     }
+}
+
+/// Fixed-point formatting without Foundation: `formatFixed(3.14159, 2)` is `3.14`.
+public func formatFixed(_ v: Double, _ decimals: Int) -> String {
+    guard v.isFinite else { return v.isNaN ? "nan" : (v > 0 ? "inf" : "-inf") }
+    var scale = 1.0
+    for _ in 0..<decimals { scale *= 10 }
+    let scaled = (abs(v) * scale).rounded()
+    let whole = UInt64(scaled / scale)
+    var frac = UInt64(scaled - Double(whole) * scale)
+    var s = (v < 0 && scaled != 0 ? "-" : "") + String(whole)
+    if decimals > 0 {
+        var digits = ""
+        for _ in 0..<decimals {
+            digits = String(frac % 10) + digits
+            frac /= 10
+        }
+        s += "." + digits
+    }
+    return s
 }
