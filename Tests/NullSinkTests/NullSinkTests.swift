@@ -40,11 +40,11 @@ final class NullSinkProcess {
     let adminPort: Int
     let out: URL
 
-    init(_ extra: [String] = []) throws {
+    init(_ extra: [String] = [], port: Int = 0) throws {
         out = FileManager.default.temporaryDirectory.appendingPathComponent("null-sink-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: Repo.executable("null-sink"))
-        process.arguments = ["--grpc", "127.0.0.1:0", "--admin", "127.0.0.1:0"] + extra
+        process.arguments = ["--grpc", "127.0.0.1:\(port)", "--admin", "127.0.0.1:0"] + extra
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -135,6 +135,33 @@ struct NullSinkTests {
         let unknown = try sh(["nghttp", "-v", "-d", bad.path, "http://127.0.0.1:\(sink.grpcPort)/nope"])
         #expect(unknown.out.contains("grpc-status: 12"))
         #expect(((try sink.status())["unknown_path"] as? Int) == 1)
+    }
+
+    @Test("loadgen survives the sink dying mid-run: in-flight batches fail as CONNECTION_LOST, it reconnects, nothing is counted twice")
+    func connectionLoss() throws {
+        let first = try NullSinkProcess()
+        let port = first.grpcPort
+        let summaryPath = tmp.appendingPathComponent("loss.json")
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Repo.executable("loadgen"))
+        p.arguments = ["--endpoint", "127.0.0.1:\(port)", "--rate", "100k", "--duration", "4s", "--quiet", "--summary-json", summaryPath.path]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(1_200_000)
+        first.stop()  // SIGKILL: connections drop with requests in flight
+        usleep(500_000)
+        let second = try NullSinkProcess(port: port)
+        defer { second.stop() }
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any] ?? [:]
+        let sent = s["sent"] as? Int ?? -1, acked = s["acked"] as? Int ?? -1, failed = s["failed"] as? Int ?? -1
+        #expect(sent == acked + failed, "every sent item is acked or failed exactly once")
+        #expect((s["reconnects"] as? Int ?? 0) >= 1)
+        let afterRestart = try second.count("logs", "requests")
+        #expect(acked > 0 && afterRestart > 0, "the run went on after the restart")
+        let byStatus = s["failed_by_status"] as? [String: Int] ?? [:]
+        #expect(Set(byStatus.keys).isSubset(of: ["CONNECTION_LOST"]), "\(byStatus)")
     }
 
     @Test("loadgen's acked count equals the sink's; /reset clears; /metrics names the counters")
