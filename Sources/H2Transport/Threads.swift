@@ -1,4 +1,6 @@
-// Threads and console output without Foundation (the component binaries stay off it).
+// Threads, console output and termination signals without Foundation (the component binaries stay off it).
+
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -40,4 +42,30 @@ public func printLine(_ s: String) {
 public func printError(_ s: String) {
     var line = s + "\n"
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+}
+
+/// SIGINT / SIGTERM handling shared by the executables: the handler only counts (async-signal-safe);
+/// the program polls the count and shuts down in order. A second signal means "stop now".
+public enum Termination {
+    static let signals = Atomic<Int>(0)
+
+    /// Installs the counting handler for SIGINT and SIGTERM.
+    public static func install() {
+        // A parent may have started us with these blocked (some supervisors and test runners do).
+        var set = sigset_t()
+        sigemptyset(&set)
+        sigaddset(&set, SIGINT)
+        sigaddset(&set, SIGTERM)
+        pthread_sigmask(SIG_UNBLOCK, &set, nil)
+        signal(SIGINT) { _ in Termination.signals.wrappingAdd(1, ordering: .relaxed) }
+        signal(SIGTERM) { _ in Termination.signals.wrappingAdd(1, ordering: .relaxed) }
+    }
+
+    /// Signals received so far.
+    public static var received: Int { signals.load(ordering: .relaxed) }
+
+    /// Blocks until the first signal.
+    public static func wait() {
+        while received == 0 { usleep(50_000) }
+    }
 }

@@ -7,9 +7,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// Set by SIGINT / SIGTERM; the run stops sending, drains briefly and prints what it measured.
-let interruptRequested = Atomic<Int>(0)
-
 /// `loadgen [run]`: sends OTLP export requests at a planned rate and reports what happened.
 public struct RunCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -185,18 +182,18 @@ public struct RunCommand: ParsableCommand {
                 """)
         }
         let load = LoadRun(config: config)
-        signal(SIGINT) { _ in interruptRequested.wrappingAdd(1, ordering: .relaxed) }
-        signal(SIGTERM) { _ in interruptRequested.wrappingAdd(1, ordering: .relaxed) }
+        // First SIGINT/SIGTERM: stop sending, drain briefly, print what was measured; second: exit now.
+        Termination.install()
         let showProgress = !quiet && (progress || isatty(2) != 0)
         let watcher = try spawnThread {
             while load.live.stop.load(ordering: .relaxed) == false {
-                let n = interruptRequested.load(ordering: .relaxed)
+                let n = Termination.received
                 if n >= 2 { _exit(130) }
                 if n == 1 { load.live.stop.store(true, ordering: .relaxed) }
                 usleep(20_000)
             }
             while true {
-                if interruptRequested.load(ordering: .relaxed) >= 2 { _exit(130) }
+                if Termination.received >= 2 { _exit(130) }
                 usleep(20_000)
             }
         }

@@ -47,9 +47,8 @@ public struct ServeCommand: ParsableCommand {
         }
         // Unbuffered: supervisors and tests read the bound port from this line.
         printLine("loadgen serve: admin listening on \(Endpoint(host: ep.host, port: UInt16(server.port)))")
-        signal(SIGINT) { _ in interruptRequested.wrappingAdd(1, ordering: .relaxed) }
-        signal(SIGTERM) { _ in interruptRequested.wrappingAdd(1, ordering: .relaxed) }
-        while interruptRequested.load(ordering: .relaxed) == 0 { usleep(50_000) }
+        Termination.install()
+        Termination.wait()
         controller.stopAndWait()
         server.shutdown()
     }

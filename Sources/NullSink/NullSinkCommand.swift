@@ -8,8 +8,6 @@ import Synchronization
 import Glibc
 #endif
 
-let sinkInterrupted = Atomic<Int>(0)
-
 /// `null-sink`: accepts OTLP over gRPC and answers success at the least possible cost.
 public struct NullSinkCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
@@ -56,9 +54,8 @@ public struct NullSinkCommand: ParsableCommand {
             throw ValidationError("--admin \(admin): cannot listen: \(error)")
         }
         printLine("null-sink: grpc listening on \(Endpoint(host: g.host, port: grpcPort)), admin on \(Endpoint(host: a.host, port: UInt16(server.port)))")
-        signal(SIGINT) { _ in sinkInterrupted.wrappingAdd(1, ordering: .relaxed) }
-        signal(SIGTERM) { _ in sinkInterrupted.wrappingAdd(1, ordering: .relaxed) }
-        while sinkInterrupted.load(ordering: .relaxed) == 0 { usleep(50_000) }
+        Termination.install()
+        Termination.wait()
         sink.stop()
         server.shutdown()
     }

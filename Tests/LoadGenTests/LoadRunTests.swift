@@ -107,6 +107,29 @@ struct LoadRunTests {
         #expect(counts["traces"]?["items"] == 1000)
     }
 
+    @Test("SIGINT stops the run: exit 130, a summary marked interrupted, every sent item accounted for")
+    func interrupt() throws {
+        let receiver = try PythonReceiver()
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("int-\(UUID().uuidString).json").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Built.executable("loadgen"))
+        p.arguments = ["--endpoint", "127.0.0.1:\(receiver.port)", "--rate", "5k", "--duration", "60s", "--batch-size", "100",
+                       "--quiet", "--summary-json", path]
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        usleep(1_500_000)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let counts = try receiver.stop()
+        #expect(p.terminationStatus == 130)
+        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+        #expect(s["interrupted"] as? Bool == true)
+        let sent = s["sent"] as? Int ?? -1, acked = s["acked"] as? Int ?? -2, failed = s["failed"] as? Int ?? -3
+        #expect(sent > 0 && sent == acked + failed)
+        #expect(counts["logs"]?["items"] == acked)
+        #expect((s["duration_s"] as? Double ?? 99) < 10, "stopped early, not after the planned 60 s")
+    }
+
     @Test("an unreachable endpoint is reported once, retried, and shown in the summary")
     func unreachable() throws {
         // A port nothing listens on: bind one, note it, close it.
