@@ -105,6 +105,7 @@ final class ClientConnection: EventHandler, H2SessionDelegate {
             return
         }
         state = .active
+        worker.lastProgressNanos = now
         if everConnected { worker.stats.reconnects += 1 }
         everConnected = true
         backoffNanos = 50_000_000

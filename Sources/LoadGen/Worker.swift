@@ -100,8 +100,19 @@ final class Worker {
         return startNanos &+ UInt64(Double(k) * interval)
     }
 
+    /// Last time the run made progress (a connection came up or a batch finished).
+    var lastProgressNanos: UInt64 = 0
+
     var sendingDone: Bool {
         if let total = totalBatches, nextBatch >= total { return true }
+        if deadlineNanos == nil {
+            // Closed loop with --count has no window: give up when nothing has worked for the drain time
+            // (e.g. an endpoint that never answers), so the run cannot hang forever.
+            let now = Clock.monotonicNanos()
+            if connections.allSatisfy({ $0.state != .active }), now > Swift.max(lastProgressNanos, startNanos) &+ config.drainNanos {
+                return true
+            }
+        }
         if let deadline = deadlineNanos {
             let now = Clock.monotonicNanos()
             // Closed loop stops at the end of the window; open loop may still send late batches after it,
@@ -237,6 +248,7 @@ final class Worker {
 
     /// A batch finished (reply, error or connection loss).
     func completed(items: Int, planned: UInt64, sent: UInt64, now: UInt64, outcome: Outcome) {
+        lastProgressNanos = now
         live.inFlight.wrappingAdd(-1, ordering: .relaxed)
         let from = config.batchIntervalNanos == nil ? sent : planned
         stats.latency.record((now &- Swift.min(from, now)) / 1000)

@@ -140,6 +140,12 @@ struct LoadRunTests {
         #expect((r.summary["first_error"] as? String)?.contains("Connection refused") == true)
         let lines = r.stderr.split(separator: "\n").filter { $0.contains("cannot connect") }
         #expect(lines.count == 1, "said once: \(r.stderr)")
+
+        // Closed loop with --count has no window; it gives up after --drain without progress.
+        let closed = try loadgen(["--endpoint", "127.0.0.1:1", "--rate", "max", "--count", "1000", "--batch-size", "100", "--drain", "1s"])
+        #expect(closed.status == 0)
+        #expect(closed.summary["unsent"] as? Int == 1000)
+        #expect(closed.summary["sent"] as? Int == 0)
     }
 
     /// A self-signed certificate for localhost and 127.0.0.1, made with the openssl CLI.
