@@ -200,3 +200,51 @@ struct PayloadTests {
         }
     }
 }
+
+@Suite("Varint decoding, word at a time")
+struct VarintDecodingTests {
+    /// Every length from 1 to 10 bytes, minimal and padded, with and without slack after the varint,
+    /// decodes to the value the byte-at-a-time rule gives.
+    @Test("random values at every length and padding")
+    func randomValues() throws {
+        var rng = SplitMix64(seed: 21)
+        for _ in 0..<20_000 {
+            let bits = rng.below(65)
+            let value = bits == 0 ? 0 : rng.next() >> UInt64(64 - bits)
+            var bytes: [UInt8] = []
+            var v = value
+            while v >= 0x80 {
+                bytes.append(UInt8(truncatingIfNeeded: v) | 0x80)
+                v >>= 7
+            }
+            bytes.append(UInt8(v))
+            // Pad (redundant continuation bytes) up to 10 bytes when the value allows it.
+            let pad = rng.below(11 - bytes.count)
+            if pad > 0 {
+                bytes[bytes.count - 1] |= 0x80
+                bytes += Array(repeating: 0x80, count: pad - 1) + [0]
+            }
+            let slack = rng.below(12)
+            let input = bytes + rng.bytes(slack)
+            let (decoded, consumed) = try input.withUnsafeBytes { raw -> (UInt64, Int) in
+                var r = WireReader(raw)
+                let d = try r.varint()
+                return (d, r.offset)
+            }
+            #expect(decoded == value && consumed == bytes.count, "value \(value) bytes \(bytes) slack \(slack)")
+        }
+    }
+
+    @Test("an 11-byte varint is rejected whatever follows")
+    func tooLong() {
+        for slack in 0..<12 {
+            let input: [UInt8] = Array(repeating: 0xff, count: 10) + [0x01] + Array(repeating: 0, count: slack)
+            #expect(throws: WireError.varintTooLong(offset: 0)) {
+                try input.withUnsafeBytes { raw in
+                    var r = WireReader(raw)
+                    _ = try r.varint()
+                }
+            }
+        }
+    }
+}
