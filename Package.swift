@@ -82,15 +82,17 @@ let package = Package(
         .executableTarget(
             name: "NullSinkCLI", dependencies: ["NullSink"], path: "Sources/NullSinkCLI", swiftSettings: strict),
 
+        // Helpers shared by the tests that run real processes.
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
             name: "OTLPWireTests",
-            dependencies: ["OTLPWire", "OTLPGzip"],
+            dependencies: ["OTLPWire", "OTLPGzip", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "LoadGenTests",
-            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "H2Transport"],
+            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "H2Transport", "TestSupport"],
             swiftSettings: strict),
-        .testTarget(name: "NullSinkTests", dependencies: ["NullSink"], swiftSettings: strict),
+        .testTarget(name: "NullSinkTests", dependencies: ["NullSink", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -220,16 +220,6 @@ public final class H2Session {
         if rc != 0 { throw H2Error(code: rc, operation: "submitting a response") }
     }
 
-    /// Resets `stream` with an HTTP/2 error code (e.g. 8, CANCEL).
-    public func resetStream(_ stream: Int32, errorCode: UInt32) {
-        _ = nghttp2_submit_rst_stream(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), stream, errorCode)
-    }
-
-    /// Sends GOAWAY and stops accepting new streams (graceful close).
-    public func terminate(errorCode: UInt32 = 0) {
-        _ = nghttp2_session_terminate_session(session, errorCode)
-    }
-
     static func from(_ user: UnsafeMutableRawPointer?) -> H2Session? {
         guard let user else { return nil }
         return Unmanaged<H2Session>.fromOpaque(user).takeUnretainedValue()

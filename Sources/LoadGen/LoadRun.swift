@@ -23,6 +23,19 @@ public struct LoadSummary: Sendable {
 
     func ms(_ us: UInt64) -> Double { Double(us) / 1000 }
 
+    /// Failed items by status name (`UNAVAILABLE`, `HTTP_503`, `CONNECTION_LOST`, ...), in a stable order.
+    var failuresByStatus: [(String, Int)] {
+        var out: [(String, Int)] = []
+        for kind in FailureKind.allCases where stats.failed[kind.rawValue] > 0 {
+            if kind == .httpError {
+                for (status, n) in stats.httpStatuses.sorted(by: { $0.key < $1.key }) { out.append(("HTTP_\(status)", n)) }
+            } else {
+                out.append((kind.name, stats.failed[kind.rawValue]))
+            }
+        }
+        return out
+    }
+
     /// The summary as JSON (documented in docs/loadgen.md).
     public var json: String {
         var w = JSONWriter()
@@ -42,13 +55,7 @@ public struct LoadSummary: Sendable {
         w.field("acked", stats.acked)
         w.field("failed", stats.failedTotal)
         w.beginObject("failed_by_status")
-        for kind in FailureKind.allCases where stats.failed[kind.rawValue] > 0 {
-            if kind == .httpError {
-                for (status, n) in stats.httpStatuses.sorted(by: { $0.key < $1.key }) { w.field("HTTP_\(status)", n) }
-            } else {
-                w.field(kind.name, stats.failed[kind.rawValue])
-            }
-        }
+        for (name, n) in failuresByStatus { w.field(name, n) }
         w.endObject()
         w.field("rejected", stats.rejected)
         w.field("batches", stats.batches)
@@ -96,15 +103,7 @@ public struct LoadSummary: Sendable {
         s += "  sent \(stats.sent), acked \(stats.acked), failed \(stats.failedTotal), rejected \(stats.rejected)"
         s += " in \(stats.batches) batches of \(config.shape.batchSize)\n"
         if stats.failedTotal > 0 {
-            var parts: [String] = []
-            for kind in FailureKind.allCases where stats.failed[kind.rawValue] > 0 {
-                if kind == .httpError {
-                    for (status, n) in stats.httpStatuses.sorted(by: { $0.key < $1.key }) { parts.append("HTTP \(status): \(n)") }
-                } else {
-                    parts.append("\(kind.name): \(stats.failed[kind.rawValue])")
-                }
-            }
-            s += "  failures: " + parts.joined(separator: ", ") + "\n"
+            s += "  failures: " + failuresByStatus.map { "\($0.0): \($0.1)" }.joined(separator: ", ") + "\n"
         }
         let l = stats.latency, u = stats.latencyUncorrected
         if l.totalCount > 0 {

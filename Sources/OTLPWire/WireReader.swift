@@ -46,23 +46,6 @@ public struct WireReader {
 
     @usableFromInline
     mutating func varintSlow() throws(WireError) -> UInt64 {
-        // With 10 bytes available no per-byte bounds check is needed (padded varints take this path).
-        if end - position >= 10 {
-            var result: UInt64 = 0
-            var shift: UInt64 = 0
-            var p = position
-            for _ in 0..<10 {
-                let b = p.load(as: UInt8.self)
-                p += 1
-                result |= UInt64(b & 0x7f) << shift
-                if b < 0x80 {
-                    position = p
-                    return result
-                }
-                shift &+= 7
-            }
-            throw .varintTooLong(offset: offset)
-        }
         let start = offset
         var result: UInt64 = 0
         var shift: UInt64 = 0

@@ -2,6 +2,7 @@ import Foundation
 import H2Transport
 import LoadGen
 import OTLPWire
+import TestSupport
 import Testing
 
 /// The Python receiver (grpcio + opentelemetry-proto) as a real process on a free port.
@@ -56,13 +57,13 @@ final class PythonReceiver {
 }
 
 /// Runs the real `loadgen` binary and returns its exit status, JSON summary and stderr.
-func loadgen(_ args: [String]) throws -> (status: Int32, summary: [String: Any], stderr: String) {
+func loadgen(_ args: [String]) throws -> (status: Int32, summary: [String: Any], err: String) {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("summary-\(UUID().uuidString).json").path
     let r = try run([Built.executable("loadgen")] + args + ["--summary-json", path, "--quiet"])
     defer { try? FileManager.default.removeItem(atPath: path) }
     let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
     let summary = (try? JSONSerialization.jsonObject(with: data) as? [String: Any]) ?? [:]
-    return (r.status, summary, r.stderr)
+    return (r.status, summary, r.err)
 }
 
 @Suite("loadgen run against an independent gRPC receiver (grpcio + opentelemetry-proto)", .serialized)
@@ -74,7 +75,7 @@ struct LoadRunTests {
                              "--duration", "2s", "--batch-size", "200", "--connections", "2", "--max-in-flight", "4",
                              "--threads", "2"])
         let counts = try receiver.stop()
-        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.status == 0, "\(r.err)")
         let acked = r.summary["acked"] as? Int
         #expect(acked == 8000, "planned 4000/s × 2 s")
         #expect(r.summary["sent"] as? Int == 8000)
@@ -138,8 +139,8 @@ struct LoadRunTests {
         #expect((r.summary["connect_failures"] as? Int ?? 0) >= 2, "retried with backoff")
         #expect(r.summary["sent"] as? Int == 0)
         #expect((r.summary["first_error"] as? String)?.contains("Connection refused") == true)
-        let lines = r.stderr.split(separator: "\n").filter { $0.contains("cannot connect") }
-        #expect(lines.count == 1, "said once: \(r.stderr)")
+        let lines = r.err.split(separator: "\n").filter { $0.contains("cannot connect") }
+        #expect(lines.count == 1, "said once: \(r.err)")
 
         // Closed loop with --count has no window; it gives up after --drain without progress.
         let closed = try loadgen(["--endpoint", "127.0.0.1:1", "--rate", "max", "--count", "1000", "--batch-size", "100", "--drain", "1s"])
@@ -156,7 +157,7 @@ struct LoadRunTests {
         let r = try run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
                          "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
                          "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
-        #expect(r.status == 0, "openssl: \(r.stderr)")
+        #expect(r.status == 0, "openssl: \(r.err)")
         return (cert, key)
     }
 
@@ -204,7 +205,7 @@ struct LoadRunTests {
         for (args, message) in cases {
             let r = try run([Built.executable("loadgen")] + args)
             #expect(r.status == 64, "\(args)")
-            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+            #expect(r.err.contains(message), "\(args): \(r.err)")
         }
     }
 }

@@ -2,53 +2,11 @@ import Foundation
 import LoadGen
 import OTLPGzip
 import OTLPWire
+import TestSupport
 import Testing
 
-/// The built executables sit next to the test bundle.
-enum Built {
-    static var productsDirectory: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        // The test runner may live inside a .xctest bundle directory.
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("loadgen").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }
-
-    static func executable(_ name: String) -> String { productsDirectory.appendingPathComponent(name).path }
-
-    static var repository: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    }
-}
-
-struct Run {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-/// Runs a program with arguments; stdout and stderr go through files so neither can block.
-func run(_ argv: [String]) throws -> Run {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeperf-run-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let out = dir.appendingPathComponent("out"), err = dir.appendingPathComponent("err")
-    _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: err.path, contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = argv
-    p.standardOutput = try FileHandle(forWritingTo: out)
-    p.standardError = try FileHandle(forWritingTo: err)
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    return Run(
-        status: p.terminationStatus, stdout: try String(contentsOf: out, encoding: .utf8),
-        stderr: try String(contentsOf: err, encoding: .utf8))
-}
+/// Runs a program (see TestSupport.runProcess).
+func run(_ argv: [String]) throws -> ProcessResult { try runProcess(argv) }
 
 /// What our own scanner reads from a payload file.
 func scanFile(_ path: String, _ signal: Signal) throws -> (compressed: Bool, messageBytes: Int, counts: ScanCounts, seqs: [UInt64], runIDs: Set<UInt64>) {
@@ -101,14 +59,14 @@ struct PayloadCommandTests {
             let r = try run([Built.executable("loadgen"), "payload", "--signal", signal.rawValue, "--batch-size", "\(batch)",
                              "--compression", gzip ? "gzip" : "none", "--run-id", "00000000000000a\(i)", "--first-seq", "\(i * 10_000)",
                              "--seed", "\(i + 7)", "--out", path] + extra)
-            #expect(r.status == 0, "loadgen payload failed: \(r.stderr)")
-            #expect(r.stdout.hasPrefix("wrote \(path): \(signal.rawValue), \(batch) "))
+            #expect(r.status == 0, "loadgen payload failed: \(r.err)")
+            #expect(r.out.hasPrefix("wrote \(path): \(signal.rawValue), \(batch) "))
             files.append((path, batch, !extra.contains("--no-tracking")))
         }
         let script = Built.repository.appendingPathComponent("Tests/python/check_payloads.py").path
         let py = try run(["python3", script, "--signal", signal.rawValue] + files.map(\.0))
-        #expect(py.status == 0, "check_payloads.py: \(py.stderr)")
-        let lines = py.stdout.split(separator: "\n")
+        #expect(py.status == 0, "check_payloads.py: \(py.err)")
+        let lines = py.out.split(separator: "\n")
         #expect(lines.count == files.count)
         for (line, (path, batch, tracked)) in zip(lines, files) {
             let json = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
@@ -145,17 +103,17 @@ struct PayloadCommandTests {
         for (args, message) in cases {
             let r = try run([Built.executable("loadgen"), "payload", "--out", out] + args)
             #expect(r.status == 64, "\(args)")
-            #expect(r.stderr.contains(message), "\(args): \(r.stderr)")
+            #expect(r.err.contains(message), "\(args): \(r.err)")
         }
         let missing = try run([Built.executable("loadgen"), "payload"])
-        #expect(missing.status == 64 && missing.stderr.contains("--out"))
+        #expect(missing.status == 64 && missing.err.contains("--out"))
     }
 
     @Test("an unwritable path is one clear error")
     func unwritable() throws {
         let r = try run([Built.executable("loadgen"), "payload", "--out", "/nonexistent-dir/p.bin"])
         #expect(r.status != 0)
-        #expect(r.stderr.contains("cannot write /nonexistent-dir/p.bin: No such file or directory"), "\(r.stderr)")
+        #expect(r.err.contains("cannot write /nonexistent-dir/p.bin: No such file or directory"), "\(r.err)")
     }
 
     @Test("h2load-ready: the file is one framed message whose length matches")

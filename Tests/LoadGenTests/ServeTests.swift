@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `loadgen serve` as a real process, driven with curl like an orchestrator would.
@@ -36,7 +37,7 @@ final class ServeProcess {
         var args = ["curl", "-s", "-X", method, "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]
         if let body { args += ["-d", body] }
         let r = try run(args)
-        var lines = r.stdout.split(separator: "\n", omittingEmptySubsequences: false)
+        var lines = r.out.split(separator: "\n", omittingEmptySubsequences: false)
         let status = Int(lines.removeLast()) ?? 0
         return (status, lines.joined(separator: "\n"))
     }

@@ -1,37 +1,8 @@
 import Foundation
+import TestSupport
 import Testing
 
-/// The built executables and repository, for real-process tests.
-enum Repo {
-    static var products: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
-        var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
-        while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("null-sink").path) {
-            dir = dir.deletingLastPathComponent()
-        }
-        return dir
-    }
-    static func executable(_ name: String) -> String { products.appendingPathComponent(name).path }
-    static var root: URL { URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent() }
-}
-
-func sh(_ argv: [String]) throws -> (status: Int32, out: String, err: String) {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ns-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let o = dir.appendingPathComponent("o"), e = dir.appendingPathComponent("e")
-    _ = FileManager.default.createFile(atPath: o.path, contents: nil)
-    _ = FileManager.default.createFile(atPath: e.path, contents: nil)
-    let p = Process()
-    p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-    p.arguments = argv
-    p.standardOutput = try FileHandle(forWritingTo: o)
-    p.standardError = try FileHandle(forWritingTo: e)
-    p.standardInput = FileHandle.nullDevice
-    try p.run()
-    p.waitUntilExit()
-    return (p.terminationStatus, try String(contentsOf: o, encoding: .utf8), try String(contentsOf: e, encoding: .utf8))
-}
+func sh(_ argv: [String]) throws -> ProcessResult { try runProcess(argv) }
 
 /// A null-sink process on free ports.
 final class NullSinkProcess {
@@ -43,7 +14,7 @@ final class NullSinkProcess {
     init(_ extra: [String] = [], port: Int = 0) throws {
         out = FileManager.default.temporaryDirectory.appendingPathComponent("null-sink-\(UUID().uuidString).out")
         _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Repo.executable("null-sink"))
+        process.executableURL = URL(fileURLWithPath: Built.executable("null-sink"))
         process.arguments = ["--grpc", "127.0.0.1:\(port)", "--admin", "127.0.0.1:0"] + extra
         process.standardOutput = try FileHandle(forWritingTo: out)
         process.standardError = FileHandle.nullDevice
@@ -91,7 +62,7 @@ struct NullSinkTests {
         defer { sink.stop() }
         for (signal, service) in [("logs", "logs.v1.LogsService"), ("traces", "trace.v1.TraceService"), ("metrics", "metrics.v1.MetricsService")] {
             let file = tmp.appendingPathComponent("\(signal).bin").path
-            #expect(try sh([Repo.executable("loadgen"), "payload", "--signal", signal, "--batch-size", "100", "--out", file]).status == 0)
+            #expect(try sh([Built.executable("loadgen"), "payload", "--signal", signal, "--batch-size", "100", "--out", file]).status == 0)
             let size = (try FileManager.default.attributesOfItem(atPath: file)[.size] as? Int) ?? 0
             let r = try sh(["h2load", "-n", "200", "-c", "2", "-m", "8", "-d", file, "-H", "content-type: application/grpc", "-H", "te: trailers",
                             "http://127.0.0.1:\(sink.grpcPort)/opentelemetry.proto.collector.\(service)/Export"])
@@ -106,11 +77,11 @@ struct NullSinkTests {
     func pythonClient(signal: String) throws {
         let sink = try NullSinkProcess()
         defer { sink.stop() }
-        let r = try sh(["python3", Repo.root.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
+        let r = try sh(["python3", Built.repository.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
                         "--signal", signal, "--requests", "7", "--items", "30"])
         #expect(r.out.contains("\"ok\": 7"), "\(r.out) \(r.err)")
         #expect(try sink.count(signal, "requests") == 7)
-        let gz = try sh(["python3", Repo.root.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
+        let gz = try sh(["python3", Built.repository.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
                          "--signal", signal, "--requests", "3", "--items", "30", "--gzip"])
         #expect(gz.out.contains("\"ok\": 3"), "gzip-compressed requests are accepted: \(gz.out)")
     }
@@ -126,7 +97,7 @@ struct NullSinkTests {
         #expect(r.out.contains("grpc-status: 3"), "\(r.out)")
         #expect(try sink.count("logs", "malformed") == 1)
 
-        let lg = try sh([Repo.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--count", "2000", "--batch-size", "1000",
+        let lg = try sh([Built.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--count", "2000", "--batch-size", "1000",
                          "--rate", "10k", "--quiet", "--summary-json", tmp.appendingPathComponent("s.json").path])
         #expect(lg.status == 0)
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: tmp.appendingPathComponent("s.json"))) as? [String: Any]
@@ -143,7 +114,7 @@ struct NullSinkTests {
         let port = first.grpcPort
         let summaryPath = tmp.appendingPathComponent("loss.json")
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: Repo.executable("loadgen"))
+        p.executableURL = URL(fileURLWithPath: Built.executable("loadgen"))
         p.arguments = ["--endpoint", "127.0.0.1:\(port)", "--rate", "100k", "--duration", "4s", "--quiet", "--summary-json", summaryPath.path]
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -169,7 +140,7 @@ struct NullSinkTests {
         let sink = try NullSinkProcess()
         defer { sink.stop() }
         let summaryPath = tmp.appendingPathComponent("l.json")
-        let lg = try sh([Repo.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--rate", "200k", "--duration", "2s",
+        let lg = try sh([Built.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--rate", "200k", "--duration", "2s",
                          "--threads", "2", "--connections", "2", "--quiet", "--summary-json", summaryPath.path])
         #expect(lg.status == 0)
         let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any]

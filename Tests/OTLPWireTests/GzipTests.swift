@@ -1,6 +1,7 @@
 import Foundation
 import OTLPGzip
 import OTLPWire
+import TestSupport
 import Testing
 
 @Suite("gzip over zlib")
@@ -47,9 +48,9 @@ struct GzipTests {
         let shape = PayloadShape(signal: .logs, batchSize: 200)
         let message = BatchTemplate(shape: shape, seed: 1).withMessage { Array($0) }
         let ours = try compress(message)
-        let gunzip = try Subprocess.run(["gzip", "-dc"], stdin: ours)
+        let gunzip = try runProcess(["gzip", "-dc"], stdin: ours)
         #expect(gunzip.status == 0 && gunzip.stdout == message)
-        let theirs = try Subprocess.run(["gzip", "-c", "-9"], stdin: message)
+        let theirs = try runProcess(["gzip", "-c", "-9"], stdin: message)
         #expect(try decompress(theirs.stdout) == message)
     }
 

@@ -1,5 +1,6 @@
 import Foundation
 import OTLPWire
+import TestSupport
 
 /// A protobuf text-format tree, as printed by `protoc --decode`, with values kept semantically:
 /// strings and bytes as bytes, numbers as text compared numerically, enums by name.
@@ -146,45 +147,10 @@ enum Protoc {
         case .traces: ("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest", "collector_trace.proto")
         case .metrics: ("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest", "collector_metrics.proto")
         }
-        let r = try Subprocess.run(["protoc", "--decode=\(type)", "-I", fixtures.path, file], stdin: message)
+        let r = try runProcess(["protoc", "--decode=\(type)", "-I", fixtures.path, file], stdin: message)
         guard r.status == 0 else {
-            throw TextTreeError.syntax("protoc failed (\(r.status)): \(String(decoding: r.stderr, as: UTF8.self))")
+            throw TextTreeError.syntax("protoc failed (\(r.status)): \(r.err)")
         }
         return String(decoding: r.stdout, as: UTF8.self)
-    }
-}
-
-/// Runs a program found on PATH with bytes on stdin; collects stdout and stderr (through files, so
-/// neither pipe can fill up and block).
-enum Subprocess {
-    struct Result {
-        var status: Int32
-        var stdout: [UInt8]
-        var stderr: [UInt8]
-        var text: String { String(decoding: stdout, as: UTF8.self) }
-        var errorText: String { String(decoding: stderr, as: UTF8.self) }
-    }
-
-    static func run(_ argv: [String], stdin: [UInt8] = [], environment: [String: String]? = nil) throws -> Result {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeperf-sub-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
-        let inURL = dir.appendingPathComponent("in"), outURL = dir.appendingPathComponent("out")
-        let errURL = dir.appendingPathComponent("err")
-        try Data(stdin).write(to: inURL)
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = argv
-        if let environment { p.environment = environment }
-        p.standardInput = try FileHandle(forReadingFrom: inURL)
-        p.standardOutput = try FileHandle(forWritingTo: outURL)
-        p.standardError = try FileHandle(forWritingTo: errURL)
-        try p.run()
-        p.waitUntilExit()
-        return Result(
-            status: p.terminationStatus, stdout: Array(try Data(contentsOf: outURL)),
-            stderr: Array(try Data(contentsOf: errURL)))
     }
 }
