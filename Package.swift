@@ -37,6 +37,8 @@ let package = Package(
 
         // The OTLP wire format: encoder, batch templates, scanner, gRPC framing. Standard library only.
         .target(name: "OTLPWire", swiftSettings: strict),
+        // syslog messages (RFC 5424, RFC 3164) built as patchable batches, and read back by the fake backend.
+        .target(name: "SyslogWire", dependencies: ["OTLPWire"], swiftSettings: strict),
         // gzip in both directions over zlib (the only importer of CZlib).
         .target(name: "OTLPGzip", dependencies: ["CZlib", "OTLPWire"], swiftSettings: strict),
 
@@ -62,7 +64,7 @@ let package = Package(
         .target(
             name: "LoadGen",
             dependencies: [
-                "OTLPWire", "OTLPGzip", "H2Transport", "AdminHTTP",
+                "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "AdminHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
@@ -91,8 +93,9 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "LoadGenTests",
-            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "H2Transport", "TestSupport"],
+            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "TestSupport"],
             swiftSettings: strict),
+        .testTarget(name: "SyslogWireTests", dependencies: ["SyslogWire", "OTLPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "NullSinkTests", dependencies: ["NullSink", "TestSupport"], swiftSettings: strict),
     ]
 )

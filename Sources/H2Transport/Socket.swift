@@ -135,6 +135,37 @@ public enum TCPSocket {
     }
 }
 
+/// Connected non-blocking UDP sockets (syslog over UDP, RFC 5426).
+public enum UDPSocket {
+    /// A UDP socket connected to `address` (so ICMP errors come back as ECONNREFUSED on a later send).
+    public static func connect(_ address: SocketAddress) throws(SystemError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError.errno("socket") }
+        var size: Int32 = 4 << 20
+        setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var addr = address
+        let rc = withUnsafePointer(to: &addr.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.connect(fd, $0, addr.length) }
+        }
+        if rc != 0 {
+            let e = SystemError.errno("connect")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
+    /// Sends `count` datagrams of `size` bytes, datagram i at `base + offsets[i]`, batched with sendmmsg.
+    /// Returns how many went out (fewer when the socket buffer is full: wait for writability, then send
+    /// the rest). Throws on errors such as ECONNREFUSED (an earlier datagram met a closed port).
+    public static func send(_ fd: Int32, base: UnsafeRawPointer, offsets: UnsafePointer<Int32>, count: Int, size: Int) throws(SystemError) -> Int {
+        let n = clinux_send_datagrams(fd, base.assumingMemoryBound(to: UInt8.self), offsets, Int32(count), Int32(size))
+        if n >= 0 { return Int(n) }
+        if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS { return 0 }
+        throw SystemError.errno("sendmmsg")
+    }
+}
+
 /// Listening sockets.
 public enum TCPListener {
     /// A non-blocking listening socket on `address`; with `reusePort`, several threads can each bind one

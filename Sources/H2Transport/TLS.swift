@@ -1,4 +1,5 @@
-// TLS for the HTTP/2 client (OpenSSL): TLS 1.2+, ALPN "h2", certificate and host name verification
+// TLS for the load generator's clients (OpenSSL): TLS 1.2+, ALPN ("h2" for gRPC, "http/1.1" for
+// OTLP/HTTP, none for syslog over TLS), certificate and host name verification
 // unless told otherwise, optional client certificate. The only user of COpenSSL.
 
 import COpenSSL
@@ -29,6 +30,10 @@ public struct TLSClientOptions: Sendable {
     public var keyFile: String?
     /// Name to send in SNI and to verify the certificate against (default: the endpoint's host).
     public var serverName: String?
+    /// The one application protocol to offer in ALPN (RFC 7301): "h2" (then required, since HTTP/2
+    /// with prior knowledge over TLS needs it), "http/1.1" (offered; a server without ALPN is fine),
+    /// or nil for none.
+    public var alpn: String? = "h2"
     public init() {}
 }
 
@@ -42,9 +47,11 @@ public final class TLSClientContext {
         self.ctx = ctx
         self.options = options
         _ = copenssl_set_min_tls12(ctx)
-        // ALPN: offer only "h2" (RFC 7301 wire format: length-prefixed protocol names).
-        let alpn: [UInt8] = [2, UInt8(ascii: "h"), UInt8(ascii: "2")]
-        guard SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count)) == 0 else { throw TLSError.openssl("cannot set ALPN") }
+        // ALPN: offer the one protocol (RFC 7301 wire format: length-prefixed protocol names).
+        if let name = options.alpn {
+            let alpn: [UInt8] = [UInt8(name.utf8.count)] + Array(name.utf8)
+            guard SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count)) == 0 else { throw TLSError.openssl("cannot set ALPN") }
+        }
         if options.insecureSkipVerify {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
         } else {
@@ -71,6 +78,7 @@ public final class TLSClientContext {
 /// One TLS session over a connected non-blocking socket.
 public final class TLSConnection {
     let ssl: OpaquePointer
+    let requireH2: Bool
 
     /// Outcome of a handshake step, read or write that could not complete.
     public enum Want: Sendable { case read, write }
@@ -78,6 +86,7 @@ public final class TLSConnection {
     public init(context: TLSClientContext, fd: Int32, host: String) throws(TLSError) {
         guard let ssl = SSL_new(context.ctx) else { throw TLSError.openssl("cannot create a TLS session") }
         self.ssl = ssl
+        requireH2 = context.options.alpn == "h2"
         SSL_set_fd(ssl, fd)
         SSL_set_connect_state(ssl)
         _ = copenssl_set_partial_writes(ssl)
@@ -97,11 +106,13 @@ public final class TLSConnection {
     public func handshake() throws(TLSError) -> Want? {
         let rc = SSL_do_handshake(ssl)
         if rc == 1 {
-            var proto: UnsafePointer<UInt8>?
-            var len: UInt32 = 0
-            SSL_get0_alpn_selected(ssl, &proto, &len)
-            guard len == 2, let proto, proto[0] == UInt8(ascii: "h"), proto[1] == UInt8(ascii: "2") else {
-                throw TLSError(message: "the server did not agree to HTTP/2 (ALPN h2)")
+            if requireH2 {
+                var proto: UnsafePointer<UInt8>?
+                var len: UInt32 = 0
+                SSL_get0_alpn_selected(ssl, &proto, &len)
+                guard len == 2, let proto, proto[0] == UInt8(ascii: "h"), proto[1] == UInt8(ascii: "2") else {
+                    throw TLSError(message: "the server did not agree to HTTP/2 (ALPN h2)")
+                }
             }
             return nil
         }

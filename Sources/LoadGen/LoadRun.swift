@@ -41,6 +41,7 @@ public struct LoadSummary: Sendable {
         var w = JSONWriter()
         w.beginObject()
         w.field("signal", config.shape.signal.rawValue)
+        w.field("protocol", config.protocolName)
         w.field("endpoint", config.endpoint.description)
         w.field("run_id", config.runID.description)
         switch config.rate {
@@ -98,7 +99,7 @@ public struct LoadSummary: Sendable {
 
     /// The final human summary.
     public var text: String {
-        var s = "loadgen: \(config.shape.signal.rawValue) to \(config.endpoint), target \(config.rate)/s, "
+        var s = "loadgen: \(config.shape.signal.rawValue) over \(config.protocolName) to \(config.endpoint), target \(config.rate)/s, "
         s += "achieved \(formatRate(achievedRate))/s over \(fixed(durationSeconds, 2)) s\n"
         s += "  sent \(stats.sent), acked \(stats.acked), failed \(stats.failedTotal), rejected \(stats.rejected)"
         s += " in \(stats.batches) batches of \(config.shape.batchSize)\n"

@@ -2,6 +2,7 @@ import ArgumentParser
 import H2Transport
 import OTLPWire
 import Synchronization
+import SyslogWire
 
 #if canImport(Glibc)
 import Glibc
@@ -11,17 +12,42 @@ import Glibc
 public struct RunCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "run",
-        abstract: "Send OTLP over gRPC at a target rate (the default subcommand).",
+        abstract: "Send OTLP (gRPC or HTTP) or syslog at a target rate (the default subcommand).",
         discussion: """
             Open loop: batch k is planned at start + k × batch-size / rate and is never delayed by \
             replies; when the pipeline pushes back, lateness and latency grow (and are reported) instead \
             of the rate silently dropping. --rate max is the closed-loop saturation mode. Every item \
             carries pipeperf.run_id, pipeperf.seq and pipeperf.sent_ns unless --no-tracking \
             (docs/tracking.md). The JSON summary is described in docs/loadgen.md.
+
+            Protocols: --protocol grpc (OTLP over gRPC, HTTP/2), http (OTLP/HTTP protobuf on HTTP/1.1, \
+            requests pipelined up to --max-in-flight per connection), syslog (logs as RFC 5424 or RFC 3164 \
+            messages over TCP or UDP; there is no reply, so a batch counts as acked once written).
             """)
 
-    @Option(help: "OTLP gRPC endpoint, HOST:PORT.")
-    public var endpoint: String = "127.0.0.1:4317"
+    @Option(name: .customLong("protocol"), help: "grpc, http (OTLP/HTTP) or syslog.")
+    public var transport: String = "grpc"
+
+    @Option(help: "Receiver endpoint, HOST:PORT (default 127.0.0.1 on 4317 for grpc, 4318 for http, 514 for syslog).")
+    public var endpoint: String?
+
+    @Option(help: "OTLP/HTTP request path (with --protocol http; default /v1/logs, /v1/traces or /v1/metrics).")
+    public var httpPath: String?
+
+    @Option(help: "syslog transport: tcp or udp (with --protocol syslog).")
+    public var syslogTransport: String?
+
+    @Option(help: "syslog format: rfc5424 or rfc3164 (with --protocol syslog; default rfc5424).")
+    public var syslogFormat: String?
+
+    @Option(help: "syslog framing on TCP: octet-counting or newline (RFC 6587; default octet-counting).")
+    public var syslogFraming: String?
+
+    @Option(help: "syslog HOSTNAME field (default: this machine's host name).")
+    public var syslogHostname: String?
+
+    @Option(help: "syslog APP-NAME / TAG field (default pipeperf).")
+    public var syslogAppName: String?
 
     @Option(help: "Items per second: 250, 100k, 1.5M, or max (closed loop).")
     public var rate: String = "100k"
@@ -93,8 +119,11 @@ public struct RunCommand: ParsableCommand {
 
     /// Builds the run's configuration, naming the flag and the accepted form on any bad value.
     public func makeConfig() throws -> LoadConfig {
+        guard let proto = LoadProtocol(rawValue: transport) else {
+            throw ValidationError("--protocol must be one of grpc, http, syslog (got '\(transport)')")
+        }
         let ep: Endpoint
-        switch Endpoint.parse(endpoint) {
+        switch Endpoint.parse(endpoint ?? "127.0.0.1:\(proto.defaultPort)") {
         case .success(let e): ep = e
         case .failure(let e): throw ValidationError("--endpoint: \(e)")
         }
@@ -143,6 +172,8 @@ public struct RunCommand: ParsableCommand {
             throw ValidationError(
                 "--rate \(rate) for \(fixed(Double(d) / 1e9, 3)) s plans \(fixed(perSecond * Double(d) / 1e9, 1)) items, less than one batch of \(payload.batchSize): raise the rate or the duration, or lower --batch-size")
         }
+        config.transport = proto
+        try applyProtocolOptions(&config)
         config.seed = payload.seed
         config.compression = payload.compression
         config.threads = threads
@@ -168,9 +199,58 @@ public struct RunCommand: ParsableCommand {
             options.certFile = clientCert
             options.keyFile = clientKey
             options.serverName = serverName
+            options.alpn = proto == .grpc ? "h2" : proto == .http ? "http/1.1" : nil
+            if proto == .syslog && config.syslogTransport == .udp { throw ValidationError("--tls is not available with --syslog-transport udp") }
             config.tls = options
         }
         return config
+    }
+
+    /// Checks and applies --protocol's options (--http-path, --syslog-*), naming any that do not fit.
+    func applyProtocolOptions(_ config: inout LoadConfig) throws {
+        let proto = config.transport
+        let syslogFlags: [(String, String?)] = [("--syslog-transport", syslogTransport), ("--syslog-format", syslogFormat),
+                                                ("--syslog-framing", syslogFraming), ("--syslog-hostname", syslogHostname),
+                                                ("--syslog-app-name", syslogAppName)]
+        if proto != .syslog, let flag = syslogFlags.first(where: { $0.1 != nil })?.0 {
+            throw ValidationError("\(flag) needs --protocol syslog")
+        }
+        if proto != .http, httpPath != nil { throw ValidationError("--http-path needs --protocol http") }
+        if let httpPath {
+            guard httpPath.hasPrefix("/"), httpPath.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
+                throw ValidationError("--http-path must start with / and hold no spaces or control characters (got '\(httpPath)')")
+            }
+            config.httpPath = httpPath
+        }
+        if proto == .http, let bad = headers.first(where: { h in
+            let name = h.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+            return ["host", "content-length", "content-encoding", "transfer-encoding", "connection"].contains(name)
+        }) {
+            throw ValidationError("--header '\(bad)': that header is set by loadgen for OTLP/HTTP")
+        }
+        guard proto == .syslog else { return }
+        if payload.signal != .logs { throw ValidationError("--protocol syslog carries logs only (got --signal \(payload.signal.rawValue))") }
+        if payload.compression != .none { throw ValidationError("--compression gzip is not available with --protocol syslog") }
+        if !headers.isEmpty { throw ValidationError("--header is not available with --protocol syslog") }
+        if let t = syslogTransport {
+            guard let v = SyslogTransport(rawValue: t) else { throw ValidationError("--syslog-transport must be tcp or udp (got '\(t)')") }
+            config.syslogTransport = v
+        }
+        if let f = syslogFormat {
+            guard let v = SyslogFormat(rawValue: f) else { throw ValidationError("--syslog-format must be rfc5424 or rfc3164 (got '\(f)')") }
+            config.syslog.format = v
+        }
+        if let f = syslogFraming {
+            guard let v = SyslogFraming(rawValue: f), v != .datagram else {
+                throw ValidationError("--syslog-framing must be octet-counting or newline (got '\(f)')")
+            }
+            if config.syslogTransport == .udp { throw ValidationError("--syslog-framing is for TCP: UDP sends one message per datagram") }
+            config.syslog.framing = v
+        }
+        config.syslog.hostname = syslogHostname ?? localHostName()
+        if let a = syslogAppName { config.syslog.appName = a }
+        let problems = config.syslogShape.problems()
+        if let first = problems.first { throw ValidationError("--" + first) }
     }
 
     public func run() throws {
@@ -214,4 +294,12 @@ public struct RunCommand: ParsableCommand {
         if !quiet { print(summary.text) }
         if summary.interrupted { throw ExitCode(130) }
     }
+}
+
+/// This machine's host name, for the syslog HOSTNAME field ("localhost" when it has none usable).
+func localHostName() -> String {
+    var buf = [CChar](repeating: 0, count: 256)
+    guard gethostname(&buf, buf.count - 1) == 0 else { return "localhost" }
+    let name = String(cString: buf)
+    return name.isEmpty || !name.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) ? "localhost" : name
 }

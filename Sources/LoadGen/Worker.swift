@@ -9,6 +9,7 @@ import Histogram
 import OTLPGzip
 import OTLPWire
 import Synchronization
+import SyslogWire
 
 #if canImport(Glibc)
 import Glibc
@@ -27,7 +28,7 @@ final class Worker {
     let loop: EventLoop
     let address: SocketAddress
     let headers: H2HeaderBlock
-    var connections: [ClientConnection] = []
+    var connections: [Connection] = []
     var stats = WorkerStats()
     var rng: SplitMix64
     let readBuffer: UnsafeMutableRawBufferPointer
@@ -37,6 +38,10 @@ final class Worker {
     // the whole body; a ring large enough for every stream in flight plus the distinct pool.
     var templates: [BatchTemplate] = []
     var templateBusy: [Bool] = []
+    /// syslog runs use these instead of `templates` (same ring, same busy flags).
+    var syslogTemplates: [SyslogBatch] = []
+    /// OTLP/HTTP: the request head up to the Content-Length value.
+    let httpRequestHead = WireBuffer(capacity: 512)
     var nextTemplate = 0
     // gzip: the compressed body goes to a per-template buffer (so the template frees at once).
     let gzip: GzipCompressor?
@@ -78,13 +83,28 @@ final class Worker {
         let ring = Swift.max(config.distinctPayloads, config.connections * config.maxInFlight + 1)
         var seeds = SplitMix64(seed: config.seed &+ UInt64(index))
         for _ in 0..<ring {
-            let t = BatchTemplate(shape: config.shape, seed: seeds.next(), runID: config.runID)
-            templates.append(t)
+            if config.transport == .syslog {
+                syslogTemplates.append(SyslogBatch(shape: config.syslogShape, seed: seeds.next(), runID: config.runID))
+            } else {
+                let t = BatchTemplate(shape: config.shape, seed: seeds.next(), runID: config.runID)
+                templates.append(t)
+                if gzip != nil { compressed.append(WireBuffer(capacity: t.messageSize / 2 + 64)) }
+            }
             templateBusy.append(false)
-            if gzip != nil { compressed.append(WireBuffer(capacity: t.messageSize / 2 + 64)) }
         }
+        var head = config.httpRequestHead
+        head.withUTF8 { httpRequestHead.append(UnsafeRawBufferPointer($0)) }
         for c in 0..<config.connections {
-            connections.append(ClientConnection(worker: self, index: c, capacity: config.maxInFlight))
+            let conn: Connection
+            switch config.transport {
+            case .grpc: conn = H2Connection(worker: self, index: c, capacity: config.maxInFlight)
+            case .http: conn = HTTP1Connection(worker: self, index: c, capacity: config.maxInFlight)
+            case .syslog:
+                conn = config.syslogTransport == .udp
+                    ? SyslogDatagramConnection(worker: self, index: c, capacity: config.maxInFlight)
+                    : SyslogStreamConnection(worker: self, index: c, capacity: config.maxInFlight)
+            }
+            connections.append(conn)
         }
         if let total = totalBatches {
             stats.plannedItems = (index < total ? (total - index + workers - 1) / workers : 0) * config.shape.batchSize
@@ -177,25 +197,13 @@ final class Worker {
             if config.batchIntervalNanos != nil && planned > now { return }
             guard let conn = pickConnection() else { return }
             guard let t = acquireTemplate() else { return }
-            let template = templates[t]
             let batch = nextBatch
             let items = config.shape.batchSize
             // Sequence numbers are global across workers: batch k holds k × batchSize ..< (k+1) × batchSize.
-            template.patch(firstSeq: UInt64(batch) &* UInt64(items), sentUnixNano: runStartUnixNanos &+ (now &- startNanos))
-            let ok: Bool
-            var wire = template.messageSize + GRPCFrame.headerSize
-            if let gzip {
-                let out = compressed[t]
-                out.resize(to: GRPCFrame.headerSize)
-                let n = template.withMessage { gzip.compress($0, appendingTo: out) }
-                out.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: true, length: n) }
-                wire = out.count
-                // The compressed copy goes out; it belongs to template t, which stays busy until it is sent.
-                ok = out.withUnsafeBytes { conn.submit(template: t, body: $0, items: items, planned: planned, now: now) }
-            } else {
-                ok = template.withFramed { conn.submit(template: t, body: $0, items: items, planned: planned, now: now) }
-            }
-            guard ok else {
+            let firstSeq = UInt64(batch) &* UInt64(items)
+            let sentUnix = runStartUnixNanos &+ (now &- startNanos)
+            let (body, wire, uncompressed) = prepareBody(t, firstSeq: firstSeq, sentUnixNano: sentUnix)
+            guard conn.submit(template: t, body: body, items: items, planned: planned, now: now) else {
                 templateBusy[t] = false
                 return
             }
@@ -208,7 +216,7 @@ final class Worker {
             stats.sent += items
             stats.batches += 1
             stats.bytesWire += wire
-            stats.bytesUncompressed += template.messageSize + GRPCFrame.headerSize
+            stats.bytesUncompressed += uncompressed
             stats.lastSendNanos = now
             live.sent.wrappingAdd(items, ordering: .relaxed)
             live.inFlight.wrappingAdd(1, ordering: .relaxed)
@@ -217,9 +225,36 @@ final class Worker {
         }
     }
 
+    /// Patches template `t` for a batch and returns the bytes to send (they stay valid while the template
+    /// is busy), the bytes on the wire and the bytes before compression.
+    func prepareBody(_ t: Int, firstSeq: UInt64, sentUnixNano: UInt64) -> (UnsafeRawBufferPointer, Int, Int) {
+        if config.transport == .syslog {
+            let b = syslogTemplates[t]
+            b.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano)
+            let body = b.withBytes { $0 }
+            return (body, body.count, body.count)
+        }
+        let template = templates[t]
+        template.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano)
+        // gRPC sends the length-prefixed message (5-byte header); OTLP/HTTP the bare message.
+        let header = config.transport == .grpc ? GRPCFrame.headerSize : 0
+        let uncompressed = template.messageSize + header
+        if let gzip {
+            // The compressed copy goes out; it belongs to template t, which stays busy until it is sent.
+            let out = compressed[t]
+            out.resize(to: header)
+            let n = template.withMessage { gzip.compress($0, appendingTo: out) }
+            if header > 0 { out.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: true, length: n) } }
+            let body = out.withUnsafeBytes { $0 }
+            return (body, body.count, uncompressed)
+        }
+        let body = header > 0 ? template.withFramed { $0 } : template.withMessage { $0 }
+        return (body, body.count, uncompressed)
+    }
+
     var roundRobin = 0
 
-    func pickConnection() -> ClientConnection? {
+    func pickConnection() -> Connection? {
         for i in 0..<connections.count {
             let c = connections[(roundRobin + i) % connections.count]
             if c.available > 0 {
@@ -231,11 +266,11 @@ final class Worker {
     }
 
     func acquireTemplate() -> Int? {
-        for i in 0..<templates.count {
-            let t = (nextTemplate + i) % templates.count
+        for i in 0..<templateBusy.count {
+            let t = (nextTemplate + i) % templateBusy.count
             if !templateBusy[t] {
                 templateBusy[t] = true
-                nextTemplate = (t + 1) % templates.count
+                nextTemplate = (t + 1) % templateBusy.count
                 return t
             }
         }

@@ -10,6 +10,8 @@ final class PythonReceiver {
     let process = Process()
     let stdinPipe = Pipe()
     let port: Int
+    /// The OTLP/HTTP port, when started with --http-port.
+    let httpPort: Int?
     let stdoutURL: URL
     let dir: URL
 
@@ -25,15 +27,19 @@ final class PythonReceiver {
         process.standardInput = stdinPipe
         try process.run()
         var found: Int? = nil
+        var foundHTTP: Int? = nil
+        let wantHTTP = extra.contains("--http-port")
         for _ in 0..<300 {
             let text = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
-            if let line = text.split(separator: "\n").first(where: { $0.hasPrefix("listening ") }),
-               let p = line.split(separator: ":").last.flatMap({ Int($0) }) {
-                found = p
-                break
+            func port(_ prefix: String) -> Int? {
+                text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) })?.split(separator: ":").last.flatMap { Int($0) }
             }
+            found = port("listening ")
+            foundHTTP = port("listening-http ")
+            if found != nil && (!wantHTTP || foundHTTP != nil) { break }
             usleep(50_000)
         }
+        httpPort = foundHTTP
         guard let found else {
             try? stdinPipe.fileHandleForWriting.close()
             throw LoadError(message: "otlp_receiver.py did not start")
@@ -201,6 +207,19 @@ struct LoadRunTests {
             (["--ca-file", "/etc/hostname"], "--ca-file needs --tls"),
             (["--tls", "--ca-file", "/nonexistent.pem"], "--ca-file: cannot read /nonexistent.pem"),
             (["--tls", "--client-cert", "/etc/hostname"], "--client-cert and --client-key go together"),
+            (["--protocol", "smtp"], "--protocol must be one of grpc, http, syslog (got 'smtp')"),
+            (["--syslog-format", "rfc5424"], "--syslog-format needs --protocol syslog"),
+            (["--http-path", "/x"], "--http-path needs --protocol http"),
+            (["--protocol", "http", "--http-path", "v1/logs"], "--http-path must start with /"),
+            (["--protocol", "http", "--header", "content-length=3"], "that header is set by loadgen for OTLP/HTTP"),
+            (["--protocol", "syslog", "--signal", "traces"], "--protocol syslog carries logs only (got --signal traces)"),
+            (["--protocol", "syslog", "--compression", "gzip"], "--compression gzip is not available with --protocol syslog"),
+            (["--protocol", "syslog", "--syslog-transport", "sctp"], "--syslog-transport must be tcp or udp (got 'sctp')"),
+            (["--protocol", "syslog", "--syslog-framing", "crlf"], "--syslog-framing must be octet-counting or newline (got 'crlf')"),
+            (["--protocol", "syslog", "--syslog-transport", "udp", "--syslog-framing", "newline"], "--syslog-framing is for TCP"),
+            (["--protocol", "syslog", "--syslog-transport", "udp", "--tls"], "--tls is not available with --syslog-transport udp"),
+            (["--protocol", "syslog", "--syslog-hostname", "a b"], "--syslog-hostname must be 1-255 printable ASCII characters"),
+            (["--protocol", "syslog", "--syslog-transport", "udp", "--body-size", "70000"], "more than a UDP datagram holds"),
         ]
         for (args, message) in cases {
             let r = try run([Built.executable("loadgen")] + args)

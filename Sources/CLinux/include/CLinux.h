@@ -42,3 +42,9 @@ static inline int clinux_epoll_wait_ns(int epfd, struct epoll_event *events, int
     int ms = timeout_ns < 0 ? -1 : (int)((timeout_ns + 999999) / 1000000);
     return epoll_wait(epfd, events, max, ms);
 }
+
+/// Sends `count` datagrams of `size` bytes, datagram i starting at base + offsets[i], on a connected
+/// socket with as few system calls as sendmmsg allows (64 per call), no allocation. Returns the
+/// datagrams sent (fewer when the socket buffer is full), or -1 with errno when none could be sent.
+/// In CLinux.c, which can define _GNU_SOURCE (sendmmsg needs it).
+int clinux_send_datagrams(int fd, const uint8_t *base, const int32_t *offsets, int count, int size);
