@@ -73,11 +73,17 @@ let package = Package(
             name: "LoadGenCLI", dependencies: ["LoadGen"], path: "Sources/LoadGenCLI",
             swiftSettings: strict),
 
+        // What both sinks share: the gRPC server on the shared transport, counters, the policy interface.
+        .target(
+            name: "SinkCore",
+            dependencies: ["OTLPWire", "H2Transport", "AdminHTTP"],
+            swiftSettings: strict),
+
         // The null sink: answers every export with success, counting requests and bytes only.
         .target(
             name: "NullSink",
             dependencies: [
-                "OTLPWire", "H2Transport", "AdminHTTP",
+                "OTLPWire", "H2Transport", "AdminHTTP", "SinkCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

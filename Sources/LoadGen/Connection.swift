@@ -157,7 +157,7 @@ class Connection: EventHandler {
     // MARK: Events
 
     func writable() {
-        let now = Clock.monotonicNanos()
+        let now = SystemClock.monotonicNanos()
         if state == .connecting {
             let err = TCPSocket.connectResult(fd)
             if err != 0 {
@@ -186,7 +186,7 @@ class Connection: EventHandler {
     }
 
     func readable() {
-        let now = Clock.monotonicNanos()
+        let now = SystemClock.monotonicNanos()
         if state == .connecting {
             writable()
             return

@@ -124,7 +124,7 @@ final class H2Connection: Connection, H2SessionDelegate {
 
     func h2StreamClosed(stream: Int32, errorCode: UInt32) {
         guard let s = slotIndex(stream) else { return }
-        let now = Clock.monotonicNanos()
+        let now = SystemClock.monotonicNanos()
         let slot = slots[s]
         let outcome: Worker.Outcome
         if slot.grpcStatus == 0 {

@@ -144,8 +144,8 @@ public final class LoadRun: Sendable {
         case .failure(let e): throw e
         }
         let cpu0 = processCPUSeconds()
-        let start = Clock.monotonicNanos()
-        let startUnix = Clock.unixNanos()
+        let start = SystemClock.monotonicNanos()
+        let startUnix = SystemClock.unixNanos()
         let n = config.threads
         let results = Mutex<[WorkerStats?]>(Array(repeating: nil, count: n))
         let failures = Mutex<[String]>([])
@@ -170,7 +170,7 @@ public final class LoadRun: Sendable {
         while remaining > 0 {
             usleep(20_000)
             remaining = results.withLock { r in r.filter { $0 == nil }.count } - failures.withLock { $0.count }
-            let now = Clock.monotonicNanos()
+            let now = SystemClock.monotonicNanos()
             if let progress, now - lastProgress >= 1_000_000_000 {
                 lastProgress = now
                 progress(Double(now - start) / 1e9)
@@ -180,7 +180,7 @@ public final class LoadRun: Sendable {
         if let f = failures.withLock({ $0.first }) { throw LoadError(message: f) }
         var merged = WorkerStats()
         for s in results.withLock({ $0 }) { if let s { merged.merge(s) } }
-        let end = merged.lastSendNanos > 0 ? merged.lastSendNanos : Clock.monotonicNanos()
+        let end = merged.lastSendNanos > 0 ? merged.lastSendNanos : SystemClock.monotonicNanos()
         var duration = Double(end - start) / 1e9
         if let d = config.durationNanos, !live.stop.load(ordering: .relaxed) {
             // The sending window is the planned duration unless sending ran past it.

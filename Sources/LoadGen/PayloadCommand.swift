@@ -1,4 +1,5 @@
 import ArgumentParser
+import H2Transport
 import OTLPGzip
 import OTLPWire
 
@@ -84,7 +85,7 @@ public enum PayloadWriter {
         compression: Compression, to path: String
     ) throws -> PayloadFile {
         let template = BatchTemplate(shape: shape, seed: seed, runID: runID)
-        template.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano ?? Clock.unixNanos())
+        template.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano ?? SystemClock.unixNanos())
         let framed = WireBuffer(capacity: template.messageSize + GRPCFrame.headerSize)
         switch compression {
         case .none:

@@ -32,56 +32,6 @@ public enum Rate: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// A duration such as `30s`, `500ms`, `2m`, `1h`, `1m30s` or a bare number of seconds.
-public enum DurationSpec {
-    /// Nanoseconds, or nil when the text is not a positive duration.
-    public static func parseNanos(_ text: String) -> UInt64? {
-        let t = text.trimmingSpaces
-        if let seconds = Double(t) { return seconds > 0 && seconds < 1e7 ? UInt64(seconds * 1e9) : nil }
-        var total = 0.0
-        var number = ""
-        var unit = ""
-        var any = false
-        func flush() -> Bool {
-            guard let v = Double(number) else { return false }
-            let scale: Double
-            switch unit {
-            case "ns": scale = 1
-            case "us", "µs": scale = 1e3
-            case "ms": scale = 1e6
-            case "s": scale = 1e9
-            case "m": scale = 60e9
-            case "h": scale = 3600e9
-            default: return false
-            }
-            total += v * scale
-            number = ""
-            unit = ""
-            any = true
-            return true
-        }
-        for ch in t {
-            if ch.isNumber || ch == "." {
-                if !unit.isEmpty { guard flush() else { return nil } }
-                number.append(ch)
-            } else {
-                unit.append(ch)
-            }
-        }
-        guard flush(), any, total >= 1, total < 1e7 * 1e9 else { return nil }
-        return UInt64(total)
-    }
-}
-
-extension String {
-    var trimmingSpaces: String {
-        var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
-        return String(s)
-    }
-}
-
 /// `1234567.0` → `1.23M/s`-style text for people (no Foundation).
 func formatRate(_ r: Double) -> String {
     if r >= 1e6 { return fixed(r / 1e6, 2) + "M" }

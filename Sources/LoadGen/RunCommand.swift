@@ -162,7 +162,7 @@ public struct RunCommand: ParsableCommand {
         guard let late = DurationSpec.parseNanos(lateThreshold) else {
             throw ValidationError("--late-threshold must be a duration such as 1ms (got '\(lateThreshold)')")
         }
-        var id = RunID(Clock.unixNanos() ^ (UInt64(getpid()) << 32))
+        var id = RunID(SystemClock.unixNanos() ^ (UInt64(getpid()) << 32))
         if let runId {
             guard let parsed = RunID(hex: runId) else { throw ValidationError("--run-id must be 16 hexadecimal digits (got '\(runId)')") }
             id = parsed

@@ -4,7 +4,6 @@
 
 import AdminHTTP
 import ArgumentParser
-import FoundationEssentials
 import H2Transport
 import Synchronization
 
@@ -54,28 +53,6 @@ public struct ServeCommand: ParsableCommand {
     }
 }
 
-/// A JSON scalar or list from a /start body.
-enum OptionValue: Decodable {
-    case string(String), number(Double), bool(Bool), list([String])
-
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else { self = .list(try c.decode([String].self)) }
-    }
-
-    var text: String {
-        switch self {
-        case .string(let s): return s
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d): return d == d.rounded() && abs(d) < 1e18 ? String(Int64(d)) : String(d)
-        case .list(let l): return l.joined(separator: ",")
-        }
-    }
-}
-
 /// The state behind the admin API. Requests arrive on the admin server's event loop.
 final class ServeController: Sendable {
     enum Phase {
@@ -108,24 +85,11 @@ final class ServeController: Sendable {
         }
     }
 
-    /// Turns the JSON body into command-line arguments and parses them with the run command itself.
+    /// Turns the JSON body into command-line arguments (parsed by the run command itself).
     func arguments(_ body: [UInt8]) throws -> [String] {
-        if body.isEmpty { return [] }
-        let object: [String: OptionValue]
-        do { object = try JSONDecoder().decode([String: OptionValue].self, from: Data(body)) } catch {
-            throw ValidationError("the body must be a JSON object of run options, e.g. {\"rate\": \"100k\", \"duration\": \"30s\"}")
+        do { return try jsonArguments(body, example: "{\"rate\": \"100k\", \"duration\": \"30s\"}") } catch {
+            throw ValidationError(error.description)
         }
-        var args: [String] = []
-        for key in object.keys.sorted() {
-            let flag = "--" + String(key.map { $0 == "_" ? "-" : $0 })
-            switch object[key]! {
-            case .bool(true): args.append(flag)
-            case .bool(false): continue
-            case .list(let values): for v in values { args += [flag, v] }
-            case let v: args += [flag, v.text]
-            }
-        }
-        return args
     }
 
     func start(_ body: [UInt8]) -> AdminResponse {
@@ -140,7 +104,7 @@ final class ServeController: Sendable {
         return phase.withLock { p -> AdminResponse in
             if case .running = p { return .error(409, "a run is already in progress: POST /stop first") }
             let load = LoadRun(config: config)
-            p = .running(load, startedNanos: Clock.monotonicNanos())
+            p = .running(load, startedNanos: SystemClock.monotonicNanos())
             do {
                 _ = try spawnThread { [self] in
                     let outcome: Phase
@@ -217,7 +181,7 @@ final class ServeController: Sendable {
             w.field("state", "running")
             w.field("run_id", load.config.runID.description)
             w.field("endpoint", load.config.endpoint.description)
-            w.field("elapsed_s", Double(Clock.monotonicNanos() - started) / 1e9, decimals: 3)
+            w.field("elapsed_s", Double(SystemClock.monotonicNanos() - started) / 1e9, decimals: 3)
             w.field("sent", live.sent.load(ordering: .relaxed))
             w.field("acked", live.acked.load(ordering: .relaxed))
             w.field("failed", live.failed.load(ordering: .relaxed))

@@ -84,7 +84,7 @@ final class SyslogDatagramConnection: Connection {
             do throws(SystemError) {
                 if try TCPSocket.read(fd, worker.readBuffer) < 0 { return }
             } catch {
-                if error.code != ECONNREFUSED { return fail(error.description, now: Clock.monotonicNanos()) }
+                if error.code != ECONNREFUSED { return fail(error.description, now: SystemClock.monotonicNanos()) }
                 worker.stats.connectFailures += 1
                 worker.reportError("syslog datagrams to \(worker.config.endpoint) were refused (ICMP port unreachable): is anything listening?")
             }

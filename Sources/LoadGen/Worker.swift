@@ -128,13 +128,13 @@ final class Worker {
         if deadlineNanos == nil {
             // Closed loop with --count has no window: give up when nothing has worked for the drain time
             // (e.g. an endpoint that never answers), so the run cannot hang forever.
-            let now = Clock.monotonicNanos()
+            let now = SystemClock.monotonicNanos()
             if connections.allSatisfy({ $0.state != .active }), now > Swift.max(lastProgressNanos, startNanos) &+ config.drainNanos {
                 return true
             }
         }
         if let deadline = deadlineNanos {
-            let now = Clock.monotonicNanos()
+            let now = SystemClock.monotonicNanos()
             // Closed loop stops at the end of the window; open loop may still send late batches after it,
             // for at most the drain time (a dead pipeline must not keep the run alive forever).
             if totalBatches == nil ? now >= deadline : now >= deadline &+ config.drainNanos { return true }
@@ -154,7 +154,7 @@ final class Worker {
     func run() {
         var drainDeadline: UInt64? = nil
         while true {
-            let now = Clock.monotonicNanos()
+            let now = SystemClock.monotonicNanos()
             for c in connections where c.state == .idle || c.state == .closed { c.connect(now: now) }
             if !sendingDone {
                 sendDue(now: now)
@@ -221,7 +221,7 @@ final class Worker {
             live.sent.wrappingAdd(items, ordering: .relaxed)
             live.inFlight.wrappingAdd(1, ordering: .relaxed)
             nextBatch += workers
-            now = Clock.monotonicNanos()
+            now = SystemClock.monotonicNanos()
         }
     }
 

@@ -2,6 +2,7 @@ import AdminHTTP
 import ArgumentParser
 import H2Transport
 import OTLPWire
+import SinkCore
 import Synchronization
 
 #if canImport(Glibc)
@@ -39,8 +40,11 @@ public struct NullSinkCommand: ParsableCommand {
     public func run() throws {
         guard case .success(let g) = Endpoint.parse(grpc), case .success(let a) = Endpoint.parse(admin) else { return }
         let counters = SinkCounters()
-        let sink: GRPCSink
-        do { sink = try GRPCSink(GRPCSinkOptions(endpoint: g, threads: threads, maxMessageBytes: maxMessageBytes), counters: counters) } catch {
+        let sink: GRPCServer
+        do {
+            sink = try GRPCServer(GRPCServerOptions(endpoint: g, threads: threads, maxMessageBytes: maxMessageBytes, name: "null-sink"),
+                                  counters: counters, makePolicy: { _ in AcceptAll() })
+        } catch {
             throw ValidationError("--grpc \(grpc): \(error)")
         }
         let grpcPort = sink.port

@@ -7,7 +7,7 @@ import Darwin
 #endif
 
 /// Time sources without Foundation: monotonic nanoseconds for scheduling, Unix nanoseconds for stamps.
-public enum Clock {
+public enum SystemClock {
     /// Nanoseconds since an arbitrary point, never going backwards (CLOCK_MONOTONIC).
     @inline(__always)
     public static func monotonicNanos() -> UInt64 {

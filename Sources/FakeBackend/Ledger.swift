@@ -1,0 +1,294 @@
+// Loss and duplicate accounting from the tracking sequence numbers, exact and in bounded memory.
+//
+// The receiving threads never share a data structure: each turns the sequence numbers of a request
+// into runs of consecutive numbers (a generated batch is one run) and pushes them into its own
+// single-producer ring. One ledger thread drains the rings into a bitmap window per (signal, run id):
+// a bit per sequence number from `base` to `base + window`. When a number beyond the window arrives,
+// the window slides and the words leaving it are settled for good: set bits are distinct arrivals,
+// clear bits below the highest number seen are missing. Memory is window / 8 bytes per run id, at
+// any rate and for any run length. Arrivals more than a window behind the highest number are counted
+// as `late` (they were counted missing when their word settled, so missing is reduced by them; a
+// late duplicate cannot be told apart and counts as a late arrival).
+
+import H2Transport
+import OTLPWire
+import Synchronization
+
+/// A run of consecutive sequence numbers of one run id and signal.
+struct SeqRange {
+    var runID: UInt64
+    var start: UInt64
+    var count: UInt32
+    var signal: UInt8
+}
+
+/// A single-producer, single-consumer ring of sequence ranges (lock-free: one atomic store per push).
+final class RangeRing: @unchecked Sendable {
+    let capacity: Int
+    let mask: Int
+    let buffer: UnsafeMutablePointer<SeqRange>
+    /// Next slot the consumer reads / the producer writes (monotonic counters).
+    let head = Atomic<Int>(0)
+    let tail = Atomic<Int>(0)
+
+    init(capacity: Int) {
+        var c = 1
+        while c < capacity { c <<= 1 }
+        self.capacity = c
+        mask = c - 1
+        buffer = .allocate(capacity: c)
+        buffer.initialize(repeating: SeqRange(runID: 0, start: 0, count: 0, signal: 0), count: c)
+    }
+
+    deinit { buffer.deallocate() }
+
+    /// Producer: false when the ring is full.
+    @inline(__always)
+    func push(_ r: SeqRange) -> Bool {
+        let t = tail.load(ordering: .relaxed)
+        if t &- head.load(ordering: .acquiring) >= capacity { return false }
+        buffer[t & mask] = r
+        tail.store(t &+ 1, ordering: .releasing)
+        return true
+    }
+
+    /// Consumer: hands every queued range to `body`; returns how many.
+    func drain(_ body: (SeqRange) -> Void) -> Int {
+        let h = head.load(ordering: .relaxed)
+        let t = tail.load(ordering: .acquiring)
+        var i = h
+        while i != t {
+            body(buffer[i & mask])
+            i &+= 1
+        }
+        head.store(t, ordering: .releasing)
+        return t &- h
+    }
+}
+
+/// What the ledger knows about one run id of one signal.
+public struct RunTotals: Sendable, Equatable {
+    public var signal: Signal
+    public var runID: UInt64
+    /// Tracked items received (duplicates included).
+    public var received = 0
+    /// Distinct sequence numbers received.
+    public var distinct = 0
+    /// Sequence numbers below the highest seen that never arrived.
+    public var missing = 0
+    /// Items whose sequence number had already arrived.
+    public var duplicates = 0
+    /// Items that arrived more than a window behind the highest sequence number.
+    public var late = 0
+    /// The highest sequence number seen.
+    public var highest: UInt64 = 0
+}
+
+/// The bitmap window of one run id.
+final class RunLedger {
+    var totals: RunTotals
+    let words: Int
+    var bits: UnsafeMutablePointer<UInt64>
+    /// Sequence number of bit 0 of word `baseWord % words`; a multiple of 64.
+    var base: UInt64 = 0
+    var seenAny = false
+    /// Settled so far (words that left the window).
+    var settledDistinct = 0
+    var settledMissing = 0
+    var lastUse: UInt64 = 0
+
+    init(signal: Signal, runID: UInt64, windowBits: Int) {
+        totals = RunTotals(signal: signal, runID: runID)
+        words = Swift.max(1, windowBits / 64)
+        bits = .allocate(capacity: words)
+        bits.initialize(repeating: 0, count: words)
+    }
+
+    deinit { bits.deallocate() }
+
+    var windowEnd: UInt64 { base &+ UInt64(words) &* 64 }
+
+    @inline(__always)
+    func slot(_ word: UInt64) -> Int { Int(word % UInt64(words)) }
+
+    /// Moves the window so that `seq` fits, settling the words that leave it.
+    func slide(toInclude seq: UInt64) {
+        let newBase = (seq / 64 + 1) &* 64 &- UInt64(words) &* 64  // seq in the last word
+        guard newBase > base else { return }
+        let leaving = (newBase - base) / 64
+        let settle = Swift.min(leaving, UInt64(words))
+        var w = base / 64
+        for _ in 0..<settle {
+            let s = slot(w)
+            let set = bits[s].nonzeroBitCount
+            settledDistinct += set
+            settledMissing += 64 - set
+            bits[s] = 0
+            w += 1
+        }
+        // Words skipped entirely (a jump of more than a window) never had an arrival.
+        if leaving > settle { settledMissing += Int(leaving - settle) * 64 }
+        base = newBase
+    }
+
+    func add(start: UInt64, count: Int) {
+        totals.received += count
+        if !seenAny {
+            seenAny = true
+            // The first window starts at the word of the first number seen, or at 0 when that is in reach.
+            base = start < UInt64(words) * 64 / 2 ? 0 : start / 64 * 64
+        }
+        var s = start
+        var n = count
+        if s < base {
+            // Arrived too late for the window.
+            let lateCount = Int(Swift.min(UInt64(n), base - s))
+            totals.late += lateCount
+            settledMissing = Swift.max(0, settledMissing - lateCount)
+            n -= lateCount
+            s = base
+            if n == 0 { return }
+        }
+        let last = s + UInt64(n) - 1
+        if last >= windowEnd { slide(toInclude: last) }
+        if !seenAny || last > totals.highest { totals.highest = last }
+        if s < base {  // the slide overtook the front of this range (a range longer than the window)
+            let skip = Int(base - s)
+            settledDistinct += skip
+            n -= skip
+            s = base
+        }
+        // Set the bits word by word, counting the ones already set (duplicates).
+        while n > 0 {
+            let bit = Int(s % 64)
+            let take = Swift.min(n, 64 - bit)
+            let mask: UInt64 = take == 64 ? ~0 : ((1 << UInt64(take)) - 1) << UInt64(bit)
+            let i = slot(s / 64)
+            totals.duplicates += (bits[i] & mask).nonzeroBitCount
+            bits[i] |= mask
+            s += UInt64(take)
+            n -= take
+        }
+    }
+
+    /// Totals including the unsettled window.
+    func current() -> RunTotals {
+        var t = totals
+        var set = 0
+        for i in 0..<words { set += bits[i].nonzeroBitCount }
+        t.distinct = settledDistinct + set
+        // Missing in the window: numbers from base to highest without a bit.
+        let inWindow = seenAny && totals.highest >= base ? Int(totals.highest - base + 1) : 0
+        t.missing = settledMissing + Swift.max(0, inWindow - set)
+        return t
+    }
+}
+
+/// The ledger thread and the rings that feed it.
+public final class Ledger: @unchecked Sendable {
+    let rings: [RangeRing]
+    let windowBits: Int
+    let maxRuns: Int
+    /// Consumer state: only the ledger thread touches it.
+    var runs: [Key: RunLedger] = [:]
+    /// Totals of run ids evicted to keep memory bounded (settled as they were).
+    var evicted: [RunTotals] = []
+    var tick: UInt64 = 0
+    let stopFlag = Atomic<Bool>(false)
+    /// Snapshot requests and the published snapshot.
+    let requested = Atomic<Int>(0)
+    let published = Mutex<(generation: Int, runs: [RunTotals])>((0, []))
+    let resetRequested = Atomic<Int>(0)
+    var resetsDone = 0
+    var thread: pthread_t?
+
+    struct Key: Hashable {
+        var signal: UInt8
+        var runID: UInt64
+    }
+
+    /// `producers` rings (one per receiving thread), `windowBits` per run id, at most `maxRuns` run ids
+    /// tracked with a bitmap at once (the least recently used is settled and evicted beyond that).
+    public init(producers: Int, windowBits: Int, maxRuns: Int = 64, ringCapacity: Int = 1 << 18) {
+        rings = (0..<producers).map { _ in RangeRing(capacity: ringCapacity) }
+        self.windowBits = windowBits
+        self.maxRuns = maxRuns
+    }
+
+    public func start() throws {
+        thread = try spawnThread { [self] in
+            while !stopFlag.load(ordering: .relaxed) {
+                let n = drainOnce()
+                serveRequests()
+                if n == 0 { usleep(1000) }
+            }
+        }
+    }
+
+    public func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        if let thread { pthread_join(thread, nil) }
+    }
+
+    func drainOnce() -> Int {
+        var n = 0
+        tick &+= 1
+        for r in rings {
+            n += r.drain { range in
+                let key = Key(signal: range.signal, runID: range.runID)
+                let ledger: RunLedger
+                if let l = runs[key] {
+                    ledger = l
+                } else {
+                    if runs.count >= maxRuns, let oldest = runs.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                        evicted.append(oldest.value.current())
+                        runs[oldest.key] = nil
+                    }
+                    ledger = RunLedger(signal: Signal.allCases[Int(range.signal)], runID: range.runID, windowBits: windowBits)
+                    runs[key] = ledger
+                }
+                ledger.lastUse = tick
+                ledger.add(start: range.start, count: Int(range.count))
+            }
+        }
+        return n
+    }
+
+    func serveRequests() {
+        let reset = resetRequested.load(ordering: .acquiring)
+        if reset != resetsDone {
+            _ = drainOnce()
+            runs.removeAll()
+            evicted.removeAll()
+            resetsDone = reset
+        }
+        let want = requested.load(ordering: .acquiring)
+        if want != published.withLock({ $0.generation }) {
+            _ = drainOnce()
+            let all = evicted + runs.values.map { $0.current() }
+            published.withLock { $0 = (want, all) }
+        }
+    }
+
+    /// The totals per (signal, run id) as of now: everything pushed before the call is included.
+    public func snapshot(timeoutNanos: UInt64 = 2_000_000_000) -> [RunTotals] {
+        let want = requested.wrappingAdd(1, ordering: .releasing).newValue
+        let deadline = SystemClock.monotonicNanos() + timeoutNanos
+        while SystemClock.monotonicNanos() < deadline {
+            let (g, runs) = published.withLock { ($0.generation, $0.runs) }
+            if g >= want { return runs.sorted { ($0.signal.rawValue, $0.runID) < ($1.signal.rawValue, $1.runID) } }
+            usleep(500)
+        }
+        return published.withLock { $0.runs }
+    }
+
+    /// Forgets every run id (POST /reset), after settling what is queued.
+    public func reset() {
+        resetRequested.wrappingAdd(1, ordering: .releasing)
+        _ = snapshot()
+    }
+}
+
+#if canImport(Glibc)
+import Glibc
+#endif
