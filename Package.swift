@@ -14,6 +14,7 @@ let package = Package(
     products: [
         .executable(name: "loadgen", targets: ["LoadGenCLI"]),
         .executable(name: "null-sink", targets: ["NullSinkCLI"]),
+        .executable(name: "fake-backend", targets: ["FakeBackendCLI"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "OTLPGzip", targets: ["OTLPGzip"]),
         .library(name: "LoadGen", targets: ["LoadGen"]),
@@ -76,7 +77,13 @@ let package = Package(
         // What both sinks share: the gRPC server on the shared transport, counters, the policy interface.
         .target(
             name: "SinkCore",
-            dependencies: ["OTLPWire", "H2Transport", "AdminHTTP"],
+            dependencies: [
+                "OTLPWire", "H2Transport", "AdminHTTP",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
             swiftSettings: strict),
 
         // The null sink: answers every export with success, counting requests and bytes only.
@@ -90,6 +97,18 @@ let package = Package(
         .executableTarget(
             name: "NullSinkCLI", dependencies: ["NullSink"], path: "Sources/NullSinkCLI", swiftSettings: strict),
 
+        // The fake backend: counts items, tracks loss, duplicates and latency, injects faults.
+        .target(
+            name: "FakeBackend",
+            dependencies: [
+                "OTLPWire", "OTLPGzip", "H2Transport", "AdminHTTP", "SinkCore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(
+            name: "FakeBackendCLI", dependencies: ["FakeBackend"], path: "Sources/FakeBackendCLI", swiftSettings: strict),
+
         // Helpers shared by the tests that run real processes.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
@@ -102,6 +121,7 @@ let package = Package(
             dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "SyslogWireTests", dependencies: ["SyslogWire", "OTLPWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "FakeBackendTests", dependencies: ["FakeBackend", "OTLPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "NullSinkTests", dependencies: ["NullSink", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -28,6 +28,19 @@ public struct JSONWriter {
         text += "}"
     }
 
+    /// Starts an array (a field of the enclosing object when `k` is given); elements are objects.
+    public mutating func beginArray(_ k: String? = nil) {
+        if let k { key(k) } else { separator() }
+        text += "["
+        needsComma[needsComma.count - 1] = true
+        needsComma.append(false)
+    }
+
+    public mutating func endArray() {
+        needsComma.removeLast()
+        text += "]"
+    }
+
     public mutating func field(_ k: String, _ v: Int) { key(k); text += String(v); needsComma[needsComma.count - 1] = true }
     public mutating func field(_ k: String, _ v: UInt64) { key(k); text += String(v); needsComma[needsComma.count - 1] = true }
     public mutating func field(_ k: String, _ v: Bool) { key(k); text += v ? "true" : "false"; needsComma[needsComma.count - 1] = true }

@@ -7,8 +7,8 @@
 // the window slides and the words leaving it are settled for good: set bits are distinct arrivals,
 // clear bits below the highest number seen are missing. Memory is window / 8 bytes per run id, at
 // any rate and for any run length. Arrivals more than a window behind the highest number are counted
-// as `late` (they were counted missing when their word settled, so missing is reduced by them; a
-// late duplicate cannot be told apart and counts as a late arrival).
+// as `late` only: whether they are duplicates or fill a gap already settled as missing cannot be told,
+// so `missing` is an upper bound when `late` is not zero (make the window larger than the reordering).
 
 import H2Transport
 import OTLPWire
@@ -99,7 +99,8 @@ final class RunLedger {
 
     init(signal: Signal, runID: UInt64, windowBits: Int) {
         totals = RunTotals(signal: signal, runID: runID)
-        words = Swift.max(1, windowBits / 64)
+        // At least two words, so that half a window (the largest step) is whole words.
+        words = Swift.max(2, windowBits / 64)
         bits = .allocate(capacity: words)
         bits.initialize(repeating: 0, count: words)
     }
@@ -132,6 +133,18 @@ final class RunLedger {
     }
 
     func add(start: UInt64, count: Int) {
+        // A range longer than half the window goes in halves, so a slide never passes the range's start.
+        let half = words * 32
+        if count > half {
+            var s = start, n = count
+            while n > 0 {
+                let take = Swift.min(n, half)
+                add(start: s, count: take)
+                s += UInt64(take)
+                n -= take
+            }
+            return
+        }
         totals.received += count
         if !seenAny {
             seenAny = true
@@ -144,20 +157,13 @@ final class RunLedger {
             // Arrived too late for the window.
             let lateCount = Int(Swift.min(UInt64(n), base - s))
             totals.late += lateCount
-            settledMissing = Swift.max(0, settledMissing - lateCount)
             n -= lateCount
             s = base
             if n == 0 { return }
         }
         let last = s + UInt64(n) - 1
         if last >= windowEnd { slide(toInclude: last) }
-        if !seenAny || last > totals.highest { totals.highest = last }
-        if s < base {  // the slide overtook the front of this range (a range longer than the window)
-            let skip = Int(base - s)
-            settledDistinct += skip
-            n -= skip
-            s = base
-        }
+        if last > totals.highest { totals.highest = last }
         // Set the bits word by word, counting the ones already set (duplicates).
         while n > 0 {
             let bit = Int(s % 64)
@@ -240,7 +246,10 @@ public final class Ledger: @unchecked Sendable {
                 if let l = runs[key] {
                     ledger = l
                 } else {
-                    if runs.count >= maxRuns, let oldest = runs.min(by: { $0.value.lastUse < $1.value.lastUse }) {
+                    // Over the limit, the least recently used run id is settled and dropped, unless it was
+                    // touched in this pass too (then the limit is exceeded until the next pass).
+                    if runs.count >= maxRuns, let oldest = runs.min(by: { $0.value.lastUse < $1.value.lastUse }),
+                       oldest.value.lastUse < tick {
                         evicted.append(oldest.value.current())
                         runs[oldest.key] = nil
                     }
@@ -265,7 +274,23 @@ public final class Ledger: @unchecked Sendable {
         let want = requested.load(ordering: .acquiring)
         if want != published.withLock({ $0.generation }) {
             _ = drainOnce()
-            let all = evicted + runs.values.map { $0.current() }
+            // A run id evicted and seen again has two entries: add them up.
+            var merged: [Key: RunTotals] = [:]
+            for t in evicted + runs.values.map({ $0.current() }) {
+                let key = Key(signal: t.signal.index, runID: t.runID)
+                if var m = merged[key] {
+                    m.received += t.received
+                    m.distinct += t.distinct
+                    m.missing += t.missing
+                    m.duplicates += t.duplicates
+                    m.late += t.late
+                    m.highest = Swift.max(m.highest, t.highest)
+                    merged[key] = m
+                } else {
+                    merged[key] = t
+                }
+            }
+            let all = Array(merged.values)
             published.withLock { $0 = (want, all) }
         }
     }

@@ -36,6 +36,8 @@ public final class SinkCounters: Sendable {
     public let metrics = SignalCounters()
     /// Requests for a path that is not an OTLP export method.
     public let unknownPath = Atomic<Int>(0)
+    /// Requests that could not be read at all (broken HTTP/1.1 or HTTP/2), so their signal is unknown.
+    public let unparseable = Atomic<Int>(0)
     /// Open connections (gRPC and OTLP/HTTP).
     public let connections = Atomic<Int>(0)
     public init() {}
@@ -51,6 +53,7 @@ public final class SinkCounters: Sendable {
     public func reset() {
         for s in Signal.allCases { forSignal(s).reset() }
         unknownPath.store(0, ordering: .relaxed)
+        unparseable.store(0, ordering: .relaxed)
     }
 }
 

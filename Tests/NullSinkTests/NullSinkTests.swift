@@ -5,48 +5,7 @@ import Testing
 func sh(_ argv: [String]) throws -> ProcessResult { try runProcess(argv) }
 
 /// A null-sink process on free ports.
-final class NullSinkProcess {
-    let process = Process()
-    let grpcPort: Int
-    let adminPort: Int
-    let out: URL
-
-    init(_ extra: [String] = [], port: Int = 0) throws {
-        out = FileManager.default.temporaryDirectory.appendingPathComponent("null-sink-\(UUID().uuidString).out")
-        _ = FileManager.default.createFile(atPath: out.path, contents: nil)
-        process.executableURL = URL(fileURLWithPath: Built.executable("null-sink"))
-        process.arguments = ["--grpc", "127.0.0.1:\(port)", "--admin", "127.0.0.1:0"] + extra
-        process.standardOutput = try FileHandle(forWritingTo: out)
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        var ports: (Int, Int)? = nil
-        for _ in 0..<200 {
-            let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
-            // null-sink: grpc listening on 127.0.0.1:P, admin on 127.0.0.1:Q
-            let numbers = text.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }
-            if text.contains("admin on"), numbers.count >= 10 { ports = (numbers[4], numbers[9]); break }
-            usleep(25_000)
-        }
-        guard let ports else {
-            process.terminate()
-            throw CocoaError(.fileReadUnknown)
-        }
-        (grpcPort, adminPort) = ports
-    }
-
-    func status() throws -> [String: Any] {
-        let r = try sh(["curl", "-s", "http://127.0.0.1:\(adminPort)/status"])
-        return (try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]) ?? [:]
-    }
-
-    func count(_ signal: String, _ key: String) throws -> Int { ((try status())[signal] as? [String: Int])?[key] ?? -1 }
-
-    func stop() {
-        kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
-        try? FileManager.default.removeItem(at: out)
-    }
-}
+func startNullSink(_ extra: [String] = [], port: Int = 0) throws -> SinkProcess { try SinkProcess("null-sink", extra, grpcPort: port) }
 
 @Suite("null-sink (real process, independent senders)", .serialized)
 struct NullSinkTests {
@@ -58,7 +17,7 @@ struct NullSinkTests {
 
     @Test("h2load posting payload files: every request and byte counted, per signal")
     func h2load() throws {
-        let sink = try NullSinkProcess()
+        let sink = try startNullSink()
         defer { sink.stop() }
         for (signal, service) in [("logs", "logs.v1.LogsService"), ("traces", "trace.v1.TraceService"), ("metrics", "metrics.v1.MetricsService")] {
             let file = tmp.appendingPathComponent("\(signal).bin").path
@@ -75,7 +34,7 @@ struct NullSinkTests {
 
     @Test("a grpcio + opentelemetry-proto client gets OK for all three signals", arguments: ["logs", "traces", "metrics"])
     func pythonClient(signal: String) throws {
-        let sink = try NullSinkProcess()
+        let sink = try startNullSink()
         defer { sink.stop() }
         let r = try sh(["python3", Built.repository.appendingPathComponent("Tests/python/otlp_send.py").path, "--endpoint", "127.0.0.1:\(sink.grpcPort)",
                         "--signal", signal, "--requests", "7", "--items", "30"])
@@ -88,7 +47,7 @@ struct NullSinkTests {
 
     @Test("malformed framing is INVALID_ARGUMENT, oversized RESOURCE_EXHAUSTED, unknown methods UNIMPLEMENTED")
     func errors() throws {
-        let sink = try NullSinkProcess(["--max-message-bytes", "10000"])
+        let sink = try startNullSink(["--max-message-bytes", "10000"])
         defer { sink.stop() }
         let bad = tmp.appendingPathComponent("bad.bin")
         try Data([0, 0, 0, 0, 99, 1, 2, 3]).write(to: bad)
@@ -110,7 +69,7 @@ struct NullSinkTests {
 
     @Test("loadgen survives the sink dying mid-run: in-flight batches fail as CONNECTION_LOST, it reconnects, nothing is counted twice")
     func connectionLoss() throws {
-        let first = try NullSinkProcess()
+        let first = try startNullSink()
         let port = first.grpcPort
         let summaryPath = tmp.appendingPathComponent("loss.json")
         let p = Process()
@@ -121,7 +80,7 @@ struct NullSinkTests {
         usleep(1_200_000)
         first.stop()  // SIGKILL: connections drop with requests in flight
         usleep(500_000)
-        let second = try NullSinkProcess(port: port)
+        let second = try startNullSink(port: port)
         defer { second.stop() }
         p.waitUntilExit()
         #expect(p.terminationStatus == 0)
@@ -137,7 +96,7 @@ struct NullSinkTests {
 
     @Test("loadgen's acked count equals the sink's; /reset clears; /metrics names the counters")
     func loadgenAndAdmin() throws {
-        let sink = try NullSinkProcess()
+        let sink = try startNullSink()
         defer { sink.stop() }
         let summaryPath = tmp.appendingPathComponent("l.json")
         let lg = try sh([Built.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--rate", "200k", "--duration", "2s",
@@ -150,5 +109,27 @@ struct NullSinkTests {
         #expect(metrics.contains("pipeperf_sink_requests_total{signal=\"logs\"} 400"))
         #expect(try sh(["curl", "-s", "-X", "POST", "http://127.0.0.1:\(sink.adminPort)/reset"]).out.contains("true"))
         #expect(try sink.count("logs", "requests") == 0)
+    }
+
+    @Test("OTLP/HTTP: loadgen --protocol http and Python's http.client are answered 200 and counted; bad requests are 4xx")
+    func otlpHTTP() throws {
+        let sink = try startNullSink()
+        defer { sink.stop() }
+        let summaryPath = tmp.appendingPathComponent("h.json")
+        let lg = try sh([Built.executable("loadgen"), "--protocol", "http", "--endpoint", "127.0.0.1:\(sink.httpPort)", "--rate", "50k",
+                         "--duration", "1s", "--connections", "2", "--quiet", "--summary-json", summaryPath.path])
+        #expect(lg.status == 0)
+        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any]
+        #expect(summary?["acked"] as? Int == 50_000)
+        #expect(try sink.count("logs", "requests") == 50)
+        let send = Built.repository.appendingPathComponent("Tests/python/otlp_send.py").path
+        let py = try sh(["python3", send, "--endpoint", "127.0.0.1:\(sink.httpPort)", "--http", "--gzip", "--signal", "traces", "--requests", "4"])
+        #expect(py.out.contains("\"ok\": 4"), "\(py.out) \(py.err)")
+        #expect(try sink.count("traces", "requests") == 4)
+        let wrong = try sh(["python3", send, "--endpoint", "127.0.0.1:\(sink.httpPort)", "--http", "--path", "/v1/nothing", "--requests", "1"])
+        #expect(wrong.out.contains("HTTP_404"), "\(wrong.out)")
+        let json = try sh(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "-X", "POST", "-H", "content-type: application/json", "-d", "{}",
+                           "http://127.0.0.1:\(sink.httpPort)/v1/logs"])
+        #expect(json.out == "415")
     }
 }

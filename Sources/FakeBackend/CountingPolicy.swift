@@ -1,0 +1,207 @@
+// The fake backend's handling of one export, on the receiving thread: gunzip if needed, count the
+// items with the OTLPWire scanner, read the tracking attributes (sequence runs go to the ledger, send
+// times to the latency histogram), then apply the faults. No lock and no allocation per request.
+
+import H2Transport
+import Histogram
+import OTLPGzip
+import OTLPWire
+import SinkCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// End-to-end latency histograms of the receiving threads, merged when someone asks.
+public final class LatencyBoard: Sendable {
+    let requested = Atomic<Int>(0)
+    let resets = Atomic<Int>(0)
+    /// One thread's published histogram.
+    final class Slot: Sendable {
+        /// A policy publishes here (slots of transports that are off stay inactive and are not waited for).
+        let active = Atomic<Bool>(false)
+        let state = Mutex<(generation: Int, histogram: Histogram<UInt64>)>((0, LatencyBoard.empty()))
+        func withLock<R>(_ body: (inout (generation: Int, histogram: Histogram<UInt64>)) -> R) -> R { state.withLock { body(&$0) } }
+    }
+    let slots: [Slot]
+
+    public init(threads: Int) {
+        slots = (0..<threads).map { _ in Slot() }
+    }
+
+    static func empty() -> Histogram<UInt64> {
+        // Microseconds, up to an hour, 3 significant digits.
+        Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    /// The merged histogram (microseconds) as of now; threads publish within their next loop turn.
+    public func snapshot(timeoutNanos: UInt64 = 2_000_000_000) -> Histogram<UInt64> {
+        let want = requested.wrappingAdd(1, ordering: .releasing).newValue
+        let deadline = SystemClock.monotonicNanos() + timeoutNanos
+        var merged = LatencyBoard.empty()
+        var pending = Set(slots.indices.filter { slots[$0].active.load(ordering: .acquiring) })
+        while !pending.isEmpty && SystemClock.monotonicNanos() < deadline {
+            for i in pending where slots[i].withLock({ $0.generation >= want }) {
+                slots[i].withLock { merged.add($0.histogram) }
+                pending.remove(i)
+            }
+            if !pending.isEmpty { usleep(500) }
+        }
+        return merged
+    }
+
+    public func reset() { resets.wrappingAdd(1, ordering: .releasing) }
+}
+
+/// The fake backend's per-thread policy.
+public final class CountingPolicy: ExportPolicy {
+    let counters: SinkCounters
+    let ring: RangeRing
+    let board: LatencyBoard
+    let slot: Int
+    var faults: FaultDecider
+    let gunzip: GzipDecompressor?
+    let inflated = WireBuffer(capacity: 1 << 20)
+    let maxInflatedBytes: Int
+    var latency = LatencyBoard.empty()
+    var seenRequest = 0
+    var seenReset = 0
+
+    // The tracking visitor's state for the current request.
+    var signalIndex: UInt8 = 0
+    var runID: UInt64 = 0
+    var rangeStart: UInt64 = 0
+    var rangeCount: UInt32 = 0
+    var nowUnixNanos: UInt64 = 0
+    var lastSent: UInt64 = 0
+    var sentCount = 0
+
+    public init(slot: Int, counters: SinkCounters, ledger: Ledger, board: LatencyBoard, faults: FaultState, maxInflatedBytes: Int) {
+        self.slot = slot
+        self.counters = counters
+        ring = ledger.rings[slot]
+        self.board = board
+        board.slots[slot].active.store(true, ordering: .releasing)
+        self.faults = FaultDecider(state: faults, seed: 0x5EED &+ UInt64(slot))
+        gunzip = try? GzipDecompressor()
+        self.maxInflatedBytes = maxInflatedBytes
+    }
+
+    public var needsMessage: Bool { true }
+
+    public func handle(_ request: ExportRequestInfo) -> ExportReply {
+        let c = counters.forSignal(request.signal)
+        // An injected error refuses the request before it is read: its items are not received.
+        if let refusal = faults.error(now: SystemClock.monotonicNanos()) {
+            c.injectedErrors.wrappingAdd(1, ordering: .relaxed)
+            return refusal
+        }
+        guard var message = request.message else { return .success }
+        if request.gzip {
+            guard let gunzip else { return malformed(c, "gzip is not available") }
+            inflated.removeAll()
+            do { _ = try gunzip.decompress(message, appendingTo: inflated, limit: maxInflatedBytes) } catch {
+                return malformed(c, "cannot gunzip the message: \(error)")
+            }
+            message = inflated.withUnsafeBytes { $0 }
+        }
+        signalIndex = request.signal.index
+        rangeCount = 0
+        sentCount = 0
+        nowUnixNanos = SystemClock.unixNanos()
+        var visitor = Visitor(policy: self)
+        let counts: ScanCounts
+        do { counts = try OTLPScanner.scan(request.signal, message, visitor: &visitor) } catch {
+            flushRange()
+            flushLatency()
+            return malformed(c, "cannot decode the \(request.signal.rawValue) export request: \(error)")
+        }
+        flushRange()
+        flushLatency()
+        c.items.wrappingAdd(counts.items, ordering: .relaxed)
+        let reply = faults.success(items: counts.items)
+        if case .ok(let rejected) = reply.kind, rejected > 0 { c.rejected.wrappingAdd(rejected, ordering: .relaxed) }
+        return reply
+    }
+
+    func malformed(_ c: SignalCounters, _ message: String) -> ExportReply {
+        c.malformed.wrappingAdd(1, ordering: .relaxed)
+        return ExportReply(kind: .error(grpcCode: 3, httpStatus: 400), message: message)
+    }
+
+    /// Called for every item that carries tracking fields.
+    @inline(__always)
+    func item(runID id: UInt64?, seq: UInt64?, sentUnixNano: UInt64?) {
+        if let seq {
+            let id = id ?? 0
+            if rangeCount > 0 && id == runID && seq == rangeStart &+ UInt64(rangeCount) && rangeCount < UInt32.max {
+                rangeCount += 1
+            } else {
+                flushRange()
+                runID = id
+                rangeStart = seq
+                rangeCount = 1
+            }
+        }
+        if let sent = sentUnixNano {
+            if sentCount > 0 && sent == lastSent {
+                sentCount += 1
+            } else {
+                flushLatency()
+                lastSent = sent
+                sentCount = 1
+            }
+        }
+    }
+
+    func flushRange() {
+        guard rangeCount > 0 else { return }
+        let r = SeqRange(runID: runID, start: rangeStart, count: rangeCount, signal: signalIndex)
+        // The ledger thread drains far faster than requests arrive; a full ring means it is starved
+        // of CPU, so wait for it rather than lose numbers.
+        while !ring.push(r) { sched_yield() }
+        rangeCount = 0
+    }
+
+    func flushLatency() {
+        guard sentCount > 0 else { return }
+        // A send time in the future (clocks apart) counts as zero latency.
+        let micros = nowUnixNanos > lastSent ? (nowUnixNanos - lastSent) / 1000 : 0
+        _ = latency.record(Swift.min(micros, 3_600_000_000), count: UInt64(sentCount))
+        sentCount = 0
+    }
+
+    public func tick(now: UInt64) {
+        let r = board.resets.load(ordering: .acquiring)
+        if r != seenReset {
+            seenReset = r
+            latency.reset()
+        }
+        let want = board.requested.load(ordering: .acquiring)
+        if want != seenRequest {
+            seenRequest = want
+            let copy = latency
+            board.slots[slot].withLock { $0 = (want, copy) }
+        }
+    }
+
+    struct Visitor: TrackingVisitor {
+        unowned let policy: CountingPolicy
+        @inline(__always)
+        mutating func item(runID: UInt64?, seq: UInt64?, sentUnixNano: UInt64?) {
+            policy.item(runID: runID, seq: seq, sentUnixNano: sentUnixNano)
+        }
+    }
+}
+
+extension Signal {
+    /// Position in `Signal.allCases` (logs 0, traces 1, metrics 2).
+    var index: UInt8 {
+        switch self {
+        case .logs: return 0
+        case .traces: return 1
+        case .metrics: return 2
+        }
+    }
+}

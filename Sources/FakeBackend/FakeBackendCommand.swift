@@ -1,0 +1,249 @@
+import AdminHTTP
+import ArgumentParser
+import H2Transport
+import Histogram
+import OTLPWire
+import SinkCore
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `fake-backend`: an OTLP receiver that counts items, tracks loss, duplicates and end-to-end latency
+/// from the tracking attributes, and injects faults on demand.
+public struct FakeBackendCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "fake-backend",
+        abstract: "Receive OTLP over gRPC, count items, track loss, duplicates and latency, and inject faults.",
+        discussion: """
+            Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset, GET /faults, \
+            POST /faults (JSON with the fault option names, e.g. {"error_fraction": 0.1, "error_code": \
+            "RESOURCE_EXHAUSTED", "retry_after": 2}; an empty object clears every fault). See docs/sinks.md.
+            """)
+
+    @OptionGroup public var listen: SinkListenOptions
+
+    @Option(help: "Largest message after gunzip; larger ones are refused as malformed.")
+    public var maxDecompressedBytes: Int = 64 * 1024 * 1024
+
+    @Option(help: "Sequence numbers tracked per run id below the highest seen (loss window; memory is this / 8 bytes per run id).")
+    public var ledgerWindow: Int = 1 << 24
+
+    @Option(help: "Run ids tracked at once (older ones are settled and kept as totals).")
+    public var maxRuns: Int = 64
+
+    @OptionGroup public var faults: FaultOptions
+
+    public init() {}
+
+    public func validate() throws {
+        guard maxDecompressedBytes >= 1024 else { throw ValidationError("--max-decompressed-bytes must be at least 1024 (got \(maxDecompressedBytes))") }
+        guard (1024...(1 << 32)).contains(ledgerWindow) else {
+            throw ValidationError("--ledger-window must be between 1024 and 4294967296 (got \(ledgerWindow))")
+        }
+        guard (1...100_000).contains(maxRuns) else { throw ValidationError("--max-runs must be between 1 and 100000 (got \(maxRuns))") }
+    }
+
+    public func run() throws {
+        let backend = FakeBackend(threads: listen.threads, ledgerWindow: ledgerWindow, maxRuns: maxRuns)
+        backend.faults.set(try faults.config(now: SystemClock.monotonicNanos()))
+        try backend.ledger.start()
+        defer { backend.ledger.stop() }
+        let maxInflated = maxDecompressedBytes
+        let servers = try SinkServers(listen, name: "fake-backend", counters: backend.counters) {
+            backend.policy(slot: $0, maxInflatedBytes: maxInflated)
+        }
+        defer { servers.stop() }
+        backend.grpcPort = servers.grpcPort
+        backend.httpPort = servers.httpPort
+        guard case .success(let a) = Endpoint.parse(listen.admin) else { return }
+        let adminServer: AdminServer
+        do {
+            adminServer = try AdminServer.start(host: a.host, port: Int(a.port)) { r in backend.admin(r) }
+        } catch {
+            throw ValidationError("--admin \(listen.admin): cannot listen: \(error)")
+        }
+        defer { adminServer.shutdown() }
+        printLine("fake-backend: " + servers.startLine(adminPort: adminServer.port))
+        Termination.install()
+        Termination.wait()
+    }
+}
+
+/// The fake backend's shared state: counters, ledger, latency board, faults, and its admin API.
+public final class FakeBackend: @unchecked Sendable {
+    public let counters = SinkCounters()
+    public let ledger: Ledger
+    public let board: LatencyBoard
+    public let faults = FaultState()
+    /// Set once at start, read by the admin API.
+    public var grpcPort: UInt16 = 0
+    public var httpPort: UInt16 = 0
+
+    /// Policies 0..<threads serve gRPC, threads..<2×threads OTLP/HTTP; each feeds its own ledger ring.
+    public init(threads: Int, ledgerWindow: Int, maxRuns: Int) {
+        ledger = Ledger(producers: 2 * threads, windowBits: ledgerWindow, maxRuns: maxRuns)
+        board = LatencyBoard(threads: 2 * threads)
+    }
+
+    public func policy(slot: Int, maxInflatedBytes: Int) -> CountingPolicy {
+        CountingPolicy(slot: slot, counters: counters, ledger: ledger, board: board, faults: faults, maxInflatedBytes: maxInflatedBytes)
+    }
+
+    public func admin(_ r: AdminRequest) -> AdminResponse {
+        switch (r.method, r.path) {
+        case ("GET", "/healthz"): return AdminResponse(body: "ok\n")
+        case ("GET", "/status"): return .json(status())
+        case ("GET", "/metrics"): return AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics())
+        case ("POST", "/reset"):
+            counters.reset()
+            ledger.reset()
+            board.reset()
+            return .json("{\"reset\":true}\n")
+        case ("GET", "/faults"): return .json(faultsJSON(faults.current))
+        case ("POST", "/faults"):
+            do {
+                let args = try jsonArguments(r.body, example: "{\"error_fraction\": 0.1, \"error_code\": \"UNAVAILABLE\"}")
+                let options = try FaultOptions.parse(args)
+                let c = try options.config(now: SystemClock.monotonicNanos())
+                faults.set(c)
+                return .json(faultsJSON(c))
+            } catch let e as JSONArgumentsError {
+                return .error(400, e.description)
+            } catch {
+                return .error(400, "faults: " + FaultOptions.message(for: error))
+            }
+        case (_, "/healthz"), (_, "/status"), (_, "/metrics"), (_, "/reset"), (_, "/faults"):
+            return .error(405, "\(r.method) is not allowed on \(r.path)")
+        default:
+            return .error(404, "no such endpoint \(r.method) \(r.path); try GET /healthz, /status, /metrics, /faults or POST /reset, /faults")
+        }
+    }
+
+    func faultsJSON(_ c: FaultConfig) -> String {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("error_fraction", c.errorFraction, decimals: 6)
+        w.field("error_code", FaultOptions.codeNames[c.errorCode - 1])
+        w.field("http_error_status", c.httpStatus)
+        if let r = c.retryAfterSeconds { w.field("retry_after", r) } else { w.fieldNull("retry_after") }
+        w.field("latency_ms", Double(c.latencyNanos) / 1e6)
+        w.field("reject_fraction", c.rejectFraction, decimals: 6)
+        let now = SystemClock.monotonicNanos()
+        if c.outageEndNanos > 0 {
+            w.field("outage_starts_in_s", c.outageStartNanos > now ? Double(c.outageStartNanos - now) / 1e9 : 0)
+            w.field("outage_ends_in_s", c.outageEndNanos > now ? Double(c.outageEndNanos - now) / 1e9 : 0)
+        } else {
+            w.fieldNull("outage_starts_in_s")
+            w.fieldNull("outage_ends_in_s")
+        }
+        w.endObject()
+        return w.text + "\n"
+    }
+
+    /// Per-signal totals of the ledger.
+    func ledgerTotals(_ runs: [RunTotals]) -> [Signal: RunTotals] {
+        var out: [Signal: RunTotals] = [:]
+        for r in runs {
+            var t = out[r.signal] ?? RunTotals(signal: r.signal, runID: 0)
+            t.received += r.received
+            t.distinct += r.distinct
+            t.missing += r.missing
+            t.duplicates += r.duplicates
+            t.late += r.late
+            out[r.signal] = t
+        }
+        return out
+    }
+
+    public func status() -> String {
+        let runs = ledger.snapshot()
+        let totals = ledgerTotals(runs)
+        let latency = board.snapshot()
+        var w = JSONWriter()
+        w.beginObject()
+        for s in Signal.allCases {
+            let c = counters.forSignal(s)
+            let t = totals[s] ?? RunTotals(signal: s, runID: 0)
+            w.beginObject(s.rawValue)
+            w.field("received", c.items.load(ordering: .relaxed))
+            w.field("requests", c.requests.load(ordering: .relaxed))
+            w.field("bytes", c.bytes.load(ordering: .relaxed))
+            w.field("malformed", c.malformed.load(ordering: .relaxed))
+            w.field("rejected", c.rejected.load(ordering: .relaxed))
+            w.field("injected_errors", c.injectedErrors.load(ordering: .relaxed))
+            w.field("tracked", t.received)
+            w.field("distinct", t.distinct)
+            w.field("missing", t.missing)
+            w.field("duplicates", t.duplicates)
+            w.field("late", t.late)
+            w.endObject()
+        }
+        w.beginObject("latency_ms")
+        let empty = latency.totalCount == 0
+        for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9)] {
+            w.field(name, empty ? 0 : Double(latency.valueAtPercentile(p)) / 1000)
+        }
+        w.field("max", empty ? 0 : Double(latency.max) / 1000)
+        w.field("count", Int(latency.totalCount))
+        w.endObject()
+        w.beginArray("runs")
+        for r in runs {
+            w.beginObject()
+            w.field("signal", r.signal.rawValue)
+            w.field("run_id", RunID(r.runID).description)
+            w.field("received", r.received)
+            w.field("distinct", r.distinct)
+            w.field("missing", r.missing)
+            w.field("duplicates", r.duplicates)
+            w.field("late", r.late)
+            w.field("highest_seq", r.highest)
+            w.endObject()
+        }
+        w.endArray()
+        w.field("unknown_path", counters.unknownPath.load(ordering: .relaxed))
+        w.field("connections", counters.connections.load(ordering: .relaxed))
+        w.field("unparseable", counters.unparseable.load(ordering: .relaxed))
+        w.field("grpc_port", Int(grpcPort))
+        w.field("http_port", Int(httpPort))
+        w.endObject()
+        return w.text + "\n"
+    }
+
+    public func metrics() -> String {
+        let totals = ledgerTotals(ledger.snapshot())
+        let latency = board.snapshot()
+        var out = ""
+        func counter(_ name: String, _ help: String, _ value: (Signal) -> Int) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+            for s in Signal.allCases { out += "\(name){signal=\"\(s.rawValue)\"} \(value(s))\n" }
+        }
+        counter("pipeperf_backend_items_total", "Items received (log records, spans, metric data points), by signal.") {
+            self.counters.forSignal($0).items.load(ordering: .relaxed)
+        }
+        counter("pipeperf_backend_requests_total", "Export requests received, by signal.") { self.counters.forSignal($0).requests.load(ordering: .relaxed) }
+        counter("pipeperf_backend_bytes_total", "Bytes of request bodies received, by signal.") { self.counters.forSignal($0).bytes.load(ordering: .relaxed) }
+        counter("pipeperf_backend_malformed_total", "Requests refused as malformed or oversized, by signal.") {
+            self.counters.forSignal($0).malformed.load(ordering: .relaxed)
+        }
+        counter("pipeperf_backend_rejected_total", "Items rejected through injected partial success, by signal.") {
+            self.counters.forSignal($0).rejected.load(ordering: .relaxed)
+        }
+        counter("pipeperf_backend_injected_errors_total", "Requests answered with an injected error, by signal.") {
+            self.counters.forSignal($0).injectedErrors.load(ordering: .relaxed)
+        }
+        out += "# HELP pipeperf_backend_missing Sequence numbers below the highest seen that never arrived, by signal.\n# TYPE pipeperf_backend_missing gauge\n"
+        for s in Signal.allCases { out += "pipeperf_backend_missing{signal=\"\(s.rawValue)\"} \(totals[s]?.missing ?? 0)\n" }
+        counter("pipeperf_backend_duplicates_total", "Items whose sequence number had already arrived, by signal.") { totals[$0]?.duplicates ?? 0 }
+        out += "# HELP pipeperf_backend_latency_seconds End-to-end latency from pipeperf.sent_ns to arrival.\n# TYPE pipeperf_backend_latency_seconds summary\n"
+        let empty = latency.totalCount == 0
+        for (q, p) in [("0.5", 50.0), ("0.9", 90.0), ("0.99", 99.0), ("0.999", 99.9)] {
+            out += "pipeperf_backend_latency_seconds{quantile=\"\(q)\"} \(formatFixed(empty ? 0 : Double(latency.valueAtPercentile(p)) / 1e6, 6))\n"
+        }
+        out += "pipeperf_backend_latency_seconds_count \(latency.totalCount)\n"
+        out += "# HELP pipeperf_backend_connections Open connections.\n# TYPE pipeperf_backend_connections gauge\n"
+        out += "pipeperf_backend_connections \(counters.connections.load(ordering: .relaxed))\n"
+        return out
+    }
+}

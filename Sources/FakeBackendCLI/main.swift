@@ -1,0 +1,3 @@
+import FakeBackend
+
+FakeBackendCommand.main()

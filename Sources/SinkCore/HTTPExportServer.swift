@@ -1,0 +1,217 @@
+// The OTLP/HTTP side of the sinks on SwiftNIO's HTTP/1.1 codec (not a hand-written parser):
+// POST /v1/logs, /v1/traces, /v1/metrics with a binary protobuf body (Content-Type
+// application/x-protobuf), gzip accepted (Content-Encoding: gzip). Each event loop has its own
+// ExportPolicy, as each gRPC thread does. Answers follow OTLP/HTTP (opentelemetry-proto
+// docs/specification.md, "OTLP/HTTP Response"): 200 with an Export*ServiceResponse (partial success
+// when items were rejected); errors with a google.rpc.Status body and, for throttling, Retry-After.
+
+import H2Transport
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import OTLPWire
+
+/// The running OTLP/HTTP side of a sink.
+public final class HTTPExportServer: Sendable {
+    let group: MultiThreadedEventLoopGroup
+    let channel: Channel
+    /// The port actually bound.
+    public let port: Int
+
+    /// Binds `endpoint` with `threads` event loops; loop `i` gets `makePolicy(i)`.
+    public init(endpoint: Endpoint, threads: Int, maxBodyBytes: Int, name: String, counters: SinkCounters,
+                makePolicy: (Int) -> any ExportPolicy) throws {
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
+        var policies: [ObjectIdentifier: PolicyBox] = [:]
+        for (i, loop) in group.makeIterator().enumerated() {
+            let box = PolicyBox(makePolicy(i))
+            policies[ObjectIdentifier(loop)] = box
+            // Give the policy its turn between requests (publishing per-thread state when asked).
+            loop.scheduleRepeatedTask(initialDelay: .milliseconds(10), delay: .milliseconds(10)) { _ in
+                box.policy.tick(now: SystemClock.monotonicNanos())
+            }
+        }
+        let table = policies
+        do {
+            channel = try ServerBootstrap(group: group)
+                .serverChannelOption(ChannelOptions.backlog, value: 1024)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { channel in
+                    let box = table[ObjectIdentifier(channel.eventLoop)]!
+                    return channel.pipeline.configureHTTPServerPipeline().flatMap {
+                        channel.pipeline.addHandler(ExportHTTPHandler(policy: box.policy, counters: counters, maxBodyBytes: maxBodyBytes, name: name))
+                    }
+                }
+                .bind(host: endpoint.host, port: Int(endpoint.port)).wait()
+        } catch {
+            try? group.syncShutdownGracefully()
+            throw SinkError("cannot listen on \(endpoint): \(error)")
+        }
+        self.group = group
+        port = channel.localAddress?.port ?? Int(endpoint.port)
+    }
+
+    public func stop() {
+        try? channel.close().wait()
+        try? group.syncShutdownGracefully()
+    }
+}
+
+/// A policy used only on its own event loop.
+final class PolicyBox: @unchecked Sendable {
+    let policy: any ExportPolicy
+    init(_ p: any ExportPolicy) { policy = p }
+}
+
+final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let policy: any ExportPolicy
+    let counters: SinkCounters
+    let maxBodyBytes: Int
+    let name: String
+    var head: HTTPRequestHead?
+    var body: ByteBuffer?
+    var bytes = 0
+    var tooLarge = false
+
+    init(policy: any ExportPolicy, counters: SinkCounters, maxBodyBytes: Int, name: String) {
+        self.policy = policy
+        self.counters = counters
+        self.maxBodyBytes = maxBodyBytes
+        self.name = name
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        counters.connections.wrappingAdd(1, ordering: .relaxed)
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        counters.connections.wrappingAdd(-1, ordering: .relaxed)
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h):
+            head = h
+            bytes = 0
+            tooLarge = false
+            if body == nil { body = context.channel.allocator.buffer(capacity: 64 * 1024) }
+            body?.clear()
+        case .body(var b):
+            bytes += b.readableBytes
+            if bytes > maxBodyBytes { tooLarge = true } else if policy.needsMessage { body?.writeBuffer(&b) }
+        case .end:
+            guard let head else { return }
+            self.head = nil
+            finish(context: context, head: head)
+        }
+    }
+
+    func finish(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        guard let signal = Signal.allCases.first(where: { $0.httpPath == path }) else {
+            counters.unknownPath.wrappingAdd(1, ordering: .relaxed)
+            return respond(context, head, status: 404, grpcCode: 12, message: "no OTLP export at \(path); pipeperf \(name) serves /v1/logs, /v1/traces, /v1/metrics")
+        }
+        guard head.method == .POST else {
+            return respond(context, head, status: 405, grpcCode: 12, message: "\(head.method.rawValue) is not allowed on \(path): use POST")
+        }
+        let c = counters.forSignal(signal)
+        c.requests.wrappingAdd(1, ordering: .relaxed)
+        c.bytes.wrappingAdd(bytes, ordering: .relaxed)
+        if tooLarge {
+            c.malformed.wrappingAdd(1, ordering: .relaxed)
+            return respond(context, head, status: 413, grpcCode: 8, message: "body of \(bytes) bytes is over the limit of \(maxBodyBytes)")
+        }
+        let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
+        guard contentType.hasPrefix("application/x-protobuf") else {
+            c.malformed.wrappingAdd(1, ordering: .relaxed)
+            return respond(context, head, status: 415, grpcCode: 3,
+                           message: "Content-Type '\(contentType)' is not supported: send application/x-protobuf (OTLP/HTTP binary protobuf)")
+        }
+        let encoding = head.headers.first(name: "content-encoding")?.lowercased() ?? "identity"
+        guard encoding == "gzip" || encoding == "identity" else {
+            c.malformed.wrappingAdd(1, ordering: .relaxed)
+            return respond(context, head, status: 415, grpcCode: 3, message: "Content-Encoding '\(encoding)' is not supported: use gzip or none")
+        }
+        let reply: ExportReply
+        if policy.needsMessage, let body {
+            reply = body.withUnsafeReadableBytes {
+                policy.handle(ExportRequestInfo(signal: signal, wireBytes: bytes, message: $0, gzip: encoding == "gzip"))
+            }
+        } else {
+            reply = policy.handle(ExportRequestInfo(signal: signal, wireBytes: bytes, message: nil, gzip: encoding == "gzip"))
+        }
+        if reply.delayNanos > 0 {
+            let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
+            context.eventLoop.scheduleTask(in: .nanoseconds(Int64(reply.delayNanos))) {
+                let (handler, context) = loopBound.value
+                handler.send(context, head, reply)
+            }
+            return
+        }
+        send(context, head, reply)
+    }
+
+    func send(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ reply: ExportReply) {
+        switch reply.kind {
+        case .ok(let rejected):
+            let out = WireBuffer(capacity: 64)
+            if rejected > 0 { encodePartialSuccess(rejected: rejected, message: reply.message ?? "rejected by pipeperf \(name)", into: out) }
+            write(context, head, status: 200, contentType: "application/x-protobuf", body: out, retryAfter: nil)
+        case .error(let code, let status):
+            respond(context, head, status: status, grpcCode: code, message: reply.message ?? "injected by pipeperf \(name)",
+                    retryAfter: reply.retryAfterSeconds)
+        }
+    }
+
+    /// An error answer: a google.rpc.Status protobuf body (code, message), as OTLP/HTTP specifies.
+    func respond(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: Int, grpcCode: Int, message: String, retryAfter: Int? = nil) {
+        let out = WireBuffer(capacity: 64 + message.utf8.count)
+        var w = ProtoWriter(appendingTo: out)
+        w.varintField(1, UInt64(grpcCode))
+        w.stringField(2, message)
+        w.finish()
+        write(context, head, status: status, contentType: "application/x-protobuf", body: out, retryAfter: retryAfter)
+    }
+
+    func write(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, status: Int, contentType: String, body: WireBuffer, retryAfter: Int?) {
+        var headers = HTTPHeaders()
+        headers.add(name: "content-type", value: contentType)
+        headers.add(name: "content-length", value: String(body.count))
+        if let retryAfter { headers.add(name: "retry-after", value: String(retryAfter)) }
+        let keepAlive = request.isKeepAlive
+        if !keepAlive { headers.add(name: "connection", value: "close") }
+        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))),
+                      promise: nil)
+        if body.count > 0 {
+            var buffer = context.channel.allocator.buffer(capacity: body.count)
+            body.withUnsafeBytes { buffer.writeBytes($0) }
+            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+        }
+        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
+        if !keepAlive {
+            let channel = context.channel
+            done.whenComplete { _ in channel.close(promise: nil) }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        // A request NIO's HTTP parser could not read: answer 400 once and close.
+        if error is HTTPParserError {
+            counters.unparseable.wrappingAdd(1, ordering: .relaxed)
+            var headers = HTTPHeaders()
+            headers.add(name: "content-length", value: "0")
+            headers.add(name: "connection", value: "close")
+            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
+        context.close(promise: nil)
+    }
+}

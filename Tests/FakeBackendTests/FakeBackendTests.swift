@@ -1,0 +1,214 @@
+import Foundation
+import TestSupport
+import Testing
+
+func startFakeBackend(_ extra: [String] = []) throws -> SinkProcess { try SinkProcess("fake-backend", extra) }
+
+let python = Built.repository.appendingPathComponent("Tests/python")
+
+/// Runs a Python test peer and returns its JSON line.
+func peer(_ script: String, _ args: [String]) throws -> [String: Any] {
+    let r = try runProcess(["python3", python.appendingPathComponent(script).path] + args)
+    guard let line = r.out.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
+          let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        Issue.record("\(script) printed no JSON: \(r.out) \(r.err)")
+        return [:]
+    }
+    return json
+}
+
+/// Runs loadgen and returns its JSON summary.
+func loadgenSummary(_ args: [String]) throws -> [String: Any] {
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fb-summary-\(UUID().uuidString).json").path
+    defer { try? FileManager.default.removeItem(atPath: path) }
+    let r = try runProcess([Built.executable("loadgen")] + args + ["--quiet", "--summary-json", path])
+    #expect(r.status == 0, "\(r.err)")
+    return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]) ?? [:]
+}
+
+@Suite("fake-backend (real process, independent senders)", .serialized)
+struct FakeBackendTests {
+    let tmp: URL = {
+        let d = FileManager.default.temporaryDirectory.appendingPathComponent("fb-files-\(UUID().uuidString)")
+        try? FileManager.default.createDirectory(at: d, withIntermediateDirectories: true)
+        return d
+    }()
+
+    @Test("loadgen over gRPC and OTLP/HTTP, all signals: received equals acked, nothing missing or duplicated, latency for every item",
+          arguments: ["grpc", "http"])
+    func loadgenExact(proto: String) throws {
+        let backend = try startFakeBackend(["--threads", "2"])
+        defer { backend.stop() }
+        let port = proto == "grpc" ? backend.grpcPort : backend.httpPort
+        var total = 0
+        for (i, signal) in ["logs", "traces", "metrics"].enumerated() {
+            let s = try loadgenSummary(["--protocol", proto, "--endpoint", "127.0.0.1:\(port)", "--signal", signal, "--rate", "20k",
+                                        "--duration", "1s", "--batch-size", "200", "--connections", "2", "--compression", i == 1 ? "gzip" : "none",
+                                        "--run-id", "00000000000000a\(i)"])
+            #expect(s["acked"] as? Int == 20_000)
+            let status = try backend.status()
+            let c = status[signal] as? [String: Any] ?? [:]
+            #expect(c["received"] as? Int == 20_000, "\(signal): \(c)")
+            #expect(c["tracked"] as? Int == 20_000)
+            #expect(c["distinct"] as? Int == 20_000)
+            #expect(c["missing"] as? Int == 0)
+            #expect(c["duplicates"] as? Int == 0)
+            #expect(c["requests"] as? Int == 100)
+            total += 20_000
+            let latency = status["latency_ms"] as? [String: Any] ?? [:]
+            #expect(latency["count"] as? Int == total)
+            #expect((latency["p50"] as? Double ?? -1) >= 0)
+        }
+        let runs = (try backend.status())["runs"] as? [[String: Any]] ?? []
+        #expect(runs.compactMap { $0["run_id"] as? String }.sorted() == ["00000000000000a0", "00000000000000a1", "00000000000000a2"])
+    }
+
+    @Test("h2load replaying one payload file: every repeat is a duplicate; a skipped range is missing")
+    func duplicatesAndMissing() throws {
+        let backend = try startFakeBackend()
+        defer { backend.stop() }
+        let first = tmp.appendingPathComponent("first.bin").path, third = tmp.appendingPathComponent("third.bin").path
+        for (file, seq) in [(first, "0"), (third, "2000")] {
+            let r = try runProcess([Built.executable("loadgen"), "payload", "--batch-size", "1000", "--first-seq", seq, "--run-id",
+                                    "00000000000000bb", "--out", file])
+            #expect(r.status == 0, "\(r.err)")
+        }
+        let url = "http://127.0.0.1:\(backend.grpcPort)/opentelemetry.proto.collector.logs.v1.LogsService/Export"
+        let h = try runProcess(["h2load", "-n", "20", "-c", "1", "-m", "4", "-d", first, "-H", "content-type: application/grpc", "-H", "te: trailers", url])
+        #expect(h.out.contains("20 succeeded"), "\(h.out)")
+        let h3 = try runProcess(["h2load", "-n", "1", "-c", "1", "-d", third, "-H", "content-type: application/grpc", "-H", "te: trailers", url])
+        #expect(h3.out.contains("1 succeeded"), "\(h3.out)")
+        let logs = (try backend.status())["logs"] as? [String: Any] ?? [:]
+        #expect(logs["received"] as? Int == 21_000)
+        #expect(logs["requests"] as? Int == 21)
+        #expect(logs["distinct"] as? Int == 2000)
+        #expect(logs["duplicates"] as? Int == 19_000)
+        #expect(logs["missing"] as? Int == 1000, "sequence numbers 1000-1999 never came")
+    }
+
+    @Test("a grpcio + opentelemetry-proto client and Python's http.client: exact counts, plain and gzip", arguments: ["logs", "traces", "metrics"])
+    func pythonClients(signal: String) throws {
+        let backend = try startFakeBackend()
+        defer { backend.stop() }
+        let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--signal", signal, "--requests", "5", "--items", "40", "--gzip"])
+        #expect(g["ok"] as? Int == 5)
+        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--signal", signal, "--requests", "5", "--items", "40",
+                                          "--first-seq", "200"])
+        #expect(h["ok"] as? Int == 5)
+        let c = (try backend.status())[signal] as? [String: Any] ?? [:]
+        #expect(c["received"] as? Int == 400)
+        #expect(c["distinct"] as? Int == 400)
+        #expect(c["missing"] as? Int == 0)
+    }
+
+    @Test("the OpenTelemetry Python SDK's OTLP exporters (gRPC and HTTP): every log and span counted", arguments: ["grpc", "http"])
+    func otelSDK(proto: String) throws {
+        let backend = try startFakeBackend()
+        defer { backend.stop() }
+        let port = proto == "grpc" ? backend.grpcPort : backend.httpPort
+        let r = try peer("otel_sdk_send.py", ["--endpoint", "127.0.0.1:\(port)", "--protocol", proto, "--logs", "700", "--spans", "300"])
+        #expect(r["flushed"] as? Bool == true)
+        #expect(try backend.count("logs", "received") == 700)
+        #expect(try backend.count("traces", "received") == 300)
+        #expect(try backend.count("logs", "malformed") == 0)
+    }
+
+    @Test("injected errors reach an independent client with the configured code and retry delay (gRPC RetryInfo, HTTP Retry-After)")
+    func injectedErrors() throws {
+        let backend = try startFakeBackend(["--error-fraction", "1", "--error-code", "RESOURCE_EXHAUSTED", "--retry-after", "3"])
+        defer { backend.stop() }
+        let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "4"])
+        #expect((g["errors"] as? [String: Int]) == ["RESOURCE_EXHAUSTED": 4])
+        #expect((g["retry_delays"] as? [Int]) == [3, 3, 3, 3])
+        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "2"])
+        #expect((h["errors"] as? [String: Int]) == ["HTTP_429": 2], "RESOURCE_EXHAUSTED maps to 429 on OTLP/HTTP")
+        #expect((h["retry_delays"] as? [Int]) == [3, 3])
+        #expect(try backend.count("logs", "injected_errors") == 6)
+        #expect(try backend.count("logs", "received") == 0, "refused requests are not received")
+
+        // Changed at run time: half the requests, UNAVAILABLE, no retry delay; then cleared.
+        let set = try backend.admin("POST", "/faults", "{\"error_fraction\": 0.5}")
+        #expect(set.contains("\"error_code\":\"UNAVAILABLE\""), "\(set)")
+        let half = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "200", "--items", "1"])
+        let failed = (half["errors"] as? [String: Int])?["UNAVAILABLE"] ?? 0
+        #expect(failed > 60 && failed < 140, "about half of 200: \(failed)")
+        #expect(half["ok"] as? Int == 200 - failed)
+        _ = try backend.admin("POST", "/faults", "{}")
+        let clear = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "5"])
+        #expect(clear["ok"] as? Int == 5)
+        let bad = try backend.admin("POST", "/faults", "{\"error_fraction\": 2}")
+        #expect(bad.contains("--error-fraction must be between 0 and 1"), "\(bad)")
+    }
+
+    @Test("added latency and partial success are seen by the client as configured")
+    func latencyAndPartialSuccess() throws {
+        let backend = try startFakeBackend(["--latency", "80ms", "--reject-fraction", "0.25"])
+        defer { backend.stop() }
+        let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--signal", "traces", "--requests", "3", "--items", "40"])
+        #expect(g["ok"] as? Int == 3)
+        #expect(g["rejected"] as? Int == 30, "10 of 40 per request")
+        #expect((g["min_latency_ms"] as? Double ?? 0) >= 80)
+        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--signal", "metrics", "--requests", "2", "--items", "8"])
+        #expect(h["rejected"] as? Int == 4)
+        #expect((h["min_latency_ms"] as? Double ?? 0) >= 80)
+        #expect(try backend.count("traces", "rejected") == 30)
+        let lg = try loadgenSummary(["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "1000", "--batch-size", "100", "--rate", "10k"])
+        #expect(lg["rejected"] as? Int == 250)
+        #expect(lg["acked"] as? Int == 750)
+    }
+
+    @Test("an outage window answers UNAVAILABLE (HTTP 503) while it lasts, then recovers")
+    func outage() throws {
+        let backend = try startFakeBackend()
+        defer { backend.stop() }
+        _ = try backend.admin("POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"1500ms\", \"retry_after\": 1}")
+        let during = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        #expect((during["errors"] as? [String: Int]) == ["UNAVAILABLE": 2])
+        #expect((during["retry_delays"] as? [Int]) == [1, 1])
+        let http = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
+        #expect((http["errors"] as? [String: Int]) == ["HTTP_503": 1])
+        usleep(1_600_000)
+        let after = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        #expect(after["ok"] as? Int == 2)
+    }
+
+    @Test("malformed payloads are INVALID_ARGUMENT / HTTP 400 and counted; the server keeps serving")
+    func malformed() throws {
+        let backend = try startFakeBackend()
+        defer { backend.stop() }
+        for hex in ["0a0b0c", "ffffffffffffffffffff01", "0a05120312010a"] {
+            let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--raw-hex", hex])
+            #expect((g["errors"] as? [String: Int]) == ["INVALID_ARGUMENT": 1], "\(hex): \(g)")
+        }
+        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--raw-hex", "0a0b0c"])
+        #expect((h["errors"] as? [String: Int]) == ["HTTP_400": 1])
+        #expect(try backend.count("logs", "malformed") == 4)
+        let ok = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        #expect(ok["ok"] as? Int == 2)
+    }
+
+    @Test("/metrics names the counters; /reset clears counts, ledger and latency; bad flags exit 64")
+    func adminAndFlags() throws {
+        let backend = try startFakeBackend()
+        defer { backend.stop() }
+        _ = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2", "--items", "10"])
+        let metrics = try backend.admin("GET", "/metrics")
+        #expect(metrics.contains("pipeperf_backend_items_total{signal=\"logs\"} 20"), "\(metrics)")
+        #expect(metrics.contains("pipeperf_backend_missing{signal=\"logs\"} 0"))
+        #expect(try backend.admin("POST", "/reset").contains("true"))
+        let status = try backend.status()
+        #expect((status["logs"] as? [String: Any])?["received"] as? Int == 0)
+        #expect((status["runs"] as? [Any])?.isEmpty == true)
+        #expect((status["latency_ms"] as? [String: Any])?["count"] as? Int == 0)
+        for (args, message) in [(["--error-fraction", "1.5"], "--error-fraction must be between 0 and 1"),
+                                (["--error-code", "NOPE"], "--error-code must be a gRPC status name"),
+                                (["--grpc", "nowhere"], "--grpc must be HOST:PORT"),
+                                (["--grpc", "none", "--http", "none"], "nothing would listen"),
+                                (["--latency", "soon"], "--latency must be a duration"),
+                                (["--outage-after", "1s"], "--outage-after needs --outage-for")] {
+            let r = try runProcess([Built.executable("fake-backend")] + args)
+            #expect(r.status == 64, "\(args)")
+            #expect(r.err.contains(message), "\(args): \(r.err)")
+        }
+    }
+}
