@@ -101,7 +101,7 @@ let package = Package(
         .target(
             name: "FakeBackend",
             dependencies: [
-                "OTLPWire", "OTLPGzip", "H2Transport", "AdminHTTP", "SinkCore",
+                "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "AdminHTTP", "SinkCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],

@@ -106,19 +106,14 @@ public final class CountingPolicy: ExportPolicy {
             }
             message = inflated.withUnsafeBytes { $0 }
         }
-        signalIndex = request.signal.index
-        rangeCount = 0
-        sentCount = 0
-        nowUnixNanos = SystemClock.unixNanos()
+        begin(request.signal)
         var visitor = Visitor(policy: self)
         let counts: ScanCounts
         do { counts = try OTLPScanner.scan(request.signal, message, visitor: &visitor) } catch {
-            flushRange()
-            flushLatency()
+            end()
             return malformed(c, "cannot decode the \(request.signal.rawValue) export request: \(error)")
         }
-        flushRange()
-        flushLatency()
+        end()
         c.items.wrappingAdd(counts.items, ordering: .relaxed)
         let reply = faults.success(items: counts.items)
         if case .ok(let rejected) = reply.kind, rejected > 0 { c.rejected.wrappingAdd(rejected, ordering: .relaxed) }
@@ -128,6 +123,22 @@ public final class CountingPolicy: ExportPolicy {
     func malformed(_ c: SignalCounters, _ message: String) -> ExportReply {
         c.malformed.wrappingAdd(1, ordering: .relaxed)
         return ExportReply(kind: .error(grpcCode: 3, httpStatus: 400), message: message)
+    }
+
+    /// Starts reading the items of one request (or a burst of syslog messages) of `signal`.
+    @inline(__always)
+    func begin(_ signal: Signal) {
+        signalIndex = signal.index
+        rangeCount = 0
+        sentCount = 0
+        nowUnixNanos = SystemClock.unixNanos()
+    }
+
+    /// Hands what the items carried to the ledger and the latency histogram.
+    @inline(__always)
+    func end() {
+        flushRange()
+        flushLatency()
     }
 
     /// Called for every item that carries tracking fields.

@@ -24,6 +24,15 @@ public struct FakeBackendCommand: ParsableCommand {
 
     @OptionGroup public var listen: SinkListenOptions
 
+    @Option(help: "syslog over TCP listen address, HOST:PORT (RFC 6587 octet counting or newline framing; default: off).")
+    public var syslogTcp: String?
+
+    @Option(help: "syslog over UDP listen address, HOST:PORT (RFC 5426; default: off).")
+    public var syslogUdp: String?
+
+    @Option(help: "Largest syslog message accepted on TCP (longer ones close the connection and count as malformed).")
+    public var syslogMaxMessage: Int = 64 * 1024
+
     @Option(help: "Largest message after gunzip; larger ones are refused as malformed.")
     public var maxDecompressedBytes: Int = 64 * 1024 * 1024
 
@@ -38,6 +47,12 @@ public struct FakeBackendCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        for (flag, value) in [("--syslog-tcp", syslogTcp), ("--syslog-udp", syslogUdp)] {
+            if let value, case .failure = Endpoint.parse(value) { throw ValidationError("\(flag) must be HOST:PORT, e.g. 127.0.0.1:5514 (got '\(value)')") }
+        }
+        guard (480...16 * 1024 * 1024).contains(syslogMaxMessage) else {
+            throw ValidationError("--syslog-max-message must be between 480 (RFC 5424's minimum) and 16777216 (got \(syslogMaxMessage))")
+        }
         guard maxDecompressedBytes >= 1024 else { throw ValidationError("--max-decompressed-bytes must be at least 1024 (got \(maxDecompressedBytes))") }
         guard (1024...(1 << 32)).contains(ledgerWindow) else {
             throw ValidationError("--ledger-window must be between 1024 and 4294967296 (got \(ledgerWindow))")
@@ -57,6 +72,21 @@ public struct FakeBackendCommand: ParsableCommand {
         defer { servers.stop() }
         backend.grpcPort = servers.grpcPort
         backend.httpPort = servers.httpPort
+        var syslog: SyslogServer? = nil
+        if syslogTcp != nil || syslogUdp != nil {
+            let tcp = syslogTcp.flatMap { try? Endpoint.parse($0).get() }
+            let udp = syslogUdp.flatMap { try? Endpoint.parse($0).get() }
+            let n = listen.threads
+            do {
+                syslog = try SyslogServer(tcp: tcp, udp: udp, threads: n, maxMessageBytes: syslogMaxMessage, counters: backend.syslog,
+                                          logs: backend.counters.logs) { backend.policy(slot: 2 * n + $0, maxInflatedBytes: maxInflated) }
+            } catch {
+                throw ValidationError("--syslog-tcp/--syslog-udp: \(error)")
+            }
+            backend.syslogTCPPort = syslog?.tcpPort ?? 0
+            backend.syslogUDPPort = syslog?.udpPort ?? 0
+        }
+        defer { syslog?.stop() }
         guard case .success(let a) = Endpoint.parse(listen.admin) else { return }
         let adminServer: AdminServer
         do {
@@ -65,7 +95,10 @@ public struct FakeBackendCommand: ParsableCommand {
             throw ValidationError("--admin \(listen.admin): cannot listen: \(error)")
         }
         defer { adminServer.shutdown() }
-        printLine("fake-backend: " + servers.startLine(adminPort: adminServer.port))
+        var line = "fake-backend: " + servers.startLine(adminPort: adminServer.port)
+        if let tcp = syslogTcp, case .success(let e) = Endpoint.parse(tcp) { line += ", syslog tcp on \(Endpoint(host: e.host, port: backend.syslogTCPPort))" }
+        if let udp = syslogUdp, case .success(let e) = Endpoint.parse(udp) { line += ", syslog udp on \(Endpoint(host: e.host, port: backend.syslogUDPPort))" }
+        printLine(line)
         Termination.install()
         Termination.wait()
     }
@@ -80,11 +113,15 @@ public final class FakeBackend: @unchecked Sendable {
     /// Set once at start, read by the admin API.
     public var grpcPort: UInt16 = 0
     public var httpPort: UInt16 = 0
+    public var syslogTCPPort: UInt16 = 0
+    public var syslogUDPPort: UInt16 = 0
+    public let syslog = SyslogCounters()
 
-    /// Policies 0..<threads serve gRPC, threads..<2×threads OTLP/HTTP; each feeds its own ledger ring.
+    /// Policies 0..<threads serve gRPC, threads..<2×threads OTLP/HTTP, 2×threads..<3×threads syslog;
+    /// each feeds its own ledger ring.
     public init(threads: Int, ledgerWindow: Int, maxRuns: Int) {
-        ledger = Ledger(producers: 2 * threads, windowBits: ledgerWindow, maxRuns: maxRuns)
-        board = LatencyBoard(threads: 2 * threads)
+        ledger = Ledger(producers: 3 * threads, windowBits: ledgerWindow, maxRuns: maxRuns)
+        board = LatencyBoard(threads: 3 * threads)
     }
 
     public func policy(slot: Int, maxInflatedBytes: Int) -> CountingPolicy {
@@ -98,6 +135,7 @@ public final class FakeBackend: @unchecked Sendable {
         case ("GET", "/metrics"): return AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics())
         case ("POST", "/reset"):
             counters.reset()
+            syslog.reset()
             ledger.reset()
             board.reset()
             return .json("{\"reset\":true}\n")
@@ -180,6 +218,12 @@ public final class FakeBackend: @unchecked Sendable {
             w.field("late", t.late)
             w.endObject()
         }
+        w.beginObject("syslog")
+        w.field("messages", syslog.messages.load(ordering: .relaxed))
+        w.field("bytes", syslog.bytes.load(ordering: .relaxed))
+        w.field("malformed", syslog.malformed.load(ordering: .relaxed))
+        w.field("connections", syslog.connections.load(ordering: .relaxed))
+        w.endObject()
         w.beginObject("latency_ms")
         let empty = latency.totalCount == 0
         for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9)] {
@@ -207,6 +251,8 @@ public final class FakeBackend: @unchecked Sendable {
         w.field("unparseable", counters.unparseable.load(ordering: .relaxed))
         w.field("grpc_port", Int(grpcPort))
         w.field("http_port", Int(httpPort))
+        w.field("syslog_tcp_port", Int(syslogTCPPort))
+        w.field("syslog_udp_port", Int(syslogUDPPort))
         w.endObject()
         return w.text + "\n"
     }
@@ -242,6 +288,10 @@ public final class FakeBackend: @unchecked Sendable {
             out += "pipeperf_backend_latency_seconds{quantile=\"\(q)\"} \(formatFixed(empty ? 0 : Double(latency.valueAtPercentile(p)) / 1e6, 6))\n"
         }
         out += "pipeperf_backend_latency_seconds_count \(latency.totalCount)\n"
+        out += "# HELP pipeperf_backend_syslog_messages_total syslog messages received (TCP and UDP; also counted as logs).\n"
+        out += "# TYPE pipeperf_backend_syslog_messages_total counter\npipeperf_backend_syslog_messages_total \(syslog.messages.load(ordering: .relaxed))\n"
+        out += "# HELP pipeperf_backend_syslog_malformed_total syslog connections closed for broken framing or oversized messages.\n"
+        out += "# TYPE pipeperf_backend_syslog_malformed_total counter\npipeperf_backend_syslog_malformed_total \(syslog.malformed.load(ordering: .relaxed))\n"
         out += "# HELP pipeperf_backend_connections Open connections.\n# TYPE pipeperf_backend_connections gauge\n"
         out += "pipeperf_backend_connections \(counters.connections.load(ordering: .relaxed))\n"
         return out

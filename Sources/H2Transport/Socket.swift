@@ -155,6 +155,28 @@ public enum UDPSocket {
         return fd
     }
 
+    /// A non-blocking UDP socket bound to `address` (SO_REUSEPORT with `reusePort`, so several threads
+    /// can each bind one and the kernel spreads datagrams over them), with a large receive buffer.
+    public static func bind(_ address: SocketAddress, reusePort: Bool) throws(SystemError) -> Int32 {
+        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        guard fd >= 0 else { throw SystemError.errno("socket") }
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        if reusePort { setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, socklen_t(MemoryLayout<Int32>.size)) }
+        var size: Int32 = 8 << 20
+        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        var addr = address
+        let rc = withUnsafePointer(to: &addr.storage) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { Glibc.bind(fd, $0, addr.length) }
+        }
+        guard rc == 0 else {
+            let e = SystemError.errno("bind")
+            close(fd)
+            throw e
+        }
+        return fd
+    }
+
     /// Sends `count` datagrams of `size` bytes, datagram i at `base + offsets[i]`, batched with sendmmsg.
     /// Returns how many went out (fewer when the socket buffer is full: wait for writability, then send
     /// the rest). Throws on errors such as ECONNREFUSED (an earlier datagram met a closed port).

@@ -33,6 +33,13 @@ public final class WireBuffer: @unchecked Sendable {
     /// Empties the buffer, keeping its storage.
     public func removeAll() { count = 0 }
 
+    /// Drops the first `n` bytes, moving the rest to the front (no allocation).
+    public func removeFirst(_ n: Int) {
+        precondition(n >= 0 && n <= count, "removeFirst beyond the content")
+        if n < count { base.copyMemory(from: base + n, byteCount: count - n) }
+        count -= n
+    }
+
     /// Makes room for `n` bytes and sets `count` to `n`; the content is undefined until written.
     public func resize(to n: Int) {
         if n > capacity { grow(toAtLeast: n) }

@@ -87,3 +87,81 @@ struct SyslogWireTests {
         #expect(p.contains("more than a UDP datagram holds"))
     }
 }
+
+@Suite("reading syslog: framing and tracking fields")
+struct SyslogReaderTests {
+    func frames(_ stream: [UInt8], chunk: Int, limit: Int = 1000) throws -> [String] {
+        // Feed the stream in chunks, keeping the incomplete rest, as the receiver does.
+        var pending: [UInt8] = []
+        var out: [String] = []
+        var i = 0
+        while i < stream.count {
+            pending += stream[i..<min(i + chunk, stream.count)]
+            i += chunk
+            var offset = 0
+            try pending.withUnsafeBytes { b in
+                while let (range, next) = try SyslogReader.nextFrame(b, from: offset, limit: limit) {
+                    out.append(String(decoding: b[range], as: UTF8.self))
+                    offset = next
+                }
+            }
+            pending.removeFirst(offset)
+        }
+        #expect(pending.isEmpty)
+        return out
+    }
+
+    @Test("octet-counted and newline frames, mixed on one stream, in every chunk size")
+    func framing() throws {
+        let stream = Array("11 <13>1 hello5 <13>x<13>plain line\n<13>crlf\r\n3 abc".utf8)
+        for chunk in 1...stream.count {
+            #expect(try frames(stream, chunk: chunk) == ["<13>1 hello", "<13>x", "<13>plain line", "<13>crlf", "abc"], "chunk \(chunk)")
+        }
+    }
+
+    @Test("bad octet counts and oversized messages are errors with the offset")
+    func badFrames() {
+        for (text, error) in [("12x <13>", SyslogFrameError.badLength(offset: 0)), ("0 ", .badLength(offset: 0)),
+                              ("1234567890 x", .badLength(offset: 0)), ("2000 x", .tooLong(length: 2000, limit: 1000))] {
+            #expect(throws: error, "\(text)") { _ = try Array(text.utf8).withUnsafeBytes { try SyslogReader.nextFrame($0, from: 0, limit: 1000) } }
+        }
+        let long = [UInt8](repeating: UInt8(ascii: "a"), count: 1200)
+        #expect(throws: SyslogFrameError.self) { _ = try long.withUnsafeBytes { try SyslogReader.nextFrame($0, from: 0, limit: 1000) } }
+    }
+
+    @Test("tracking fields from both formats, from rewritten messages, and none from others",
+          arguments: [
+            ("<134>1 2026-11-24T23:25:11Z h pp - load [pipeperf@32473 run=\"00000000000000ab\" seq=\"00000000000000000042\" sent=\"1795562711089833107\"] body",
+             SyslogTracking(runID: 0xab, seq: 42, sentUnixNano: 1_795_562_711_089_833_107)),
+            ("<134>Nov 24 23:25:11 h pp: pipeperf run=00000000000000ab seq=00000000000000000007 sent=1795562711089833107 body",
+             SyslogTracking(runID: 0xab, seq: 7, sentUnixNano: 1_795_562_711_089_833_107)),
+            ("forwarded: pipeperf run=00000000000000AB seq=9", SyslogTracking(runID: 0xab, seq: 9, sentUnixNano: nil)),
+            ("<13>no tracking here, reseq=5 unsent=3", SyslogTracking()),
+            ("seq=99999999999999999999999 run=xyz", SyslogTracking()),
+          ])
+    func tracking(message: String, expected: SyslogTracking) {
+        #expect(Array(message.utf8).withUnsafeBytes { SyslogReader.tracking($0) } == expected)
+    }
+
+    @Test("what the batch writer writes, the reader reads back", arguments: [SyslogFormat.rfc5424, .rfc3164])
+    func roundTrip(format: SyslogFormat) {
+        var shape = SyslogShape()
+        shape.format = format
+        shape.framing = .octetCounting
+        shape.batchSize = 20
+        let batch = SyslogBatch(shape: shape, seed: 1, runID: RunID(0x1234))
+        batch.patch(firstSeq: 500, sentUnixNano: 1_795_562_711_000_000_000)
+        var seqs: [UInt64] = []
+        batch.withBytes { b in
+            var offset = 0
+            while let (range, next) = try? SyslogReader.nextFrame(b, from: offset, limit: 4096) {
+                let t = SyslogReader.tracking(UnsafeRawBufferPointer(rebasing: b[range]))
+                #expect(t.runID == 0x1234)
+                #expect(t.sentUnixNano == 1_795_562_711_000_000_000)
+                if let s = t.seq { seqs.append(s) }
+                offset = next
+            }
+        }
+        #expect(seqs == Array(500..<520))
+    }
+}
