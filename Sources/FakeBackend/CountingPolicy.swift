@@ -183,6 +183,16 @@ public final class CountingPolicy: ExportPolicy {
         sentCount = 0
     }
 
+    public func slowReadBytesPerSecond() -> Int {
+        faults.refresh()
+        return faults.config.slowReadBytesPerSecond
+    }
+
+    public func refusingConnections(now: UInt64) -> Bool {
+        faults.refresh()
+        return faults.config.outageRefuses && faults.config.inOutage(now)
+    }
+
     public func tick(now: UInt64) {
         let r = board.resets.load(ordering: .acquiring)
         if r != seenReset {

@@ -25,7 +25,15 @@ public struct FaultConfig: Sendable, Equatable {
     /// Outage window, monotonic nanoseconds: every export is answered UNAVAILABLE (HTTP 503) inside it.
     public var outageStartNanos: UInt64 = 0
     public var outageEndNanos: UInt64 = 0
+    /// During the outage: answer UNAVAILABLE, or refuse connections (listeners closed, connections dropped).
+    public var outageRefuses = false
+    /// Read each gRPC connection at most this fast (0: as fast as it comes), so TCP and HTTP/2 flow control
+    /// push back on the sender.
+    public var slowReadBytesPerSecond = 0
     public init() {}
+
+    /// Whether `now` (monotonic) is inside the outage window.
+    public func inOutage(_ now: UInt64) -> Bool { outageEndNanos > 0 && now >= outageStartNanos && now < outageEndNanos }
 
     public var isNone: Bool { self == FaultConfig() }
 }
@@ -55,6 +63,12 @@ public struct FaultOptions: ParsableArguments, Sendable {
 
     @Option(help: "Length of the outage: every export is answered UNAVAILABLE (HTTP 503) meanwhile, e.g. 5s.")
     public var outageFor: String?
+
+    @Option(help: "What the outage does: unavailable (answer UNAVAILABLE / 503) or refuse (close the listeners and connections: connection refused).")
+    public var outageMode: String = "unavailable"
+
+    @Option(help: "Read each gRPC connection at most this many bytes per second (0: no limit), so flow control pushes back on the sender.")
+    public var slowRead: Int = 0
 
     public init() {}
 
@@ -90,6 +104,14 @@ public struct FaultOptions: ParsableArguments, Sendable {
         } else if outageAfter != "0" {
             throw ValidationError("--outage-after needs --outage-for")
         }
+        switch outageMode {
+        case "unavailable": c.outageRefuses = false
+        case "refuse": c.outageRefuses = true
+        default: throw ValidationError("--outage-mode must be unavailable or refuse (got '\(outageMode)')")
+        }
+        guard slowRead >= 0 else { throw ValidationError("--slow-read must be 0 (no limit) or a number of bytes per second (got \(slowRead))") }
+        if slowRead > 0 && slowRead < 1024 { throw ValidationError("--slow-read must be at least 1024 bytes per second (got \(slowRead))") }
+        c.slowReadBytesPerSecond = slowRead
         return c
     }
 
@@ -137,15 +159,21 @@ struct FaultDecider {
         rng = SplitMix64(seed: seed)
     }
 
-    /// Before the payload is read: an injected error or outage answer (nil: go on and count).
-    mutating func error(now: UInt64) -> ExportReply? {
+    /// The current settings (copied when they changed: one atomic load otherwise).
+    @inline(__always)
+    mutating func refresh() {
         let g = state.generation.load(ordering: .acquiring)
         if g != seen {
             config = state.current
             seen = g
         }
+    }
+
+    /// Before the payload is read: an injected error or outage answer (nil: go on and count).
+    mutating func error(now: UInt64) -> ExportReply? {
+        refresh()
         if config.isNone { return nil }
-        if config.outageEndNanos > 0 && now >= config.outageStartNanos && now < config.outageEndNanos {
+        if config.inOutage(now) {
             return ExportReply(kind: .error(grpcCode: 14, httpStatus: 503), message: "outage injected by pipeperf fake-backend",
                                retryAfterSeconds: config.retryAfterSeconds, delayNanos: config.latencyNanos)
         }

@@ -52,6 +52,9 @@ final class RangeRing: @unchecked Sendable {
         return true
     }
 
+    /// Ranges queued (approximate when read by the producer).
+    var fill: Int { tail.load(ordering: .relaxed) &- head.load(ordering: .relaxed) }
+
     /// Consumer: hands every queued range to `body`; returns how many.
     func drain(_ body: (SeqRange) -> Void) -> Int {
         let h = head.load(ordering: .relaxed)
@@ -223,10 +226,15 @@ public final class Ledger: @unchecked Sendable {
 
     public func start() throws {
         thread = try spawnThread { [self] in
+            // The rings hold far more than a millisecond of work, so the thread never spins: it sleeps 1 ms
+            // after work and backs off to 50 ms while idle (a status request waits at most that long).
+            // Waking up less is what keeps an idle or lightly loaded backend cheap.
+            var idle: UInt32 = 1000
             while !stopFlag.load(ordering: .relaxed) {
                 let n = drainOnce()
                 serveRequests()
-                if n == 0 { usleep(1000) }
+                idle = n == 0 ? Swift.min(idle * 2, 50_000) : 1000
+                if rings.allSatisfy({ $0.fill < $0.capacity / 2 }) { usleep(idle) }
             }
         }
     }
@@ -296,7 +304,7 @@ public final class Ledger: @unchecked Sendable {
     }
 
     /// The totals per (signal, run id) as of now: everything pushed before the call is included.
-    public func snapshot(timeoutNanos: UInt64 = 2_000_000_000) -> [RunTotals] {
+    public func snapshot(timeoutNanos: UInt64 = 5_000_000_000) -> [RunTotals] {
         let want = requested.wrappingAdd(1, ordering: .releasing).newValue
         let deadline = SystemClock.monotonicNanos() + timeoutNanos
         while SystemClock.monotonicNanos() < deadline {

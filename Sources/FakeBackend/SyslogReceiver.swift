@@ -127,17 +127,10 @@ final class SyslogWorker: EventHandler {
     }
 
     func readable() {
-        while true {
-            let fd: Int32?
-            do { fd = try TCPListener.accept(listener) } catch { return }
-            guard let fd else { return }
-            do {
-                let c = try SyslogConnection(fd: fd, worker: self)
-                live[ObjectIdentifier(c)] = c
-                counters.connections.wrappingAdd(1, ordering: .relaxed)
-            } catch {
-                close(fd)
-            }
+        TCPListener.acceptAll(listener) { fd in
+            let c = try SyslogConnection(fd: fd, worker: self)
+            live[ObjectIdentifier(c)] = c
+            counters.connections.wrappingAdd(1, ordering: .relaxed)
         }
     }
 

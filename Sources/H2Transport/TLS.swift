@@ -75,6 +75,24 @@ public final class TLSClientContext {
     deinit { SSL_CTX_free(ctx) }
 }
 
+/// An SSL_CTX for a server (the sinks' gRPC side): TLS 1.2+, ALPN h2 required, certificate and key
+/// from PEM files.
+public final class TLSServerContext: @unchecked Sendable {
+    let ctx: OpaquePointer
+
+    public init(certFile: String, keyFile: String) throws(TLSError) {
+        guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError.openssl("cannot create a TLS context") }
+        self.ctx = ctx
+        _ = copenssl_set_min_tls12(ctx)
+        guard SSL_CTX_use_certificate_chain_file(ctx, certFile) == 1 else { throw TLSError.openssl("cannot load certificate \(certFile)") }
+        guard SSL_CTX_use_PrivateKey_file(ctx, keyFile, SSL_FILETYPE_PEM) == 1 else { throw TLSError.openssl("cannot load key \(keyFile)") }
+        guard SSL_CTX_check_private_key(ctx) == 1 else { throw TLSError.openssl("key \(keyFile) does not match certificate \(certFile)") }
+        copenssl_server_alpn_h2(ctx)
+    }
+
+    deinit { SSL_CTX_free(ctx) }
+}
+
 /// One TLS session over a connected non-blocking socket.
 public final class TLSConnection {
     let ssl: OpaquePointer
@@ -98,6 +116,16 @@ public final class TLSConnection {
                 ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) : SSL_set1_host(ssl, name)
             guard ok == 1 else { throw TLSError.openssl("cannot set the name to verify (\(name))") }
         }
+    }
+
+    /// A server-side session on an accepted socket.
+    public init(server context: TLSServerContext, fd: Int32) throws(TLSError) {
+        guard let ssl = SSL_new(context.ctx) else { throw TLSError.openssl("cannot create a TLS session") }
+        self.ssl = ssl
+        requireH2 = true
+        SSL_set_fd(ssl, fd)
+        SSL_set_accept_state(ssl)
+        _ = copenssl_set_partial_writes(ssl)
     }
 
     deinit { SSL_free(ssl) }

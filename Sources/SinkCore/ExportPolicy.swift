@@ -73,6 +73,15 @@ public protocol ExportPolicy: AnyObject {
     func handle(_ request: ExportRequestInfo) -> ExportReply
     /// Called by the owning thread between events: a chance to publish per-thread state.
     func tick(now: UInt64)
+    /// Transport faults: read each connection at most this fast (0: no limit).
+    func slowReadBytesPerSecond() -> Int
+    /// Transport faults: refuse connections now (close the listener and every connection).
+    func refusingConnections(now: UInt64) -> Bool
+}
+
+extension ExportPolicy {
+    public func slowReadBytesPerSecond() -> Int { 0 }
+    public func refusingConnections(now: UInt64) -> Bool { false }
 }
 
 /// The null sink's policy: success, nothing decoded.

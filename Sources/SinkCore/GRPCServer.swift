@@ -20,11 +20,14 @@ public struct GRPCServerOptions: Sendable {
     public var maxMessageBytes: Int
     /// The program's name, for messages.
     public var name: String
-    public init(endpoint: Endpoint, threads: Int = 1, maxMessageBytes: Int = 4 * 1024 * 1024, name: String) {
+    /// TLS (with ALPN h2) instead of cleartext h2c.
+    public var tls: TLSServerContext?
+    public init(endpoint: Endpoint, threads: Int = 1, maxMessageBytes: Int = 4 * 1024 * 1024, name: String, tls: TLSServerContext? = nil) {
         self.endpoint = endpoint
         self.threads = threads
         self.maxMessageBytes = maxMessageBytes
         self.name = name
+        self.tls = tls
     }
 }
 
@@ -42,16 +45,20 @@ public final class GRPCServer: Sendable {
         port = TCPListener.boundPort(fds[0])
         threads = Mutex([])
         var started: [pthread_t] = []
+        guard case .success(let bound) = SocketAddress.resolve(Endpoint(host: options.endpoint.host, port: TCPListener.boundPort(fds[0]))) else {
+            for fd in fds { close(fd) }
+            throw SinkError("cannot resolve \(options.endpoint)")
+        }
         for (i, fd) in fds.enumerated() {
             let opts = options
             let t = try spawnThread { [self] in
                 do {
-                    let w = try GRPCWorker(listener: fd, options: opts, counters: counters, policy: makePolicy(i))
+                    let w = try GRPCWorker(listener: fd, address: bound, options: opts, counters: counters, policy: makePolicy(i))
                     w.run(until: { self.stopFlag.load(ordering: .relaxed) })
                 } catch {
+                    close(fd)
                     printError("\(opts.name): worker failed: \(error)")
                 }
-                close(fd)
             }
             started.append(t)
         }
@@ -101,7 +108,10 @@ struct DelayedReply {
 
 final class GRPCWorker: EventHandler {
     let loop: EventLoop
-    let listener: Int32
+    /// The listening socket (-1 while an injected outage refuses connections).
+    var listener: Int32
+    /// Where to listen again after such an outage.
+    let address: SocketAddress
     var token = -1
     let options: GRPCServerOptions
     let counters: SinkCounters
@@ -116,10 +126,13 @@ final class GRPCWorker: EventHandler {
     var errorBlocks: [String: H2HeaderBlock] = [:]
     /// Replies held back (injected latency), ordered by due time (a binary min-heap).
     var delayed: [DelayedReply] = []
+    /// Connections whose reading is paused (injected slow reading), with the time to resume.
+    var paused: [(due: UInt64, connection: GRPCServerConnection)] = []
 
-    init(listener: Int32, options: GRPCServerOptions, counters: SinkCounters, policy: any ExportPolicy) throws {
+    init(listener: Int32, address: SocketAddress, options: GRPCServerOptions, counters: SinkCounters, policy: any ExportPolicy) throws {
         loop = try EventLoop()
         self.listener = listener
+        self.address = address
         self.options = options
         self.counters = counters
         self.policy = policy
@@ -152,27 +165,68 @@ final class GRPCWorker: EventHandler {
         while !stop() {
             var timeout: Int64 = 50_000_000
             let now = SystemClock.monotonicNanos()
+            applyOutage(now: now)
             fireDelayed(now: now)
+            resumePaused(now: now)
             if let first = delayed.first { timeout = Swift.min(timeout, Int64(first.due &- Swift.min(first.due, now))) }
+            for p in paused { timeout = Swift.min(timeout, Int64(p.due &- Swift.min(p.due, now))) }
             loop.poll(timeoutNanos: timeout)
             policy.tick(now: SystemClock.monotonicNanos())
         }
         for c in live.values { c.close() }
+        closeListener()
+    }
+
+    /// An injected outage that refuses connections: close the listener and every connection while it
+    /// lasts (clients see connection refused), listen again after.
+    func applyOutage(now: UInt64) {
+        let refuse = policy.refusingConnections(now: now)
+        if refuse && listener >= 0 {
+            closeListener()
+            for c in live.values { c.close() }
+        } else if !refuse && listener < 0 {
+            do {
+                listener = try TCPListener.listen(address, reusePort: options.threads > 1)
+                token = try loop.add(listener, .read, self)
+            } catch {
+                if listener >= 0 { close(listener) }
+                listener = -1  // try again on the next turn
+            }
+        }
+    }
+
+    func closeListener() {
+        guard listener >= 0 else { return }
         loop.remove(listener, token: token)
+        close(listener)
+        listener = -1
+    }
+
+    /// Pauses reading `c` until `due` (slow reading).
+    func pause(_ c: GRPCServerConnection, until due: UInt64) {
+        paused.append((due, c))
+    }
+
+    func resumePaused(now: UInt64) {
+        guard !paused.isEmpty else { return }
+        var i = 0
+        while i < paused.count {
+            if paused[i].due <= now {
+                let c = paused[i].connection
+                paused.swapAt(i, paused.count - 1)
+                paused.removeLast()
+                c.resumeReading()
+            } else {
+                i += 1
+            }
+        }
     }
 
     func readable() {
-        while true {
-            let fd: Int32?
-            do { fd = try TCPListener.accept(listener) } catch { return }
-            guard let fd else { return }
-            do {
-                let c = try GRPCServerConnection(fd: fd, worker: self)
-                live[ObjectIdentifier(c)] = c
-                counters.connections.wrappingAdd(1, ordering: .relaxed)
-            } catch {
-                close(fd)
-            }
+        TCPListener.acceptAll(listener) { fd in
+            let c = try GRPCServerConnection(fd: fd, worker: self)
+            live[ObjectIdentifier(c)] = c
+            counters.connections.wrappingAdd(1, ordering: .relaxed)
         }
     }
 
@@ -235,6 +289,12 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
     unowned let worker: GRPCWorker
     var token = -1
     var session: H2Session!
+    var tls: TLSConnection?
+    var handshaking = false
+    /// Slow reading: bytes that may still be read, refilled at the policy's rate.
+    var readBudget = 0.0
+    var lastRefill: UInt64 = 0
+    var readingPaused = false
     var streams: [Int32: StreamState] = [:]
     var freeBodies: [UnsafeMutablePointer<H2Body>] = []
     var bodies: [Int32: UnsafeMutablePointer<H2Body>] = [:]
@@ -249,9 +309,42 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
         self.fd = fd
         self.worker = worker
         streams.reserveCapacity(256)
-        session = try H2Session(role: .server, delegate: self)
         token = try worker.loop.add(fd, .read, self)
+        if let context = worker.options.tls {
+            tls = try TLSConnection(server: context, fd: fd)
+            handshaking = true
+            continueHandshake()
+            return
+        }
+        session = try H2Session(role: .server, delegate: self)
         flush()
+    }
+
+    /// Drives the TLS handshake; the HTTP/2 session starts when it is done.
+    func continueHandshake() {
+        guard let tls else { return }
+        do {
+            switch try tls.handshake() {
+            case .read?: armWrite(false)
+            case .write?: armWrite(true)
+            case nil:
+                handshaking = false
+                session = try H2Session(role: .server, delegate: self)
+                flush()
+            }
+        } catch {
+            close()
+        }
+    }
+
+    func ioRead(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let tls { return try tls.read(buffer) }
+        return try TCPSocket.read(fd, buffer)
+    }
+
+    func ioWrite(_ bytes: UnsafeRawBufferPointer) throws -> Int {
+        if let tls { return try tls.write(bytes) }
+        return try TCPSocket.write(fd, bytes)
     }
 
     deinit {
@@ -260,9 +353,28 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
     }
 
     func readable() {
+        if handshaking { return continueHandshake() }
+        if readingPaused { return }
         while !isClosed {
+            var buffer = worker.readBuffer
+            let rate = worker.policy.slowReadBytesPerSecond()
+            if rate > 0 {
+                // Token bucket: at most `rate` bytes per second, in chunks of at least 1/50 s of it.
+                let now = SystemClock.monotonicNanos()
+                let chunk = Double(Swift.max(1024, rate / 50))
+                if lastRefill == 0 { lastRefill = now }
+                readBudget = Swift.min(chunk, readBudget + Double(rate) * Double(now &- lastRefill) / 1e9)
+                lastRefill = now
+                if readBudget < 1 {
+                    readingPaused = true
+                    armInterest()
+                    worker.pause(self, until: now &+ UInt64((chunk - readBudget) / Double(rate) * 1e9))
+                    break
+                }
+                buffer = UnsafeMutableRawBufferPointer(rebasing: buffer[..<Swift.min(buffer.count, Int(readBudget))])
+            }
             let n: Int
-            do { n = try TCPSocket.read(fd, worker.readBuffer) } catch {
+            do { n = try ioRead(buffer) } catch {
                 close()
                 return
             }
@@ -271,21 +383,42 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
                 close()
                 return
             }
-            do { try session.receive(UnsafeRawBufferPointer(rebasing: worker.readBuffer[..<n])) } catch {
+            if rate > 0 { readBudget -= Double(n) }
+            do { try session.receive(UnsafeRawBufferPointer(rebasing: buffer[..<n])) } catch {
                 close()
                 return
             }
-            if n < worker.readBuffer.count { break }
+            // A short plain read drained the socket; TLS may still hold decrypted records.
+            if tls == nil && n < buffer.count && rate == 0 { break }
         }
         flush()
     }
 
-    func writable() { flush() }
+    /// Slow reading: the pause is over.
+    func resumeReading() {
+        guard readingPaused, !isClosed else { return }
+        readingPaused = false
+        armInterest()
+        readable()
+    }
+
+    /// Watches for reading unless paused, and for writing when output is pending.
+    func armInterest() {
+        guard !isClosed else { return }
+        var interest: EventLoop.Interest = readingPaused ? [] : [.read]
+        if wantWrite { interest.insert(.write) }
+        worker.loop.modify(fd, token: token, interest)
+    }
+
+    func writable() {
+        if handshaking { return continueHandshake() }
+        flush()
+    }
 
     func flush() {
-        guard !isClosed else { return }
+        guard !isClosed, let session else { return }
         do {
-            let done = try output.flush(session) { try TCPSocket.write(fd, $0) }
+            let done = try output.flush(session) { try ioWrite($0) }
             armWrite(!done)
             if done && !session.isAlive { close() }
         } catch {
@@ -296,7 +429,7 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
     func armWrite(_ on: Bool) {
         guard on != wantWrite, !isClosed else { return }
         wantWrite = on
-        worker.loop.modify(fd, token: token, on ? [.read, .write] : [.read])
+        armInterest()
     }
 
     func close() {

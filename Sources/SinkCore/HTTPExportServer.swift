@@ -10,11 +10,13 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import OTLPWire
+import Synchronization
 
 /// The running OTLP/HTTP side of a sink.
 public final class HTTPExportServer: Sendable {
     let group: MultiThreadedEventLoopGroup
-    let channel: Channel
+    /// The listening channel (nil while an injected outage refuses connections).
+    let channel: ChannelBox
     /// The port actually bound.
     public let port: Int
 
@@ -32,30 +34,62 @@ public final class HTTPExportServer: Sendable {
             }
         }
         let table = policies
-        do {
-            channel = try ServerBootstrap(group: group)
-                .serverChannelOption(ChannelOptions.backlog, value: 1024)
-                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { channel in
-                    let box = table[ObjectIdentifier(channel.eventLoop)]!
-                    return channel.pipeline.configureHTTPServerPipeline().flatMap {
-                        channel.pipeline.addHandler(ExportHTTPHandler(policy: box.policy, counters: counters, maxBodyBytes: maxBodyBytes, name: name))
-                    }
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: 1024)
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                let box = table[ObjectIdentifier(channel.eventLoop)]!
+                return channel.pipeline.configureHTTPServerPipeline().flatMap {
+                    channel.pipeline.addHandler(ExportHTTPHandler(policy: box.policy, counters: counters, maxBodyBytes: maxBodyBytes, name: name))
                 }
-                .bind(host: endpoint.host, port: Int(endpoint.port)).wait()
+            }
+        let bound: Channel
+        do {
+            bound = try bootstrap.bind(host: endpoint.host, port: Int(endpoint.port)).wait()
         } catch {
             try? group.syncShutdownGracefully()
             throw SinkError("cannot listen on \(endpoint): \(error)")
         }
         self.group = group
-        port = channel.localAddress?.port ?? Int(endpoint.port)
+        let port = bound.localAddress?.port ?? Int(endpoint.port)
+        self.port = port
+        let channel = ChannelBox(bound)
+        self.channel = channel
+        // Injected outages that refuse connections: close the listening channel while the first loop's
+        // policy says so, bind it again after (checked every 20 ms, never blocking the loop).
+        var loops = group.makeIterator()
+        if let first = loops.next(), let box = policies[ObjectIdentifier(first)] {
+            let host = endpoint.host
+            first.scheduleRepeatedTask(initialDelay: .milliseconds(20), delay: .milliseconds(20)) { _ in
+                let refuse = box.policy.refusingConnections(now: SystemClock.monotonicNanos())
+                let (current, binding) = channel.state.withLock { ($0.channel, $0.binding) }
+                if refuse, let c = current {
+                    channel.state.withLock { $0.channel = nil }
+                    c.close(promise: nil)
+                } else if !refuse && current == nil && !binding {
+                    channel.state.withLock { $0.binding = true }
+                    bootstrap.bind(host: host, port: port).whenComplete { result in
+                        channel.state.withLock {
+                            $0.binding = false
+                            if case .success(let c) = result { $0.channel = c }
+                        }
+                    }
+                }
+            }
+        }
     }
 
     public func stop() {
-        try? channel.close().wait()
+        if let c = channel.state.withLock({ $0.channel }) { try? c.close().wait() }
         try? group.syncShutdownGracefully()
     }
+}
+
+/// The listening channel, replaced across injected outages.
+final class ChannelBox: Sendable {
+    let state: Mutex<(channel: Channel?, binding: Bool)>
+    init(_ c: Channel) { state = Mutex((c, false)) }
 }
 
 /// A policy used only on its own event loop.
@@ -113,6 +147,11 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func finish(context: ChannelHandlerContext, head: HTTPRequestHead) {
+        if policy.refusingConnections(now: SystemClock.monotonicNanos()) {
+            // An injected outage refusing connections: drop this one without an answer.
+            context.close(promise: nil)
+            return
+        }
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         guard let signal = Signal.allCases.first(where: { $0.httpPath == path }) else {
             counters.unknownPath.wrappingAdd(1, ordering: .relaxed)

@@ -4,6 +4,10 @@
 import ArgumentParser
 import H2Transport
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 /// Where a sink listens, and with how many threads.
 public struct SinkListenOptions: ParsableArguments, Sendable {
     @Option(help: "OTLP gRPC listen address, HOST:PORT (port 0 picks a free port, printed at start; 'none' to disable).")
@@ -21,6 +25,12 @@ public struct SinkListenOptions: ParsableArguments, Sendable {
     @Option(help: "Largest message accepted; larger ones get RESOURCE_EXHAUSTED (gRPC) or 413 (HTTP).")
     public var maxMessageBytes: Int = 4 * 1024 * 1024
 
+    @Option(help: "PEM certificate (chain): serve gRPC over TLS with ALPN h2 instead of h2c (with --tls-key).")
+    public var tlsCert: String?
+
+    @Option(help: "PEM private key of --tls-cert.")
+    public var tlsKey: String?
+
     public init() {}
 
     public func validate() throws {
@@ -31,6 +41,10 @@ public struct SinkListenOptions: ParsableArguments, Sendable {
         guard case .success = Endpoint.parse(admin) else { throw ValidationError("--admin must be HOST:PORT, e.g. 127.0.0.1:8081 (got '\(admin)')") }
         guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
         guard maxMessageBytes >= 5 else { throw ValidationError("--max-message-bytes must be at least 5 (got \(maxMessageBytes))") }
+        if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
+        for (flag, path) in [("--tls-cert", tlsCert), ("--tls-key", tlsKey)] {
+            if let path, access(path, R_OK) != 0 { throw ValidationError("\(flag): cannot read \(path)") }
+        }
     }
 }
 
@@ -48,8 +62,12 @@ public final class SinkServers {
         let n = options.threads
         var g: GRPCServer? = nil
         if case .success(let e) = Endpoint.parse(options.grpc) {
+            var tls: TLSServerContext? = nil
+            if let cert = options.tlsCert, let key = options.tlsKey {
+                do { tls = try TLSServerContext(certFile: cert, keyFile: key) } catch { throw ValidationError("--tls-cert/--tls-key: \(error)") }
+            }
             do {
-                g = try GRPCServer(GRPCServerOptions(endpoint: e, threads: n, maxMessageBytes: options.maxMessageBytes, name: name),
+                g = try GRPCServer(GRPCServerOptions(endpoint: e, threads: n, maxMessageBytes: options.maxMessageBytes, name: name, tls: tls),
                                    counters: counters, makePolicy: makePolicy)
             } catch {
                 throw ValidationError("--grpc \(options.grpc): \(error)")
@@ -85,5 +103,18 @@ public final class SinkServers {
         if case .success(let h) = Endpoint.parse(options.http) { s += "http listening on \(Endpoint(host: h.host, port: httpPort)), " }
         if case .success(let a) = Endpoint.parse(options.admin) { s += "admin on \(Endpoint(host: a.host, port: UInt16(adminPort)))" }
         return s
+    }
+}
+
+extension TCPListener {
+    /// Accepts every connection waiting on `listener`, handing each descriptor to `adopt`; a descriptor
+    /// `adopt` cannot take (it throws) is closed. Returns at EAGAIN or on an accept error.
+    public static func acceptAll(_ listener: Int32, _ adopt: (Int32) throws -> Void) {
+        while true {
+            let fd: Int32?
+            do { fd = try TCPListener.accept(listener) } catch { return }
+            guard let fd else { return }
+            do { try adopt(fd) } catch { Glibc.close(fd) }
+        }
     }
 }

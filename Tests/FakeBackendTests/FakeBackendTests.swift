@@ -172,6 +172,60 @@ struct FakeBackendTests {
         #expect(after["ok"] as? Int == 2)
     }
 
+    @Test("outage in refuse mode: connections refused (gRPC UNAVAILABLE, HTTP connection error) while it lasts, then served again")
+    func outageRefuses() throws {
+        let backend = try startFakeBackend(["--threads", "2"])
+        defer { backend.stop() }
+        _ = try backend.admin("POST", "/faults", "{\"outage_for\": \"1500ms\", \"outage_mode\": \"refuse\"}")
+        usleep(150_000)
+        let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        #expect((g["errors"] as? [String: Int]) == ["UNAVAILABLE": 2], "\(g)")
+        let refused = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/"])
+        #expect(refused.out == "000", "nothing listens on the gRPC port")
+        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
+        #expect((h["errors"] as? [String: Int]) == ["CONNECTION_ERROR": 1], "\(h)")
+        usleep(1_700_000)
+        let after = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        #expect(after["ok"] as? Int == 2, "\(after)")
+        let afterHTTP = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
+        #expect(afterHTTP["ok"] as? Int == 1, "\(afterHTTP)")
+    }
+
+    @Test("slow reading holds a sender to the configured bytes per second through flow control")
+    func slowReading() throws {
+        let backend = try startFakeBackend(["--slow-read", "200000"])
+        defer { backend.stop() }
+        // One request at a time (HTTP/2 would otherwise interleave them and complete none).
+        let s = try loadgenSummary(["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--rate", "max", "--duration", "2s", "--drain", "1s",
+                                    "--max-in-flight", "1"])
+        let requests = try backend.count("logs", "requests")
+        // 2 s plus the drain at 200 kB/s reads about 600 kB: two or three 194 kB requests, where unthrottled it takes thousands.
+        #expect(requests >= 1 && requests <= 4, "\(requests) requests completed")
+        #expect(s["acked"] as? Int == requests * 1000)
+        #expect(try backend.count("logs", "bytes") <= 3 * 200_000 + 194_000)
+    }
+
+    @Test("gRPC over TLS: loadgen and grpcio with the CA are served; a cleartext client is not")
+    func tls() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fb-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
+        let made = try runProcess(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+                                   "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        #expect(made.status == 0)
+        let backend = try startFakeBackend(["--tls-cert", cert, "--tls-key", key])
+        defer { backend.stop() }
+        let s = try loadgenSummary(["--endpoint", "localhost:\(backend.grpcPort)", "--tls", "--ca-file", cert, "--count", "3000", "--batch-size", "100", "--rate", "10k"])
+        #expect(s["acked"] as? Int == 3000)
+        let g = try peer("otlp_send.py", ["--endpoint", "localhost:\(backend.grpcPort)", "--tls-ca", cert, "--requests", "3", "--items", "10"])
+        #expect(g["ok"] as? Int == 3, "\(g)")
+        let plain = try loadgenSummary(["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "100", "--batch-size", "100", "--rate", "1k", "--drain", "1s"])
+        #expect(plain["acked"] as? Int == 0)
+        #expect(try backend.count("logs", "received") == 3030)
+        let badFlag = try runProcess([Built.executable("fake-backend"), "--tls-cert", cert])
+        #expect(badFlag.status == 64 && badFlag.err.contains("--tls-cert and --tls-key go together"))
+    }
+
     @Test("malformed payloads are INVALID_ARGUMENT / HTTP 400 and counted; the server keeps serving")
     func malformed() throws {
         let backend = try startFakeBackend()

@@ -83,6 +83,7 @@ def main():
     p.add_argument("--http", action="store_true", help="OTLP/HTTP instead of gRPC")
     p.add_argument("--raw-hex", help="send one request whose message is these bytes (malformed-input tests)")
     p.add_argument("--path", help="override the gRPC method or HTTP path")
+    p.add_argument("--tls-ca", help="gRPC over TLS, trusting this PEM CA file")
     args = p.parse_args()
     out = {"ok": 0, "errors": {}, "rejected": 0, "items": 0, "retry_delays": [], "messages": []}
     latencies = []
@@ -111,9 +112,16 @@ def main():
                 body = gzip.compress(body)
                 headers["Content-Encoding"] = "gzip"
             start = time.monotonic()
-            conn.request("POST", path, body=body, headers=headers)
-            resp = conn.getresponse()
-            data = resp.read()
+            try:
+                conn.request("POST", path, body=body, headers=headers)
+                resp = conn.getresponse()
+                data = resp.read()
+            except OSError as e:  # refused, reset, closed without an answer
+                latencies.append(time.monotonic() - start)
+                fail("CONNECTION_ERROR", type(e).__name__, None)
+                conn.close()
+                conn = http.client.HTTPConnection(host, int(port), timeout=10)
+                continue
             latencies.append(time.monotonic() - start)
             if resp.status == 200:
                 out["ok"] += 1
@@ -129,7 +137,11 @@ def main():
                 retry = resp.getheader("Retry-After")
                 fail(f"HTTP_{resp.status}", message, int(retry) if retry else None)
     else:
-        channel = grpc.insecure_channel(args.endpoint)
+        if args.tls_ca:
+            with open(args.tls_ca, "rb") as f:
+                channel = grpc.secure_channel(args.endpoint, grpc.ssl_channel_credentials(root_certificates=f.read()))
+        else:
+            channel = grpc.insecure_channel(args.endpoint)
         method = args.path or {"logs": "/opentelemetry.proto.collector.logs.v1.LogsService/Export",
                                "traces": "/opentelemetry.proto.collector.trace.v1.TraceService/Export",
                                "metrics": "/opentelemetry.proto.collector.metrics.v1.MetricsService/Export"}[args.signal]
