@@ -179,3 +179,20 @@ public final class TLSConnection {
         }
     }
 }
+
+/// Reads and writes on a socket that may carry TLS: the one place that chooses between them.
+public enum SocketIO {
+    /// Reads into `buffer`: bytes read, 0 at end of stream, -1 when it would block.
+    @inline(__always)
+    public static func read(_ fd: Int32, _ tls: TLSConnection?, _ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
+        if let tls { return try tls.read(buffer) }
+        return try TCPSocket.read(fd, buffer)
+    }
+
+    /// Writes what the socket takes (0 when full).
+    @inline(__always)
+    public static func write(_ fd: Int32, _ tls: TLSConnection?, _ bytes: UnsafeRawBufferPointer) throws -> Int {
+        if let tls { return try tls.write(bytes) }
+        return try TCPSocket.write(fd, bytes)
+    }
+}

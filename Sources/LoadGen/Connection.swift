@@ -130,14 +130,12 @@ class Connection: EventHandler {
 
     /// Reads into `buffer`: bytes read, 0 at end of stream, -1 when it would block.
     func ioRead(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let tls { return try tls.read(buffer) }
-        return try TCPSocket.read(fd, buffer)
+        try SocketIO.read(fd, tls, buffer)
     }
 
     /// Writes what the socket takes (0 when full).
     func ioWrite(_ bytes: UnsafeRawBufferPointer) throws -> Int {
-        if let tls { return try tls.write(bytes) }
-        return try TCPSocket.write(fd, bytes)
+        try SocketIO.write(fd, tls, bytes)
     }
 
     /// Drives the TLS handshake; on completion the protocol starts.

@@ -338,13 +338,11 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
     }
 
     func ioRead(_ buffer: UnsafeMutableRawBufferPointer) throws -> Int {
-        if let tls { return try tls.read(buffer) }
-        return try TCPSocket.read(fd, buffer)
+        try SocketIO.read(fd, tls, buffer)
     }
 
     func ioWrite(_ bytes: UnsafeRawBufferPointer) throws -> Int {
-        if let tls { return try tls.write(bytes) }
-        return try TCPSocket.write(fd, bytes)
+        try SocketIO.write(fd, tls, bytes)
     }
 
     deinit {
