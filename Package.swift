@@ -18,6 +18,9 @@ let package = Package(
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "OTLPGzip", targets: ["OTLPGzip"]),
         .library(name: "LoadGen", targets: ["LoadGen"]),
+        .library(name: "SyslogWire", targets: ["SyslogWire"]),
+        .library(name: "SinkCore", targets: ["SinkCore"]),
+        .library(name: "FakeBackend", targets: ["FakeBackend"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),

@@ -146,7 +146,8 @@ public final class CountingPolicy: ExportPolicy {
     func item(runID id: UInt64?, seq: UInt64?, sentUnixNano: UInt64?) {
         if let seq {
             let id = id ?? 0
-            if rangeCount > 0 && id == runID && seq == rangeStart &+ UInt64(rangeCount) && rangeCount < UInt32.max {
+            // Extend the run only without wrapping past UInt64.max (a number off the wire can be anything).
+            if rangeCount > 0 && id == runID && seq != 0 && seq == rangeStart &+ UInt64(rangeCount) && rangeCount < UInt32.max {
                 rangeCount += 1
             } else {
                 flushRange()

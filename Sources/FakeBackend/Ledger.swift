@@ -92,8 +92,9 @@ final class RunLedger {
     var totals: RunTotals
     let words: Int
     var bits: UnsafeMutablePointer<UInt64>
-    /// Sequence number of bit 0 of word `baseWord % words`; a multiple of 64.
-    var base: UInt64 = 0
+    /// The window's first word: sequence numbers baseWord × 64 ..< (baseWord + words) × 64. Kept in words
+    /// so that no arithmetic overflows, whatever numbers arrive off the wire (up to UInt64.max).
+    var baseWord: UInt64 = 0
     var seenAny = false
     /// Settled so far (words that left the window).
     var settledDistinct = 0
@@ -110,18 +111,18 @@ final class RunLedger {
 
     deinit { bits.deallocate() }
 
-    var windowEnd: UInt64 { base &+ UInt64(words) &* 64 }
+    /// The first sequence number of the window.
+    var base: UInt64 { baseWord * 64 }
 
     @inline(__always)
     func slot(_ word: UInt64) -> Int { Int(word % UInt64(words)) }
 
-    /// Moves the window so that `seq` fits, settling the words that leave it.
-    func slide(toInclude seq: UInt64) {
-        let newBase = (seq / 64 + 1) &* 64 &- UInt64(words) &* 64  // seq in the last word
-        guard newBase > base else { return }
-        let leaving = (newBase - base) / 64
+    /// Moves the window so that word `last` is its last word, settling the words that leave it.
+    func slide(toIncludeWord last: UInt64) {
+        let newBaseWord = last - UInt64(words - 1)  // callers guarantee last >= baseWord + words
+        let leaving = newBaseWord - baseWord
         let settle = Swift.min(leaving, UInt64(words))
-        var w = base / 64
+        var w = baseWord
         for _ in 0..<settle {
             let s = slot(w)
             let set = bits[s].nonzeroBitCount
@@ -130,12 +131,19 @@ final class RunLedger {
             bits[s] = 0
             w += 1
         }
-        // Words skipped entirely (a jump of more than a window) never had an arrival.
-        if leaving > settle { settledMissing += Int(leaving - settle) * 64 }
-        base = newBase
+        // Words skipped entirely (a jump of more than a window) never had an arrival (saturating: a jump
+        // near 2^64 would not fit in an Int).
+        if leaving > settle {
+            let skipped = Swift.min(leaving - settle, UInt64(Int.max / 128))
+            settledMissing = settledMissing.addingReportingOverflow(Int(skipped) * 64).overflow ? Int.max : settledMissing + Int(skipped) * 64
+        }
+        baseWord = newBaseWord
     }
 
     func add(start: UInt64, count: Int) {
+        guard count > 0 else { return }
+        // Numbers past UInt64.max do not exist: a range is cut at the top.
+        let count = UInt64(count) - 1 > UInt64.max - start ? Int(UInt64.max - start) + 1 : count
         // A range longer than half the window goes in halves, so a slide never passes the range's start.
         let half = words * 32
         if count > half {
@@ -143,8 +151,8 @@ final class RunLedger {
             while n > 0 {
                 let take = Swift.min(n, half)
                 add(start: s, count: take)
-                s += UInt64(take)
                 n -= take
+                if n > 0 { s += UInt64(take) }
             }
             return
         }
@@ -152,20 +160,20 @@ final class RunLedger {
         if !seenAny {
             seenAny = true
             // The first window starts at the word of the first number seen, or at 0 when that is in reach.
-            base = start < UInt64(words) * 64 / 2 ? 0 : start / 64 * 64
+            baseWord = start / 64 < UInt64(words / 2) ? 0 : start / 64
         }
         var s = start
         var n = count
-        if s < base {
+        if s / 64 < baseWord {
             // Arrived too late for the window.
             let lateCount = Int(Swift.min(UInt64(n), base - s))
             totals.late += lateCount
             n -= lateCount
-            s = base
             if n == 0 { return }
+            s = base
         }
-        let last = s + UInt64(n) - 1
-        if last >= windowEnd { slide(toInclude: last) }
+        let last = s + UInt64(n - 1)
+        if last / 64 - baseWord >= UInt64(words) { slide(toIncludeWord: last / 64) }
         if last > totals.highest { totals.highest = last }
         // Set the bits word by word, counting the ones already set (duplicates).
         while n > 0 {
@@ -175,8 +183,8 @@ final class RunLedger {
             let i = slot(s / 64)
             totals.duplicates += (bits[i] & mask).nonzeroBitCount
             bits[i] |= mask
-            s += UInt64(take)
             n -= take
+            if n > 0 { s += UInt64(take) }
         }
     }
 
@@ -187,8 +195,9 @@ final class RunLedger {
         for i in 0..<words { set += bits[i].nonzeroBitCount }
         t.distinct = settledDistinct + set
         // Missing in the window: numbers from base to highest without a bit.
-        let inWindow = seenAny && totals.highest >= base ? Int(totals.highest - base + 1) : 0
-        t.missing = settledMissing + Swift.max(0, inWindow - set)
+        let inWindow = seenAny && totals.highest >= base ? Int(Swift.min(totals.highest - base, UInt64(Int.max - 1))) + 1 : 0
+        let open = Swift.max(0, inWindow - set)
+        t.missing = settledMissing.addingReportingOverflow(open).overflow ? Int.max : settledMissing + open
         return t
     }
 }
@@ -313,6 +322,13 @@ public final class Ledger: @unchecked Sendable {
             usleep(500)
         }
         return published.withLock { $0.runs }
+    }
+
+    /// Drains the rings on the calling thread (single-threaded use: tests and the fuzzer, with no
+    /// ledger thread started).
+    public func drainNow() -> [RunTotals] {
+        _ = drainOnce()
+        return evicted + runs.values.map { $0.current() }
     }
 
     /// Forgets every run id (POST /reset), after settling what is queued.

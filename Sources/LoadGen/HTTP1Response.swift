@@ -6,32 +6,33 @@
 import OTLPWire
 
 /// A malformed or oversized response.
-struct HTTP1Error: Error, CustomStringConvertible {
+public struct HTTP1Error: Error, CustomStringConvertible {
     let message: String
-    var description: String { "bad HTTP/1.1 response: \(message)" }
+    public var description: String { "bad HTTP/1.1 response: \(message)" }
 }
 
 /// One complete response.
-struct HTTP1Response {
-    var status = 0
+public struct HTTP1Response {
+    public var status = 0
     /// Bytes of the response on the wire (head and body), to consume.
-    var consumed = 0
+    public var consumed = 0
     /// The server will close the connection after this response.
-    var close = false
+    public var close = false
     /// Content-Encoding other than identity (then the body is not read for partial success).
-    var encoded = false
+    public var encoded = false
     /// Seconds from Retry-After (RFC 9110 §10.2.3), when given as a number.
-    var retryAfter: Int? = nil
+    public var retryAfter: Int? = nil
 }
 
-enum HTTP1ResponseParser {
+/// The response parser (public for the fuzzer).
+public enum HTTP1ResponseParser {
     static let maxHead = 64 * 1024
     static let maxBody = 4 * 1024 * 1024
 
     /// Parses the response at the start of `bytes`, copying its (de-chunked) body into `body`.
     /// Returns nil when more bytes are needed. 1xx responses are skipped (RFC 9110 §15.2). At end of
     /// stream (`atEOF`), a response without length framing ends there (RFC 9112 §6.3 rule 8).
-    static func parse(_ bytes: UnsafeRawBufferPointer, atEOF: Bool, body: WireBuffer) throws(HTTP1Error) -> HTTP1Response? {
+    public static func parse(_ bytes: UnsafeRawBufferPointer, atEOF: Bool, body: WireBuffer) throws(HTTP1Error) -> HTTP1Response? {
         var offset = 0
         while true {
             guard let headEnd = find(bytes, from: offset, "\r\n\r\n") else {

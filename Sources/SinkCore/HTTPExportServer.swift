@@ -34,7 +34,8 @@ public final class HTTPExportServer: Sendable {
             }
         }
         let table = policies
-        let bootstrap = ServerBootstrap(group: group)
+        // Bound again only from the first loop's repeated task, never concurrently: safe to share.
+        nonisolated(unsafe) let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: 1024)
             .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
@@ -230,7 +231,7 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
                       promise: nil)
         if body.count > 0 {
             var buffer = context.channel.allocator.buffer(capacity: body.count)
-            body.withUnsafeBytes { buffer.writeBytes($0) }
+            _ = body.withUnsafeBytes { buffer.writeBytes($0) }
             context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
         }
         let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
@@ -248,7 +249,8 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             headers.add(name: "content-length", value: "0")
             headers.add(name: "connection", value: "close")
             context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         context.close(promise: nil)

@@ -82,6 +82,22 @@ struct LedgerTests {
         #expect(t.highest == 11_009)
     }
 
+    @Test("numbers near 2^64 and jumps across the whole range neither crash nor overflow")
+    func extremes() {
+        let ledger = RunLedger(signal: .logs, runID: 9, windowBits: 1024)
+        ledger.add(start: 5, count: 3)
+        ledger.add(start: UInt64.max - 5, count: 100)  // cut at the top: 6 numbers
+        ledger.add(start: UInt64.max / 2, count: 10)  // far behind now: late
+        ledger.add(start: UInt64.max, count: 1)  // a duplicate at the very top
+        let t = ledger.current()
+        #expect(t.received == 3 + 6 + 10 + 1)
+        #expect(t.late == 10)
+        #expect(t.duplicates == 1)
+        #expect(t.highest == UInt64.max)
+        #expect(t.distinct == 9)
+        #expect(t.missing > 1_000_000_000, "a jump of 2^64 is all missing (saturated): \(t.missing)")
+    }
+
     @Test("the ledger thread merges rings from several producers and evicts the oldest run ids")
     func threadAndEviction() throws {
         let ledger = Ledger(producers: 2, windowBits: 4096, maxRuns: 2)

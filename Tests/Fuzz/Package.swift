@@ -17,6 +17,10 @@ let package = Package(
             dependencies: [
                 .product(name: "OTLPWire", package: rootIdentity),
                 .product(name: "OTLPGzip", package: rootIdentity),
+                .product(name: "SyslogWire", package: rootIdentity),
+                .product(name: "FakeBackend", package: rootIdentity),
+                .product(name: "SinkCore", package: rootIdentity),
+                .product(name: "LoadGen", package: rootIdentity),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]

@@ -14,3 +14,10 @@ for signal in logs traces metrics; do
   tail -c +6 "$out/$signal-gzip.framed" > "$out/$signal.gz"
   "$loadgen" payload --sent-ns 1800000000000000000 --signal "$signal" --batch-size 4 --resources 2 --scopes 2 --no-tracking --out "$out/$signal-multi.framed" >/dev/null
 done
+# syslog streams (both formats, both framings) and HTTP/1.1 responses, for the syslog reader and
+# loadgen's response parser.
+printf '%s' '93 <134>1 2026-11-24T23:25:11.089833Z h pp - load [pipeperf@32473 run="00000000000000ab" seq="00000000000000000042"]' > "$out/syslog-5424.txt"
+printf '%s\n%s\n' '<134>Nov 24 23:25:11 h pp: pipeperf run=00000000000000ab seq=00000000000000000007 sent=1795562711089833107 body' \
+  '<13>plain line without tracking' > "$out/syslog-3164.txt"
+printf 'HTTP/1.1 200 OK\r\nContent-Type: application/x-protobuf\r\nContent-Length: 7\r\n\r\n\x0a\x05\x08\x07\x12\x01x' > "$out/http-200.txt"
+printf 'HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n\r\n' > "$out/http-chunked.txt"

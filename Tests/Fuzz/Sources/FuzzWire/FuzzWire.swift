@@ -1,9 +1,15 @@
 // libFuzzer entry point over everything that reads bytes from the network: the OTLP scanner (all
 // three signals, counting and tracking walks), the gRPC message decoder fed in chunks, gzip
-// decompression, and the run-id parser. Any crash, sanitizer report or broken invariant aborts.
+// decompression, the run-id parser, the fake backend's request path (gunzip, scan, ledger, latency,
+// faults), syslog framing and tracking, and loadgen's HTTP/1.1 response parser. Any crash, sanitizer
+// report or broken invariant aborts.
 
+import FakeBackend
+import LoadGen
 import OTLPGzip
 import OTLPWire
+import SinkCore
+import SyslogWire
 
 struct Checker: TrackingVisitor {
     var items = 0
@@ -13,6 +19,11 @@ struct Checker: TrackingVisitor {
 // libFuzzer calls the entry point from one thread.
 nonisolated(unsafe) let gunzip = try! GzipDecompressor()
 nonisolated(unsafe) let scratch = WireBuffer(capacity: 1 << 16)
+
+// The fake backend's request path, as its receiving threads run it (no ledger thread: drained here).
+nonisolated(unsafe) let backend = FakeBackend(threads: 1, ledgerWindow: 4096, maxRuns: 4)
+nonisolated(unsafe) let policy = backend.policy(slot: 0, maxInflatedBytes: 1 << 20)
+nonisolated(unsafe) let responseBody = WireBuffer(capacity: 1 << 12)
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
@@ -59,5 +70,37 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     scratch.removeAll()
     do throws(GzipError) { _ = try gunzip.decompress(bytes, appendingTo: scratch, limit: 1 << 20) } catch {}
     _ = RunID.parseHex(bytes)
+
+    // Request path: each signal, as plain and (when it looks like gzip) as compressed.
+    for signal in Signal.allCases {
+        for gz in [false, true] where !gz || (size > 2 && data[0] == 0x1f && data[1] == 0x8b) {
+            let reply = policy.handle(ExportRequestInfo(signal: signal, wireBytes: size, message: bytes, gzip: gz))
+            if case .error(let code, _) = reply.kind { precondition(code == 3, "only malformed input is refused without faults") }
+        }
+        for t in backend.ledger.drainNow() {
+            precondition(t.distinct >= 0 && t.missing >= 0 && t.duplicates >= 0 && t.distinct + t.duplicates + t.late == t.received,
+                         "ledger totals do not add up")
+        }
+    }
+
+    // syslog: frames in chunks, and the tracking fields of each.
+    var offset = 0
+    do throws(SyslogFrameError) {
+        while let (range, next) = try SyslogReader.nextFrame(bytes, from: offset, limit: 4096) {
+            precondition(range.lowerBound >= offset && range.upperBound <= size && next > offset, "frame outside the input")
+            _ = SyslogReader.tracking(UnsafeRawBufferPointer(rebasing: bytes[range]))
+            offset = next
+        }
+    } catch {}
+    _ = SyslogReader.tracking(bytes)
+
+    // loadgen's pipelined HTTP/1.1 response reader.
+    for eof in [false, true] {
+        do throws(HTTP1Error) {
+            if let r = try HTTP1ResponseParser.parse(bytes, atEOF: eof, body: responseBody) {
+                precondition(r.consumed > 0 && r.consumed <= size, "consumed outside the input")
+            }
+        } catch {}
+    }
     return 0
 }
