@@ -15,7 +15,7 @@ import Glibc
 public struct FakeBackendCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fake-backend",
-        abstract: "Receive OTLP over gRPC, count items, track loss, duplicates and latency, and inject faults.",
+        abstract: "Receive OTLP (gRPC, OTLP/HTTP) and syslog, count items, track loss, duplicates and latency, and inject faults.",
         discussion: """
             Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset, GET /faults, \
             POST /faults (JSON with the fault option names, e.g. {"error_fraction": 0.1, "error_code": \

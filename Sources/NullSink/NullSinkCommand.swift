@@ -9,7 +9,7 @@ import Synchronization
 import Glibc
 #endif
 
-/// `null-sink`: accepts OTLP over gRPC and answers success at the least possible cost.
+/// `null-sink`: accepts OTLP (gRPC and OTLP/HTTP) and answers success at the least possible cost.
 public struct NullSinkCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "null-sink",
