@@ -15,6 +15,7 @@ let package = Package(
         .executable(name: "loadgen", targets: ["LoadGenCLI"]),
         .executable(name: "null-sink", targets: ["NullSinkCLI"]),
         .executable(name: "fake-backend", targets: ["FakeBackendCLI"]),
+        .executable(name: "pipeperf", targets: ["PipeperfCLI"]),
         .library(name: "OTLPWire", targets: ["OTLPWire"]),
         .library(name: "OTLPGzip", targets: ["OTLPGzip"]),
         .library(name: "LoadGen", targets: ["LoadGen"]),
@@ -26,6 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift", exact: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio", exact: "2.101.3"),
+        .package(url: "https://github.com/jpsim/Yams", exact: "6.2.2"),
     ],
     targets: [
         // System libraries (design card): each is imported by exactly one Swift target.
@@ -112,6 +114,17 @@ let package = Package(
         .executableTarget(
             name: "FakeBackendCLI", dependencies: ["FakeBackend"], path: "Sources/FakeBackendCLI", swiftSettings: strict),
 
+        // The orchestrator: strict suite loading (Yams), templates, the runtime; `pipeperf` is its shell.
+        .target(
+            name: "Orchestrator",
+            dependencies: [
+                "H2Transport", "CLinux", "AdminHTTP", "LoadGen",
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        .executableTarget(name: "PipeperfCLI", dependencies: ["Orchestrator"], path: "Sources/PipeperfCLI", swiftSettings: strict),
+
         // Helpers shared by the tests that run real processes.
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(
@@ -125,6 +138,7 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(name: "SyslogWireTests", dependencies: ["SyslogWire", "OTLPWire", "TestSupport"], swiftSettings: strict),
         .testTarget(name: "FakeBackendTests", dependencies: ["FakeBackend", "OTLPWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "TestSupport"], resources: [.copy("Suites")], swiftSettings: strict),
         .testTarget(name: "NullSinkTests", dependencies: ["NullSink", "TestSupport"], swiftSettings: strict),
     ]
 )

@@ -48,3 +48,11 @@ static inline int clinux_epoll_wait_ns(int epfd, struct epoll_event *events, int
 /// datagrams sent (fewer when the socket buffer is full), or -1 with errno when none could be sent.
 /// In CLinux.c, which can define _GNU_SOURCE (sendmmsg needs it).
 int clinux_send_datagrams(int fd, const uint8_t *base, const int32_t *offsets, int count, int size);
+
+/// Starts `argv[0]` (searched in PATH when it has no '/') as a child in its own process group, with
+/// `envp`, working directory `cwd` (NULL: unchanged), stdout and stderr to the given descriptors (-1:
+/// unchanged), pinned to `cpus` (count 0: not pinned), and `parent_death_signal` delivered to it when
+/// the calling thread's process dies (prctl PR_SET_PDEATHSIG; 0: none). Returns the pid, or -1 with
+/// errno (exec failures are reported through a pipe, so errno is the child's).
+int clinux_spawn(const char *const argv[], const char *const envp[], const char *cwd, int out_fd, int err_fd,
+                 const int *cpus, int cpu_count, int parent_death_signal);

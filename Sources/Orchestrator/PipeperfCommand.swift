@@ -1,0 +1,188 @@
+// `pipeperf`: runs and checks benchmark suites.
+
+import ArgumentParser
+import FoundationEssentials
+import H2Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+public struct PipeperfCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "pipeperf",
+        abstract: "Benchmark telemetry pipelines end to end from a YAML suite.",
+        discussion: "The suite reference is docs/suites.md. Exit codes: 0 passed, 1 a test failed, 2 invalid suite, 130 interrupted.",
+        subcommands: [RunSuite.self, ValidateSuite.self, Strategies.self],
+        defaultSubcommand: RunSuite.self)
+    public init() {}
+}
+
+/// `--set key=value` pairs.
+func parseSets(_ sets: [String]) throws -> [(String, String)] {
+    try sets.map { s in
+        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ValidationError("--set must be NAME=VALUE (got '\(s)')") }
+        return (String(s[..<eq]), String(s[s.index(after: eq)...]))
+    }
+}
+
+/// Loads a suite, printing every problem and exiting 2 when it is invalid.
+func loadOrExit(_ path: String, sets: [(String, String)]) throws -> Suite {
+    do { return try SuiteLoader.load(path: path, overrides: sets) } catch {
+        for p in error.problems { printError(p.description) }
+        printError("pipeperf: \(path) is not a valid suite (\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s"))")
+        throw ExitCode(2)
+    }
+}
+
+public struct RunSuite: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a suite (the default subcommand).")
+
+    @Option(name: [.short, .long], help: "The suite file.")
+    public var config: String
+
+    @Option(name: .customLong("set"), help: "Override a suite variable: NAME=VALUE (repeatable).")
+    public var sets: [String] = []
+
+    @Option(help: "Run only these tests (comma-separated names; a matrix test by its base name runs every expansion).")
+    public var tests: String?
+
+    @Option(help: "Folder for run results.")
+    public var results: String = "results"
+
+    @Flag(help: "Verbose output.")
+    public var debug = false
+
+    @Option(help: "OTLP endpoint for the orchestrator's own telemetry (accepted for compatibility with the reference; not exported yet).")
+    public var otlpEndpoint: String?
+
+    @Flag(help: "Export the orchestrator's traces to --otlp-endpoint (accepted; not exported yet).")
+    public var exportTraces = false
+
+    @Flag(help: "Export the orchestrator's metrics to --otlp-endpoint (accepted; not exported yet).")
+    public var exportMetrics = false
+
+    @Flag(name: .customLong("docker.no-build"), help: "Skip building Docker images (for suites with Docker deployments).")
+    public var dockerNoBuild = false
+
+    public init() {}
+
+    public func run() throws {
+        let suite = try loadOrExit(config, sets: try parseSets(sets))
+        var selected = suite.tests
+        if let tests {
+            let wanted = tests.split(separator: ",").map { String($0).trimmingSpacesT }
+            let names = suite.tests.map(\.name)
+            for w in wanted where !names.contains(w) && !names.contains(where: { $0.hasPrefix(w + "[") }) {
+                printError("pipeperf: --tests: no test '\(w)' in \(config)\(didYouMean(w, among: names)); tests: \(names.joined(separator: ", "))")
+                throw ExitCode(2)
+            }
+            selected = suite.tests.filter { t in wanted.contains(t.name) || wanted.contains { t.name.hasPrefix($0 + "[") } }
+        }
+        let folder: RunFolder
+        do { folder = try RunFolder(results: results, suite: suite.name) } catch {
+            printError("pipeperf: \(error)")
+            throw ExitCode(1)
+        }
+        // The suite as run: the file with the variables it ran with.
+        var asRun = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
+        asRun += "\n# variables as run:\n" + suite.variables.keys.sorted().map { "#   \($0): \(suite.variables[$0]!.rendered)" }.joined(separator: "\n") + "\n"
+        try? folder.write("suite.yaml", asRun)
+        Termination.install()
+        printError("pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)")
+        let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
+        let status = runner.run(tests: selected)
+        for t in runner.testResults {
+            print("\(t.status == .passed ? "PASS" : t.status == .failed ? "FAIL" : "ABORTED") \(t.name)\(t.error.map { ": \($0)" } ?? "")")
+        }
+        print("pipeperf: \(status.rawValue); results in \(folder.path)")
+        switch status {
+        case .passed: return
+        case .failed: throw ExitCode(1)
+        case .aborted: throw ExitCode(130)
+        }
+    }
+}
+
+public struct ValidateSuite: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check a suite without running it.")
+
+    @Argument(help: "The suite file.")
+    public var file: String
+
+    @Option(name: .customLong("set"), help: "Override a suite variable: NAME=VALUE (repeatable).")
+    public var sets: [String] = []
+
+    public init() {}
+
+    public func run() throws {
+        let suite = try loadOrExit(file, sets: try parseSets(sets))
+        let steps = suite.tests.reduce(0) { $0 + $1.steps.count }
+        print("\(file): valid: \(suite.components.count) component\(suite.components.count == 1 ? "" : "s"), \(suite.tests.count) test\(suite.tests.count == 1 ? "" : "s"), \(steps) steps")
+    }
+}
+
+public struct Strategies: ParsableCommand {
+    public static let configuration = CommandConfiguration(commandName: "strategies", abstract: "List every strategy, action and hook with its options.")
+
+    @Flag(help: "Print the key reference as Markdown tables (the one in docs/suites.md).")
+    public var markdown = false
+
+    public init() {}
+
+    public func run() throws { print(markdown ? keysMarkdown() : strategiesText(), terminator: "") }
+}
+
+/// Every section of the suite language with its keys, in reference order.
+public let keySections: [(title: String, keys: [KeySpec])] = {
+    var s: [(String, [KeySpec])] = [
+        ("suite (top level)", SuiteKeys.suite), ("component", SuiteKeys.component),
+        ("deployment: process", SuiteKeys.process), ("deployment: external", SuiteKeys.external),
+        ("execution: loadgen", SuiteKeys.loadgen), ("execution: command", SuiteKeys.command),
+        ("configuration: template", SuiteKeys.template), ("test", SuiteKeys.test), ("flow", SuiteKeys.flow),
+        ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError), ("hooks: pre / post", SuiteKeys.phaseHooks),
+    ]
+    for name in SuiteKeys.actions.keys.sorted() { s.append(("action: \(name)", SuiteKeys.actions[name]!)) }
+    for name in SuiteKeys.hooks.keys.sorted() { s.append(("hook: \(name)", SuiteKeys.hooks[name]! + SuiteKeys.hookCommon)) }
+    return s
+}()
+
+/// The key reference as Markdown (docs/suites.md holds this text between its markers; a test checks it).
+public func keysMarkdown() -> String {
+    var out = ""
+    for (title, keys) in keySections {
+        out += "### \(title)\n\n"
+        if keys.isEmpty {
+            out += "No keys: `{}`.\n\n"
+            continue
+        }
+        out += "| key | type | default | meaning |\n| --- | --- | --- | --- |\n"
+        for k in keys {
+            let d = k.required ? "required" : (k.defaultValue.map { "`\($0)`" } ?? "—")
+            out += "| `\(k.name)` | \(k.type) | \(d) | \(k.doc.replacingOccurrences(of: "|", with: "\\|")) |\n"
+        }
+        out += "\n"
+    }
+    return out
+}
+
+/// The listing of `pipeperf strategies`, from the same definitions the loader uses.
+public func strategiesText() -> String {
+    func section(_ title: String, _ name: String, _ keys: [KeySpec], _ what: String) -> String {
+        var s = "\(title) \(name): \(what)\n"
+        for k in keys {
+            s += "    \(k.name) (\(k.type)\(k.required ? ", required" : "")\(k.defaultValue.map { ", default \($0)" } ?? "")): \(k.doc)\n"
+        }
+        return s
+    }
+    var out = ""
+    out += section("deployment", "process", SuiteKeys.process, "a local process in its own process group")
+    out += section("deployment", "external", SuiteKeys.external, "an endpoint that already runs")
+    out += section("execution", "loadgen", SuiteKeys.loadgen, "drives a `loadgen serve` component through its admin API")
+    out += section("execution", "command", SuiteKeys.command, "a command that runs while the load runs")
+    out += section("configuration", "template", SuiteKeys.template, "renders a config file before deploy")
+    for name in SuiteKeys.actions.keys.sorted() { out += section("action", name, SuiteKeys.actions[name]!, "a step action") }
+    for name in SuiteKeys.hooks.keys.sorted() { out += section("hook", name, SuiteKeys.hooks[name]! + SuiteKeys.hookCommon, "a hook") }
+    out += section("test", "flow", SuiteKeys.flow, "the standard flow")
+    return out
+}

@@ -1,0 +1,446 @@
+// Runs a suite: tests in order, steps in order with their hooks and error policy, component phases
+// through their strategies, every phase/step/hook recorded as an event. Teardown is guaranteed: a
+// failed step, an error or SIGINT/SIGTERM (first: stop the load, destroy everything, record `aborted`;
+// second: kill every process group at once) all end with no process of the run left.
+
+import AdminHTTP
+import FoundationEssentials
+import H2Transport
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// How a run ended.
+public enum RunStatus: String, Sendable {
+    case passed, failed, aborted
+}
+
+/// A failure inside a run (a step, hook or phase), with what failed.
+public struct RunFailure: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+/// Thrown when SIGINT/SIGTERM arrives: unwinds to the teardown.
+struct Interrupted: Error {}
+
+public final class Runner {
+    let suite: Suite
+    let folder: RunFolder
+    let events = EventLog()
+    /// Runtime state per component.
+    var processes: [String: ChildProcess] = [:]
+    var commandExecutions: [String: ChildProcess] = [:]
+    var loadgenOptions: [String: [(String, String)]] = [:]
+    var loadRunning: Set<String> = []
+    var rendered: [String: String] = [:]
+    var testResults: [(name: String, status: RunStatus, error: String?)] = []
+    let log: (String) -> Void
+
+    public init(suite: Suite, folder: RunFolder, log: @escaping (String) -> Void = { printError($0) }) {
+        self.suite = suite
+        self.folder = folder
+        self.log = log
+        for c in suite.components {
+            if case .loadgen(let l)? = c.execution { loadgenOptions[c.name] = l.options }
+        }
+    }
+
+    // MARK: Signals
+
+    var interruptions: Int { Termination.received }
+
+    func checkInterrupt() throws(Interrupted) {
+        if interruptions >= 2 { ChildProcess.killAll(); _exit(130) }
+        if interruptions >= 1 { throw Interrupted() }
+    }
+
+    /// Sleeps, waking early for signals.
+    func sleep(_ nanos: UInt64) throws(Interrupted) {
+        let deadline = SystemClock.monotonicNanos() + nanos
+        while true {
+            try checkInterrupt()
+            let now = SystemClock.monotonicNanos()
+            if now >= deadline { return }
+            usleep(UInt32(Swift.min(20_000, (deadline - now) / 1000)))
+        }
+    }
+
+    // MARK: The run
+
+    /// Runs every test; returns the overall status. Teardown always happens.
+    public func run(tests selected: [TestCase]) -> RunStatus {
+        events.record("suite_start", [("suite", suite.name)])
+        var status = RunStatus.passed
+        do {
+            try runHooks(suite.hooks.pre, point: "suite pre")
+            for t in selected {
+                let s = try runTest(t)
+                testResults.append((t.name, s.0, s.1))
+                if s.0 == .failed { status = .failed }
+                try checkInterrupt()
+            }
+            try runHooks(suite.hooks.post, point: "suite post")
+        } catch is Interrupted {
+            status = .aborted
+            log("pipeperf: interrupted: stopping the load and destroying every component (a second signal kills them at once)")
+        } catch {
+            status = .failed
+            log("pipeperf: \(error)")
+        }
+        teardown()
+        events.test = nil
+        events.step = nil
+        events.record("suite_end", [("status", status.rawValue)])
+        writeStatus(status)
+        return status
+    }
+
+    /// One test: pre hooks, steps (a failed step fails the test; later steps still run only when they are
+    /// teardown steps of the flow or `continue` is set), post hooks, then any component still up is destroyed.
+    func runTest(_ t: TestCase) throws(Interrupted) -> (RunStatus, String?) {
+        events.test = t.name
+        events.step = nil
+        events.record("test_start", t.matrix)
+        log("pipeperf: test \(t.name)")
+        var firstError: String? = nil
+        do {
+            try runHooks(t.hooks.pre, point: "test pre")
+        } catch let e as Interrupted {
+            throw e
+        } catch {
+            firstError = "\(error)"
+        }
+        if firstError == nil {
+            for step in t.steps {
+                events.step = step.name
+                do {
+                    try runStep(step)
+                } catch let e as Interrupted {
+                    throw e
+                } catch {
+                    firstError = firstError ?? "step '\(step.name)': \(error)"
+                    log("pipeperf: \(t.name): step '\(step.name)' failed: \(error)")
+                    if !step.onError.continueOnError { break }
+                }
+                events.step = nil
+            }
+        }
+        do { try runHooks(t.hooks.post, point: "test post") } catch let e as Interrupted { throw e } catch {
+            firstError = firstError ?? "\(error)"
+        }
+        events.step = nil
+        teardown()  // anything the test left running
+        let status: RunStatus = firstError == nil ? .passed : .failed
+        events.record("test_end", [("status", status.rawValue)] + (firstError.map { [("error", $0)] } ?? []))
+        try? folder.write("events.json", events.json)
+        return (status, firstError)
+    }
+
+    func runStep(_ step: Step) throws {
+        try withPolicy(step.onError, what: "step '\(step.name)'") {
+            try runHooks(step.hooks.pre, point: "step pre")
+            events.record("step_start")
+            try perform(step.action)
+            events.record("step_end")
+            try runHooks(step.hooks.post, point: "step post")
+        }
+    }
+
+    /// Retries and `continue`, as `on_error` says.
+    func withPolicy(_ policy: OnError, what: String, _ body: () throws -> Void) throws {
+        var attempt = 0
+        while true {
+            do {
+                try body()
+                return
+            } catch let e as Interrupted {
+                throw e
+            } catch {
+                if attempt < policy.retries {
+                    attempt += 1
+                    log("pipeperf: \(what) failed (\(error)); retry \(attempt) of \(policy.retries)")
+                    events.record("retry", [("what", what), ("attempt", String(attempt)), ("error", "\(error)")])
+                    try sleep(policy.retryDelayNanos)
+                    continue
+                }
+                if policy.continueOnError {
+                    events.record("error_continued", [("what", what), ("error", "\(error)")])
+                    log("pipeperf: \(what) failed (\(error)); continuing as on_error says")
+                    return
+                }
+                throw error
+            }
+        }
+    }
+
+    func perform(_ action: Action) throws {
+        switch action {
+        case .componentAction(let target, let phase): try phaseOf(target, phase)
+        case .multiComponentAction(let phase, let targets):
+            var names = targets ?? suite.components.map(\.name)
+            if targets == nil && phase == .destroy { names.reverse() }
+            for n in names { try phaseOf(n, phase) }
+        case .wait(let nanos): try sleep(nanos)
+        case .updateComponentStrategy(let target, let options):
+            var current = loadgenOptions[target] ?? []
+            current.removeAll { o in options.contains { $0.0 == o.0 } }
+            current += options
+            loadgenOptions[target] = current
+            events.record("strategy_updated", component: target, options)
+        case .recordEvent(let name, let attributes): events.record(name, attributes)
+        case .noOp: break
+        }
+    }
+
+    // MARK: Component phases
+
+    func phaseOf(_ name: String, _ phase: ComponentPhase) throws {
+        guard let c = suite.component(name) else { throw RunFailure(description: "no component '\(name)'") }
+        let hooks = c.hooks[phase] ?? PhaseHooks()
+        try runHooks(hooks.pre, point: "\(name) pre_\(phase.rawValue)")
+        events.record("phase_start", component: name, [("phase", phase.rawValue)])
+        switch phase {
+        case .configure: try configure(c)
+        case .deploy: try deploy(c)
+        case .start: try startExecution(c)
+        case .stop: try stopExecution(c)
+        case .destroy: destroy(c)
+        case .startMonitoring, .stopMonitoring: break  // monitoring strategies belong to the reporting part
+        }
+        events.record("phase_end", component: name, [("phase", phase.rawValue)])
+        try runHooks(hooks.post, point: "\(name) post_\(phase.rawValue)")
+    }
+
+    func configure(_ c: Component) throws {
+        guard let t = c.configuration else { return }
+        rendered[c.name] = try render(source: t.source, destination: t.destination, variables: t.variables)
+    }
+
+    func render(source: String, destination: String, variables: [String: TemplateValue]) throws -> String {
+        let full = source.hasPrefix("/") ? source : "\(suite.baseDirectory)/\(source)"
+        let text: String
+        do { text = try String(contentsOfFile: full, encoding: .utf8) } catch { throw RunFailure(description: "cannot read template \(full)") }
+        var vars = suite.variables
+        for (k, v) in variables { vars[k] = v }
+        vars["rendered"] = .map(rendered.mapValues { .text($0) })
+        vars["run_folder"] = .text(folder.path)
+        let out: String
+        do { out = try Template(text).render(vars) } catch { throw RunFailure(description: "\(full): \(error)") }
+        try folder.write("rendered/\(destination)", out)
+        events.record("template_rendered", [("source", full), ("destination", folder.file("rendered/\(destination)"))])
+        return folder.file("rendered/\(destination)")
+    }
+
+    func deploy(_ c: Component) throws {
+        if c.configuration != nil && rendered[c.name] == nil { try configure(c) }
+        switch c.deployment {
+        case .external: break
+        case .process(let p):
+            if let old = processes[c.name], old.isRunning { throw RunFailure(description: "component '\(c.name)' is already deployed") }
+            let proc: ChildProcess
+            do {
+                proc = try ChildProcess(command: p.command.map(substituteRendered), environment: p.environment,
+                                        directory: p.workingDirectory ?? folder.path, stdoutPath: folder.file("logs/\(c.name).stdout"),
+                                        stderrPath: folder.file("logs/\(c.name).stderr"), cpus: p.cpus)
+            } catch {
+                throw RunFailure(description: "component '\(c.name)': \(error)")
+            }
+            processes[c.name] = proc
+            events.record("process_started", component: c.name, [("pid", String(proc.pid)), ("command", p.command.joined(separator: " "))])
+            // The early-exit check: a process that dies at once (bad flag, port taken) fails the deploy.
+            let deadline = SystemClock.monotonicNanos() + p.startupCheckNanos
+            while SystemClock.monotonicNanos() < deadline {
+                if !proc.isRunning {
+                    let err = (try? String(contentsOfFile: folder.file("logs/\(c.name).stderr"), encoding: .utf8)) ?? ""
+                    throw RunFailure(description: "component '\(c.name)' exited right after start (\(proc.exitDescription)): \(err.split(separator: "\n").last ?? "")")
+                }
+                try sleep(Swift.min(20_000_000, deadline - SystemClock.monotonicNanos()))
+            }
+        }
+        if let r = c.ready { try readyCheck(r, component: c.name) }
+    }
+
+    func substituteRendered(_ arg: String) -> String { arg }
+
+    func destroy(_ c: Component) {
+        if loadRunning.contains(c.name) { try? stopExecution(c) }
+        if let s = c.snapshot, let url = HTTPURL(s), processes[c.name]?.isRunning ?? true {
+            if let r = try? HTTPClient.request("GET", url, timeoutNanos: 5_000_000_000) {
+                try? folder.write("tests/\(safeName(events.test ?? "suite"))/\(c.name).snapshot", r.body)
+                events.record("snapshot", component: c.name, [("url", s), ("status", String(r.status))])
+            }
+        }
+        if let e = commandExecutions.removeValue(forKey: c.name) { e.stop(graceNanos: 2_000_000_000) }
+        guard let p = processes.removeValue(forKey: c.name) else { return }
+        var grace: UInt64 = 5_000_000_000
+        if case .process(let d) = c.deployment { grace = d.stopGraceNanos }
+        p.stop(graceNanos: grace)
+        events.record("process_stopped", component: c.name, [("pid", String(p.pid)), ("exit", p.exitDescription)])
+    }
+
+    /// Everything still running, destroyed in reverse order (loads stopped first).
+    func teardown() {
+        for c in suite.components.reversed() where loadRunning.contains(c.name) { try? stopExecution(c) }
+        for c in suite.components.reversed() where processes[c.name] != nil || commandExecutions[c.name] != nil { destroy(c) }
+    }
+
+    // MARK: Executions
+
+    func startExecution(_ c: Component) throws {
+        switch c.execution {
+        case nil: throw RunFailure(description: "component '\(c.name)' has no execution strategy")
+        case .command(let x)?:
+            let p: ChildProcess
+            do {
+                p = try ChildProcess(command: x.command, environment: x.environment, directory: folder.path,
+                                     stdoutPath: folder.file("logs/\(c.name).execution.stdout"), stderrPath: folder.file("logs/\(c.name).execution.stderr"))
+            } catch { throw RunFailure(description: "component '\(c.name)': \(error)") }
+            commandExecutions[c.name] = p
+            loadRunning.insert(c.name)
+        case .loadgen(let l)?:
+            var options = loadgenOptions[c.name] ?? l.options
+            if !options.contains(where: { $0.0 == "duration" || $0.0 == "count" }) { options.append(("duration", "24h")) }
+            let body = loadgenJSON(options)
+            events.record("load_start_requested", component: c.name, options)
+            let r = try HTTPClient.request("POST", HTTPURL(host: l.admin.host, port: Int(l.admin.port), path: "/start"), body: body,
+                                           contentType: "application/json")
+            guard (200..<300).contains(r.status) else { throw RunFailure(description: "loadgen '\(c.name)' refused to start (HTTP \(r.status)): \(r.body)") }
+            loadRunning.insert(c.name)
+            events.record("load_started", component: c.name, options)
+        }
+    }
+
+    func stopExecution(_ c: Component) throws {
+        guard loadRunning.contains(c.name) else { return }
+        loadRunning.remove(c.name)
+        switch c.execution {
+        case .command?:
+            commandExecutions.removeValue(forKey: c.name)?.stop(graceNanos: 2_000_000_000)
+        case .loadgen(let l)?:
+            events.record("load_stop_requested", component: c.name)
+            let stop = try HTTPClient.request("POST", HTTPURL(host: l.admin.host, port: Int(l.admin.port), path: "/stop"), body: "")
+            // The summary is final once the run has drained (loadgen's --drain bounds it).
+            var status = try HTTPClient.request("GET", HTTPURL(host: l.admin.host, port: Int(l.admin.port), path: "/status"))
+            let deadline = SystemClock.monotonicNanos() + 30_000_000_000
+            while status.body.contains("\"state\":\"running\"") && SystemClock.monotonicNanos() < deadline {
+                usleep(50_000)
+                status = try HTTPClient.request("GET", HTTPURL(host: l.admin.host, port: Int(l.admin.port), path: "/status"))
+            }
+            let test = events.test ?? "suite"
+            try folder.write("tests/\(safeName(test))/\(c.name).loadgen.json", status.body)
+            events.record("load_stopped", component: c.name, [("status", String(stop.status))])
+        case nil: break
+        }
+    }
+
+    /// The options as the JSON object POST /start takes (true/false as booleans, repeated options as lists).
+    func loadgenJSON(_ options: [(String, String)]) -> String {
+        var parts: [String] = []
+        for (k, v) in options {
+            let key = JSONWriter.quote(k)
+            if v.contains("\n") {
+                parts.append("\(key):[" + v.split(separator: "\n", omittingEmptySubsequences: false).map { JSONWriter.quote(String($0)) }.joined(separator: ",") + "]")
+            } else if v == "true" || v == "false" {
+                parts.append("\(key):\(v)")
+            } else {
+                parts.append("\(key):\(JSONWriter.quote(v))")
+            }
+        }
+        return "{" + parts.joined(separator: ",") + "}"
+    }
+
+    // MARK: Hooks
+
+    func runHooks(_ hooks: [Hook], point: String) throws {
+        for h in hooks {
+            try withPolicy(h.onError, what: "hook \(h.name) (\(point))") {
+                events.record("hook_start", [("hook", h.name), ("point", point)])
+                try runHook(h)
+                events.record("hook_end", [("hook", h.name), ("point", point)])
+            }
+        }
+    }
+
+    func runHook(_ h: Hook) throws {
+        switch h.kind {
+        case .runCommand(let command, let environment, let timeout, let shell):
+            let argv = shell ? ["/bin/sh", "-c", command.first ?? ""] : command
+            let n = events.events.count
+            let p: ChildProcess
+            do {
+                p = try ChildProcess(command: argv, environment: environment, directory: folder.path,
+                                     stdoutPath: folder.file("logs/hook-\(n).stdout"), stderrPath: folder.file("logs/hook-\(n).stderr"))
+            } catch { throw RunFailure(description: "run_command: \(error)") }
+            let deadline = SystemClock.monotonicNanos() + timeout
+            while p.isRunning {
+                if SystemClock.monotonicNanos() >= deadline {
+                    p.stop(graceNanos: 1_000_000_000)
+                    throw RunFailure(description: "run_command \(argv.joined(separator: " ")) timed out")
+                }
+                try sleep(10_000_000)
+            }
+            guard p.exitCode == 0 else {
+                let err = (try? String(contentsOfFile: folder.file("logs/hook-\(n).stderr"), encoding: .utf8)) ?? ""
+                throw RunFailure(description: "run_command \(argv.joined(separator: " ")) ended with \(p.exitDescription): \(err.split(separator: "\n").last ?? "")")
+            }
+        case .sendHTTPRequest(let method, let url, let body, let headers, let expect):
+            guard let u = HTTPURL(url) else { throw RunFailure(description: "bad URL \(url)") }
+            let r = try HTTPClient.request(method, u, body: body, headers: headers)
+            if let expect, r.status != expect { throw RunFailure(description: "\(method) \(url) answered \(r.status), expected \(expect)") }
+            if expect == nil && !(200..<300).contains(r.status) { throw RunFailure(description: "\(method) \(url) answered \(r.status)") }
+        case .readyCheckHTTP(let r): try readyCheck(r, component: nil)
+        case .recordEvent(let name, let attributes): events.record(name, attributes)
+        case .renderTemplate(let source, let destination, let variables):
+            _ = try render(source: source, destination: destination, variables: variables)
+        case .raiseError(let message): throw RunFailure(description: message)
+        }
+    }
+
+    func readyCheck(_ r: ReadyCheck, component: String?) throws {
+        guard let url = HTTPURL(r.url) else { throw RunFailure(description: "bad URL \(r.url)") }
+        let deadline = SystemClock.monotonicNanos() + r.timeoutNanos
+        var last = "no answer"
+        while SystemClock.monotonicNanos() < deadline {
+            if let name = component, let p = processes[name], !p.isRunning {
+                throw RunFailure(description: "component '\(name)' exited (\(p.exitDescription)) before it was ready")
+            }
+            do {
+                let res = try HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000)
+                if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true) {
+                    events.record("ready", component: component, [("url", r.url)])
+                    return
+                }
+                last = "status \(res.status)"
+            } catch {
+                last = "\(error)"
+            }
+            try sleep(r.intervalNanos)
+        }
+        throw RunFailure(description: "not ready: \(r.url) (\(last)) after \(formatFixed(Double(r.timeoutNanos) / 1e9, 1)) s")
+    }
+
+    // MARK: Records
+
+    func writeStatus(_ status: RunStatus) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("version", 1)
+        w.field("suite", suite.name)
+        w.field("status", status.rawValue)
+        w.beginArray("tests")
+        for t in testResults {
+            w.beginObject()
+            w.field("name", t.name)
+            w.field("status", t.status.rawValue)
+            if let e = t.error { w.field("error", e) } else { w.fieldNull("error") }
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
+        try? folder.write("status.json", w.text + "\n")
+        try? folder.write("events.json", events.json)
+    }
+}
+
+func safeName(_ s: String) -> String { String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "=" || $0 == "," ? $0 : "_" }) }

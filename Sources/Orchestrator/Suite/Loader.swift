@@ -1,0 +1,522 @@
+// Suite file → Suite: strict reading (unknown keys, wrong types, bad values, all reported at once with
+// file:line:col and key path), variables rendered into values, matrices and flows expanded, then
+// cross-checks (undeclared components, duplicate names, missing files, ports used twice, loadgen
+// options checked by loadgen's own parser).
+
+import FoundationEssentials
+import H2Transport
+import LoadGen
+
+public enum SuiteLoader {
+    /// Reads and validates `path`; `overrides` (from `--set`) replace suite variables.
+    public static func load(path: String, overrides: [(String, String)] = []) throws(ConfigError) -> Suite {
+        let text: String
+        do { text = try String(contentsOfFile: path, encoding: .utf8) } catch {
+            throw ConfigError(nil, "", "cannot read suite file \(path): \(error.localizedDescription)")
+        }
+        return try load(text: text, file: path, overrides: overrides)
+    }
+
+    public static func load(text: String, file: String, overrides: [(String, String)] = []) throws(ConfigError) -> Suite {
+        let root = try YNode.parse(text, file: file)
+        let diags = Diagnostics()
+        let base = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+        let context = ReadContext(diags: diags, variables: [:], baseDirectory: base)
+        guard let top = ObjectReader(root, path: "", keys: SuiteKeys.suite, context: context, what: "the suite") else { throw ConfigError(diags.problems) }
+
+        // Variables first (plain values; they may refer to each other only through --set).
+        var variables: [String: TemplateValue] = [:]
+        if let v = top.value("variables") {
+            if case .map(let pairs, _) = v {
+                for p in pairs { variables[p.key] = templateValue(p.value) }
+            } else {
+                diags.add(v.location, "variables", "expected a mapping of names to values, found \(v.kind)")
+            }
+        }
+        for (k, v) in overrides {
+            if variables[k] == nil {
+                diags.add(nil, "--set \(k)", "no variable '\(k)' in the suite\(didYouMean(k, among: Array(variables.keys)))")
+            }
+            variables[k] = .text(v)
+        }
+        // Variables may use {{ }} too (e.g. `observe_ms: "{{ observe }}"` is not needed, but `url: http://{{ host }}`).
+        for (k, v) in variables {
+            if case .text(let t) = v, Template.isTemplate(t) {
+                do { variables[k] = .text(try Template(t).render(variables)) } catch {
+                    diags.add(nil, "variables.\(k)", error.message)
+                }
+            }
+        }
+        context.variables = variables
+
+        let name = top.string("name") ?? "suite"
+        var suite = Suite(name: name, file: file, baseDirectory: base, variables: variables, components: [], tests: [], hooks: PhaseHooks())
+        if let c = top.value("components") {
+            if case .map(let pairs, _) = c {
+                for p in pairs {
+                    if let comp = component(p.value, name: p.key, at: p.keyLocation, context: context) { suite.components.append(comp) }
+                }
+            } else {
+                diags.add(c.location, "components", "expected a mapping of component names to components, found \(c.kind)")
+            }
+        }
+        if let h = top.value("hooks") { suite.hooks = runHooks(h, path: "hooks", context: context) }
+        if top.value("reports") != nil {
+            diags.add(top.location("reports"), "reports", "reports are not available in this version of pipeperf yet; remove the key (the run folder keeps the raw records)")
+        }
+        if let t = top.value("tests") {
+            if case .list(let items, _) = t {
+                for (i, item) in items.enumerated() { suite.tests += tests(item, path: "tests[\(i)]", suite: suite, context: context) }
+            } else {
+                diags.add(t.location, "tests", "expected a list of tests, found \(t.kind)")
+            }
+        }
+        crossCheck(suite, root: root, context: context)
+        if !diags.isEmpty { throw ConfigError(diags.problems) }
+        return suite
+    }
+
+    static func templateValue(_ n: YNode) -> TemplateValue {
+        switch n {
+        case .scalar(let s, _, _): return .text(s)
+        case .null: return .text("")
+        case .list(let items, _): return .list(items.map(templateValue))
+        case .map(let pairs, _):
+            var m: [String: TemplateValue] = [:]
+            for p in pairs { m[p.key] = templateValue(p.value) }
+            return .map(m)
+        }
+    }
+
+    // MARK: Components
+
+    static func component(_ node: YNode, name: String, at: SourceLocation, context: ReadContext) -> Component? {
+        let path = "components.\(name)"
+        guard let r = ObjectReader(node, path: path, keys: SuiteKeys.component, context: context, what: "component '\(name)'") else { return nil }
+        if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            context.diags.add(at, path, "component names may hold letters, digits, '-' and '_' only")
+        }
+        var deployment: Deployment? = nil
+        if let (kind, options, _) = r.strategy("deployment", kinds: ["process", "external"], what: "deployment strategy") {
+            let p = "\(path).deployment.\(kind)"
+            switch kind {
+            case "process":
+                if let o = ObjectReader(options, path: p, keys: SuiteKeys.process, context: context, what: "process deployment") {
+                    let command = o.stringList("command")
+                    var d = ProcessDeployment(command: command ?? [])
+                    if let command, command.isEmpty { context.diags.add(o.location("command"), "\(p).command", "the command is empty") }
+                    d.environment = o.stringMap("environment") ?? []
+                    d.workingDirectory = o.string("working_directory")
+                    if let cpus = o.string("cpus") {
+                        d.cpusText = cpus
+                        d.cpus = parseCPUList(cpus)
+                        if d.cpus == nil { context.diags.add(o.location("cpus"), "\(p).cpus", "expected a CPU list such as \"2-3\" or \"0,2\", found '\(cpus)'") }
+                    }
+                    if let n = o.duration("startup_check") { d.startupCheckNanos = n }
+                    if let n = o.duration("stop_grace") { d.stopGraceNanos = n }
+                    deployment = .process(d)
+                }
+            default:
+                if let o = ObjectReader(options, path: p, keys: SuiteKeys.external, context: context, what: "external deployment"),
+                   let e = o.string("endpoint") {
+                    if case .failure(let err) = Endpoint.parse(e) { context.diags.add(o.location("endpoint"), "\(p).endpoint", "\(err)") }
+                    deployment = .external(ExternalDeployment(endpoint: e))
+                }
+            }
+        }
+        var execution: Execution? = nil
+        if let (kind, options, _) = r.strategy("execution", kinds: ["loadgen", "command"], what: "execution strategy") {
+            let p = "\(path).execution.\(kind)"
+            if kind == "loadgen" {
+                if let o = ObjectReader(options, path: p, keys: SuiteKeys.loadgen, context: context, what: "loadgen execution"), let a = o.string("admin") {
+                    switch Endpoint.parse(a) {
+                    case .success(let e):
+                        let opts = o.stringMap("options") ?? []
+                        checkLoadgenOptions(opts, at: o.location("options"), path: "\(p).options", context: context)
+                        execution = .loadgen(LoadgenExecution(admin: e, options: opts))
+                    case .failure(let err): context.diags.add(o.location("admin"), "\(p).admin", "\(err)")
+                    }
+                }
+            } else if let o = ObjectReader(options, path: p, keys: SuiteKeys.command, context: context, what: "command execution") {
+                execution = .command(CommandExecution(command: o.stringList("command") ?? [], environment: o.stringMap("environment") ?? []))
+            }
+        }
+        var configuration: TemplateConfiguration? = nil
+        if let (_, options, _) = r.strategy("configuration", kinds: ["template"], what: "configuration strategy"),
+           let o = ObjectReader(options, path: "\(path).configuration.template", keys: SuiteKeys.template, context: context, what: "template configuration"),
+           let source = o.string("source"), let destination = o.string("destination") {
+            configuration = TemplateConfiguration(source: source, destination: destination, variables: extraVariables(o, "variables", context))
+            checkTemplateFile(source, at: o.location("source"), path: "\(path).configuration.template.source", context: context)
+            checkFileName(destination, at: o.location("destination"), path: "\(path).configuration.template.destination", context: context)
+        }
+        var ready: ReadyCheck? = nil
+        if let v = r.value("ready"), let o = ObjectReader(v, path: "\(path).ready", keys: SuiteKeys.hooks["ready_check_http"]!, context: context, what: "ready check") {
+            ready = readyCheck(o, context: context)
+        }
+        if r.value("monitoring") != nil {
+            context.diags.add(r.location("monitoring"), "\(path).monitoring", "monitoring strategies are not available in this version of pipeperf yet; remove the key")
+        }
+        let snapshot = r.string("snapshot")
+        if let u = snapshot { checkURL(u, at: r.location("snapshot"), path: "\(path).snapshot", context: context) }
+        var hooks: [ComponentPhase: PhaseHooks] = [:]
+        if let h = r.value("hooks") {
+            if case .map(let pairs, _) = h {
+                for p in pairs {
+                    guard let phase = ComponentPhase(rawValue: p.key) else {
+                        let names = ComponentPhase.allCases.map(\.rawValue)
+                        context.diags.add(p.keyLocation, "\(path).hooks.\(p.key)", "unknown phase '\(p.key)'\(didYouMean(p.key, among: names)); phases: \(names.joined(separator: ", "))")
+                        continue
+                    }
+                    hooks[phase] = phaseHooks(p.value, path: "\(path).hooks.\(p.key)", context: context)
+                }
+            } else {
+                context.diags.add(h.location, "\(path).hooks", "expected a mapping of phases to {pre, post}, found \(h.kind)")
+            }
+        }
+        if r.value("deployment") != nil && deployment == nil { return nil }
+        guard let deployment else { return nil }
+        return Component(name: name, location: at, configuration: configuration, deployment: deployment, execution: execution, ready: ready,
+                         snapshot: snapshot, hooks: hooks)
+    }
+
+    static func extraVariables(_ o: ObjectReader, _ key: String, _ context: ReadContext) -> [String: TemplateValue] {
+        guard let v = o.value(key) else { return [:] }
+        guard case .map(let pairs, _) = v else {
+            context.diags.add(v.location, o.sub(key), "expected a mapping, found \(v.kind)")
+            return [:]
+        }
+        var out: [String: TemplateValue] = [:]
+        for p in pairs {
+            if case .scalar(let s, let l, _) = p.value { out[p.key] = .text(o.render(s, l, "\(o.sub(key)).\(p.key)") ?? "") } else { out[p.key] = templateValue(p.value) }
+        }
+        return out
+    }
+
+    /// Checks `loadgen run` options with loadgen's own parser, so a bad rate fails at validate time.
+    static func checkLoadgenOptions(_ options: [(String, String)], at: SourceLocation, path: String, context: ReadContext) {
+        var args: [String] = []
+        for (k, v) in options {
+            let flag = "--" + k.replacingOccurrences(of: "_", with: "-")
+            if v == "true" { args.append(flag) } else if v == "false" { continue } else {
+                for part in v.split(separator: "\n", omittingEmptySubsequences: false) { args += [flag, String(part)] }
+            }
+        }
+        do { _ = try RunCommand.parse(args) } catch {
+            let message = RunCommand.message(for: error)
+            context.diags.add(at, path, "loadgen rejects these options: \(message)")
+        }
+    }
+
+    static func checkTemplateFile(_ source: String, at: SourceLocation, path: String, context: ReadContext) {
+        let full = source.hasPrefix("/") ? source : "\(context.baseDirectory)/\(source)"
+        guard let text = try? String(contentsOfFile: full, encoding: .utf8) else {
+            context.diags.add(at, path, "cannot read template file \(full)")
+            return
+        }
+        do { _ = try Template(text) } catch { context.diags.add(at, path, "\(full): \(error)") }
+    }
+
+    static func checkFileName(_ name: String, at: SourceLocation, path: String, context: ReadContext) {
+        if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
+            context.diags.add(at, path, "expected a plain file name (it goes into the run folder's rendered/), found '\(name)'")
+        }
+    }
+
+    static func parseCPUList(_ text: String) -> [Int]? {
+        var out: [Int] = []
+        for part in text.split(separator: ",") {
+            let bounds = part.split(separator: "-").map { Int(String($0).trimmingSpacesT) }
+            if bounds.count == 1, let a = bounds[0], a >= 0 { out.append(a) } else if bounds.count == 2, let a = bounds[0], let b = bounds[1], a >= 0, a <= b, b < 4096 {
+                out += Array(a...b)
+            } else {
+                return nil
+            }
+        }
+        return out.isEmpty ? nil : out
+    }
+
+    // MARK: Hooks
+
+    static func onError(_ node: YNode?, path: String, context: ReadContext) -> OnError {
+        var e = OnError()
+        guard let node, let o = ObjectReader(node, path: path, keys: SuiteKeys.onError, context: context, what: "on_error") else { return e }
+        if let n = o.int("retries", range: 0...1000) { e.retries = n }
+        if let n = o.duration("retry_delay") { e.retryDelayNanos = n }
+        if let b = o.bool("continue") { e.continueOnError = b }
+        return e
+    }
+
+    static func phaseHooks(_ node: YNode, path: String, context: ReadContext) -> PhaseHooks {
+        var h = PhaseHooks()
+        guard let o = ObjectReader(node, path: path, keys: SuiteKeys.phaseHooks, context: context, what: "hooks (pre/post)") else { return h }
+        if let pre = o.value("pre") { h.pre = hookList(pre, path: "\(path).pre", context: context) }
+        if let post = o.value("post") { h.post = hookList(post, path: "\(path).post", context: context) }
+        return h
+    }
+
+    /// `hooks: {run: {pre, post}}` (suite and test level).
+    static func runHooks(_ node: YNode, path: String, context: ReadContext) -> PhaseHooks {
+        guard let o = ObjectReader(node, path: path, keys: [KeySpec("run", "mapping", "{pre, post}")], context: context, what: "hooks"),
+              let run = o.value("run") else { return PhaseHooks() }
+        return phaseHooks(run, path: "\(path).run", context: context)
+    }
+
+    static func hookList(_ node: YNode, path: String, context: ReadContext) -> [Hook] {
+        guard case .list(let items, _) = node else {
+            context.diags.add(node.location, path, "expected a list of hooks, found \(node.kind)")
+            return []
+        }
+        var out: [Hook] = []
+        for (i, item) in items.enumerated() {
+            let p = "\(path)[\(i)]"
+            guard let (kind, options, loc) = ObjectReader.choose(item, path: p, kinds: SuiteKeys.hooks.keys.sorted(), what: "hook", context: context) else { continue }
+            let hp = "\(p).\(kind)"
+            guard let o = ObjectReader(options, path: hp, keys: SuiteKeys.hooks[kind]! + SuiteKeys.hookCommon, context: context, what: "\(kind) hook") else { continue }
+            let errors = onError(o.value("on_error"), path: "\(hp).on_error", context: context)
+            let hookKind: Hook.Kind
+            switch kind {
+            case "run_command":
+                let shell = o.bool("shell") ?? false
+                let command = o.stringList("command", single: true) ?? []
+                if shell && command.count != 1 { context.diags.add(o.location("command"), "\(hp).command", "with shell: true, the command is one string") }
+                hookKind = .runCommand(command: command, environment: o.stringMap("environment") ?? [], timeoutNanos: o.duration("timeout") ?? 60_000_000_000, shell: shell)
+            case "send_http_request":
+                let url = o.string("url") ?? ""
+                checkURL(url, at: o.location("url"), path: "\(hp).url", context: context)
+                hookKind = .sendHTTPRequest(method: (o.string("method") ?? "GET").uppercased(), url: url, body: o.string("body"),
+                                            headers: o.stringMap("headers") ?? [], expectStatus: o.int("expect_status", range: 100...599))
+            case "ready_check_http":
+                hookKind = .readyCheckHTTP(readyCheck(o, context: context))
+            case "record_event":
+                hookKind = .recordEvent(name: o.string("name") ?? "", attributes: o.stringMap("attributes") ?? [])
+            case "render_template":
+                let source = o.string("source") ?? "", destination = o.string("destination") ?? ""
+                checkTemplateFile(source, at: o.location("source"), path: "\(hp).source", context: context)
+                checkFileName(destination, at: o.location("destination"), path: "\(hp).destination", context: context)
+                hookKind = .renderTemplate(source: source, destination: destination, variables: extraVariables(o, "variables", context))
+            default:
+                hookKind = .raiseError(message: o.string("message") ?? "raised by the suite")
+            }
+            out.append(Hook(kind: hookKind, name: kind, location: loc, onError: errors))
+        }
+        return out
+    }
+
+    static func readyCheck(_ o: ObjectReader, context: ReadContext) -> ReadyCheck {
+        var r = ReadyCheck(url: o.string("url") ?? "")
+        checkURL(r.url, at: o.location("url"), path: o.sub("url"), context: context)
+        if let s = o.int("status", range: 100...599) { r.status = s }
+        r.bodyContains = o.string("body_contains")
+        if let t = o.duration("timeout", allowZero: false) { r.timeoutNanos = t }
+        if let t = o.duration("interval", allowZero: false) { r.intervalNanos = t }
+        return r
+    }
+
+    static func checkURL(_ url: String, at: SourceLocation, path: String, context: ReadContext) {
+        if url.isEmpty { return }
+        guard HTTPURL(url) != nil else {
+            context.diags.add(at, path, "expected an http:// URL such as http://127.0.0.1:8081/healthz, found '\(url)'")
+            return
+        }
+    }
+
+    // MARK: Tests
+
+    static func tests(_ node: YNode, path: String, suite: Suite, context: ReadContext) -> [TestCase] {
+        guard let r = ObjectReader(node, path: path, keys: SuiteKeys.test, context: context, what: "test") else { return [] }
+        guard let name = r.string("name") else { return [] }
+        var combos: [[(String, String)]] = [[]]
+        if let m = r.value("matrix") {
+            if case .map(let pairs, _) = m, !pairs.isEmpty {
+                for p in pairs {
+                    guard case .list(let values, _) = p.value, !values.isEmpty else {
+                        context.diags.add(p.value.location, "\(path).matrix.\(p.key)", "expected a non-empty list of values, found \(p.value.kind)")
+                        continue
+                    }
+                    let texts = values.enumerated().compactMap { r.scalar($0.element, path: "\(path).matrix.\(p.key)[\($0.offset)]") }
+                    combos = combos.flatMap { c in texts.map { c + [(p.key, $0)] } }
+                }
+            } else {
+                context.diags.add(m.location, "\(path).matrix", "expected a mapping of variable names to lists of values")
+            }
+        }
+        var out: [TestCase] = []
+        let saved = context.variables
+        defer { context.variables = saved }
+        for combo in combos {
+            for (k, v) in combo { context.variables[k] = .text(v) }
+            let fullName = combo.isEmpty ? name : "\(name)[\(combo.map { "\($0.0)=\($0.1)" }.joined(separator: ","))]"
+            var steps: [Step] = []
+            let hasSteps = r.value("steps") != nil, hasFlow = r.value("flow") != nil
+            if hasSteps == hasFlow {
+                if combo.isEmpty || out.isEmpty { context.diags.add(r.node.location, path, "a test has either `steps` or `flow`, not \(hasSteps ? "both" : "neither")") }
+            } else if let s = r.value("steps") {
+                steps = stepList(s, path: "\(path).steps", context: context)
+            } else if let f = r.value("flow") {
+                steps = flowSteps(f, path: "\(path).flow", suite: suite, context: context)
+            }
+            let hooks = r.value("hooks").map { runHooks($0, path: "\(path).hooks", context: context) } ?? PhaseHooks()
+            out.append(TestCase(name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo))
+            if combos.count > 1 && !context.diags.isEmpty { break }  // one expansion's errors are enough
+        }
+        return out
+    }
+
+    static func stepList(_ node: YNode, path: String, context: ReadContext) -> [Step] {
+        guard case .list(let items, _) = node else {
+            context.diags.add(node.location, path, "expected a list of steps, found \(node.kind)")
+            return []
+        }
+        var out: [Step] = []
+        for (i, item) in items.enumerated() {
+            let p = "\(path)[\(i)]"
+            guard let o = ObjectReader(item, path: p, keys: SuiteKeys.step, context: context, what: "step") else { continue }
+            let name = o.string("name") ?? "step \(i + 1)"
+            guard let a = o.value("action"),
+                  let (kind, options, _) = ObjectReader.choose(a, path: "\(p).action", kinds: SuiteKeys.actions.keys.sorted(), what: "action", context: context),
+                  let ao = ObjectReader(options, path: "\(p).action.\(kind)", keys: SuiteKeys.actions[kind]!, context: context, what: "\(kind) action") else { continue }
+            let action: Action
+            switch kind {
+            case "component_action":
+                guard let t = ao.string("target"), let ph = phase(ao, context) else { continue }
+                action = .componentAction(target: t, phase: ph)
+            case "multi_component_action":
+                guard let ph = phase(ao, context) else { continue }
+                action = .multiComponentAction(phase: ph, targets: ao.stringList("targets"))
+            case "wait":
+                action = .wait(nanos: ao.duration("duration") ?? 0)
+            case "update_component_strategy":
+                let opts = ao.stringMap("options") ?? []
+                action = .updateComponentStrategy(target: ao.string("target") ?? "", options: opts)
+            case "record_event":
+                action = .recordEvent(name: ao.string("name") ?? "", attributes: ao.stringMap("attributes") ?? [])
+            default:
+                action = .noOp
+            }
+            let hooks = o.value("hooks").map { phaseHooks($0, path: "\(p).hooks", context: context) } ?? PhaseHooks()
+            out.append(Step(name: name, location: item.location, action: action, hooks: hooks,
+                            onError: onError(o.value("on_error"), path: "\(p).on_error", context: context)))
+        }
+        return out
+    }
+
+    static func phase(_ o: ObjectReader, _ context: ReadContext) -> ComponentPhase? {
+        guard let s = o.string("phase") else { return nil }
+        guard let p = ComponentPhase(rawValue: s) else {
+            let names = ComponentPhase.allCases.map(\.rawValue)
+            context.diags.add(o.location("phase"), o.sub("phase"), "unknown phase '\(s)'\(didYouMean(s, among: names)); phases: \(names.joined(separator: ", "))")
+            return nil
+        }
+        return p
+    }
+
+    /// The standard flow, as steps.
+    static func flowSteps(_ node: YNode, path: String, suite: Suite, context: ReadContext) -> [Step] {
+        guard let o = ObjectReader(node, path: path, keys: SuiteKeys.flow, context: context, what: "flow") else { return [] }
+        let load = o.string("load") ?? ""
+        let targets = o.stringList("components") ?? suite.components.map(\.name)
+        let warmup = o.duration("warmup") ?? 0
+        let observe = o.duration("observe", allowZero: false) ?? 0
+        let drain = o.duration("drain") ?? 0
+        let at = node.location
+        func step(_ name: String, _ action: Action, pre: [Hook] = [], post: [Hook] = [], continueOnError: Bool = false) -> Step {
+            var h = PhaseHooks()
+            h.pre = pre
+            h.post = post
+            var e = OnError()
+            e.continueOnError = continueOnError
+            return Step(name: name, location: at, action: action, hooks: h, onError: e)
+        }
+        func event(_ name: String) -> Hook { Hook(kind: .recordEvent(name: name, attributes: []), name: "record_event", location: at, onError: OnError()) }
+        return [
+            step("deploy", .multiComponentAction(phase: .deploy, targets: targets)),
+            step("start monitoring", .multiComponentAction(phase: .startMonitoring, targets: targets)),
+            step("start load", .componentAction(target: load, phase: .start)),
+            step("warm up", .wait(nanos: warmup)),
+            step("observe", .wait(nanos: observe), pre: [event("observation_start")], post: [event("observation_stop")]),
+            step("stop load", .componentAction(target: load, phase: .stop)),
+            step("drain", .wait(nanos: drain)),
+            step("stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), continueOnError: true),
+            step("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), continueOnError: true),
+        ]
+    }
+
+    // MARK: Cross-checks
+
+    static func crossCheck(_ suite: Suite, root: YNode, context: ReadContext) {
+        let names = suite.components.map(\.name)
+        func check(_ target: String, _ loc: SourceLocation, _ path: String) {
+            if !names.contains(target) {
+                context.diags.add(loc, path, "no component '\(target)'\(didYouMean(target, among: names)); components: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+            }
+        }
+        var testNames = Set<String>()
+        for t in suite.tests {
+            func at(_ s: Step) -> String { "test '\(t.name)', step '\(s.name)'" }
+            if !testNames.insert(t.name).inserted { context.diags.add(t.location, "tests", "duplicate test name '\(t.name)'") }
+            for s in t.steps {
+                switch s.action {
+                case .componentAction(let target, _): check(target, s.location, at(s))
+                case .multiComponentAction(_, let targets): for target in targets ?? [] { check(target, s.location, at(s)) }
+                case .updateComponentStrategy(let target, let opts):
+                    check(target, s.location, at(s))
+                    if let c = suite.component(target) {
+                        if case .loadgen(let l)? = c.execution {
+                            var merged = l.options.filter { o in !opts.contains { $0.0 == o.0 } }
+                            merged += opts
+                            checkLoadgenOptions(merged, at: s.location, path: "\(at(s)): options", context: context)
+                        } else {
+                            context.diags.add(s.location, at(s), "component '\(target)' has no loadgen execution to update")
+                        }
+                    }
+                default: break
+                }
+            }
+            // The flow's load component must have an execution.
+            for s in t.steps {
+                if case .componentAction(let target, .start) = s.action, let c = suite.component(target), c.execution == nil {
+                    context.diags.add(s.location, at(s), "component '\(target)' has no execution strategy to start")
+                }
+            }
+        }
+        // Ports used twice by listen addresses in process commands.
+        var ports: [Int: String] = [:]
+        for c in suite.components {
+            guard case .process(let p) = c.deployment else { continue }
+            for (i, arg) in p.command.enumerated() where i > 0 {
+                let prev = p.command[i - 1]
+                guard prev.hasPrefix("--"), ["--grpc", "--http", "--admin", "--syslog-tcp", "--syslog-udp"].contains(prev),
+                      case .success(let e) = Endpoint.parse(arg), e.port != 0 else { continue }
+                let key = Int(e.port) * (prev == "--syslog-udp" ? -1 : 1)
+                if let other = ports[key] {
+                    context.diags.add(c.location, "components.\(c.name).deployment.process.command", "port \(e.port) is also used by \(other)")
+                }
+                ports[key] = "\(c.name) (\(prev))"
+            }
+        }
+    }
+}
+
+/// A parsed http:// URL.
+public struct HTTPURL: Sendable {
+    public var host: String
+    public var port: Int
+    public var path: String
+
+    public init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    public init?(_ text: String) {
+        guard text.hasPrefix("http://") else { return nil }
+        let rest = text.dropFirst(7)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = String(rest[..<slash])
+        path = slash == rest.endIndex ? "/" : String(rest[slash...])
+        guard case .success(let e) = Endpoint.parse(authority.contains(":") ? authority : authority + ":80") else { return nil }
+        host = e.host
+        port = Int(e.port)
+    }
+}

@@ -1,0 +1,3 @@
+import Orchestrator
+
+PipeperfCommand.main()

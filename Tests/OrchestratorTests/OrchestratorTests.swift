@@ -1,0 +1,222 @@
+import Foundation
+import Orchestrator
+import TestSupport
+import Testing
+
+let suitesDir = Bundle.module.url(forResource: "Suites", withExtension: nil)!.path
+
+@Suite("templates")
+struct TemplateTests {
+    @Test("variables, filters, conditions and loops render; a missing variable is an error with its position")
+    func rendering() throws {
+        let vars: [String: TemplateValue] = ["a": .text("x"), "n": .text("3.7"), "l": .list([.text("p"), .text("q")]),
+                                             "m": .map(["k": .text("v")]), "off": .text("false")]
+        #expect(try Template("{{ a }}-{{ m.k }}-{{ n | int }}-{{ l | join(\"+\") }}-{{ a | upper }}").render(vars) == "x-v-3-p+q-X")
+        #expect(try Template("{{ missing | default(\"d\") }}").render(vars) == "d")
+        #expect(try Template("{% if off %}1{% elif a %}2{% else %}3{% endif %}").render(vars) == "2")
+        #expect(try Template("{% for i in l %}{{ loop.index }}{{ i }}{% endfor %}").render(vars) == "1p2q")
+        #expect(try Template("{{ a | json }}").render(["a": .text("say \"hi\"\n")]) == "\"say \\\"hi\\\"\\n\"")
+        #expect(throws: TemplateError.self) { try Template("line one\n  {{ nope }}").render(vars) }
+        do { _ = try Template("line one\n  {{ nope }}").render(vars) } catch {
+            #expect(error.line == 2 && error.column == 3)
+            #expect(error.message == "undefined variable 'nope'")
+        }
+        for bad in ["{{ a", "{% if a %}x", "{% for x l %}{% endfor %}", "{% while %}", "{{ a | nope }}"] {
+            #expect(throws: TemplateError.self, "\(bad)") { try Template(bad).render(vars) }
+        }
+    }
+}
+
+@Suite("suite loading")
+struct LoaderTests {
+    /// Every file in Suites/bad has its exact problems in a .expected file next to it
+    /// (PIPEPERF_REGENERATE=1 rewrites them).
+    @Test("a catalogue of bad suites: each problem named with file:line:col, key path and a hint")
+    func badSuites() throws {
+        let dir = suitesDir + "/bad"
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.count >= 25)
+        let regenerate = ProcessInfo.processInfo.environment["PIPEPERF_REGENERATE"] == "1"
+        for f in files {
+            let text = try String(contentsOfFile: "\(dir)/\(f)", encoding: .utf8)
+            var got = ""
+            do {
+                _ = try SuiteLoader.load(text: text, file: "bad/\(f)")
+                got = "(valid)\n"
+            } catch {
+                got = error.problems.map(\.description).joined(separator: "\n") + "\n"
+            }
+            let expectedPath = "\(dir)/\(f.dropLast(5)).expected"
+            if regenerate {
+                // Write back to the source tree, not the test bundle.
+                let source = Built.repository.appendingPathComponent("Tests/OrchestratorTests/Suites/bad/\(f.dropLast(5)).expected").path
+                try got.write(toFile: source, atomically: true, encoding: .utf8)
+                continue
+            }
+            let expected = try String(contentsOfFile: expectedPath, encoding: .utf8)
+            #expect(got == expected, "\(f)")
+        }
+    }
+
+    @Test("docs/suites.md's key reference is exactly what the loader accepts")
+    func docsMatchLoader() throws {
+        let doc = try String(contentsOfFile: Built.repository.appendingPathComponent("docs/suites.md").path, encoding: .utf8)
+        let begin = try #require(doc.range(of: "<!-- keys:begin -->\n")), end = try #require(doc.range(of: "<!-- keys:end -->"))
+        #expect(String(doc[begin.upperBound..<end.lowerBound]) == keysMarkdown(),
+                "regenerate the section with `pipeperf strategies --markdown`")
+    }
+
+    @Test("the quickstart suite is valid, reads in about 30 lines, and --set overrides its variables")
+    func quickstart() throws {
+        let path = Built.repository.appendingPathComponent("suites/quickstart.yaml").path
+        let suite = try SuiteLoader.load(path: path, overrides: [("observe", "5s")])
+        #expect(suite.variables["observe"] == .text("5s"))
+        #expect(suite.components.map(\.name) == ["backend", "load"])
+        #expect(suite.tests.count == 1)
+        let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").count
+        #expect(lines <= 35)
+        #expect(throws: ConfigError.self) { try SuiteLoader.load(path: path, overrides: [("obsrve", "5s")]) }
+    }
+}
+
+/// Runs the real `pipeperf` binary.
+func pipeperf(_ args: [String], results: String) throws -> ProcessResult {
+    try runProcess([Built.executable("pipeperf")] + args + ["--results", results])
+}
+
+func tempDir(_ name: String) throws -> String {
+    let d = FileManager.default.temporaryDirectory.appendingPathComponent("\(name)-\(UUID().uuidString)").path
+    try FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
+    return d
+}
+
+/// The single run folder under `results`.
+func runFolder(_ results: String) throws -> String {
+    let suiteDirs = try FileManager.default.contentsOfDirectory(atPath: results)
+    let suite = "\(results)/\(suiteDirs.first ?? "")"
+    let runs = try FileManager.default.contentsOfDirectory(atPath: suite)
+    return "\(suite)/\(runs.first ?? "")"
+}
+
+func json(_ path: String) throws -> [String: Any] {
+    try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+}
+
+/// The pids of every process the run started, from its event timeline.
+func startedPids(_ folder: String) throws -> [Int32] {
+    let events = try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []
+    return events.filter { $0["name"] as? String == "process_started" }.compactMap { ($0["attributes"] as? [String: String])?["pid"] }.compactMap { Int32($0) }
+}
+
+func alive(_ pid: Int32) -> Bool {
+    // A zombie is not alive: it only waits for its reaper.
+    guard kill(pid, 0) == 0 else { return false }
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    return !stat.contains(") Z ")
+}
+
+/// The children of `pid` (its main thread's, which is where the orchestrator starts them).
+func childPids(_ pid: Int32) -> [Int32] {
+    let text = (try? String(contentsOfFile: "/proc/\(pid)/task/\(pid)/children", encoding: .utf8)) ?? ""
+    return text.split(separator: " ").compactMap { Int32($0) }
+}
+
+@Suite("pipeperf run (real processes)", .serialized)
+struct RunTests {
+    @Test("the quickstart suite runs loadgen → fake-backend and leaves the run folder and no process behind")
+    func quickstart() throws {
+        let results = try tempDir("pp-quick")
+        let r = try pipeperf(["run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path,
+                              "--set", "observe=2s", "--set", "warmup=500ms", "--set", "rate=20k"], results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let folder = try runFolder(results)
+        #expect(try json("\(folder)/status.json")["status"] as? String == "passed")
+        let load = try json("\(folder)/tests/logs-grpc/load.loadgen.json")
+        let acked = load["acked"] as? Int ?? 0
+        #expect(acked > 40_000 && load["failed"] as? Int == 0, "\(load)")
+        let backend = try json("\(folder)/tests/logs-grpc/backend.snapshot")
+        let logs = backend["logs"] as? [String: Any] ?? [:]
+        #expect(logs["received"] as? Int == acked, "the backend counted every acked log")
+        #expect(logs["missing"] as? Int == 0)
+        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        for e in ["observation_start", "observation_stop", "load_started", "load_stopped", "process_stopped"] { #expect(events.contains(e), "\(e)") }
+        let pids = try startedPids(folder)
+        #expect(pids.count == 2)
+        #expect(pids.allSatisfy { !alive($0) })
+    }
+
+    @Test("error policies: retries, continue, a failing test (exit 1), rendered templates, matrix expansions")
+    func policies() throws {
+        let results = try tempDir("pp-pol")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/policies.yaml"], results: results)
+        #expect(r.status == 1, "one test fails: \(r.out) \(r.err)")
+        let folder = try runFolder(results)
+        let status = try json("\(folder)/status.json")
+        let tests = status["tests"] as? [[String: Any]] ?? []
+        #expect(tests.map { $0["name"] as? String ?? "" } == ["retries-then-continue", "fails", "matrixed[size=1]", "matrixed[size=2]"])
+        #expect(tests.map { $0["status"] as? String ?? "" } == ["passed", "failed", "passed", "passed"])
+        #expect((tests[1]["error"] as? String)?.contains("boom for tests") == true)
+        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(events.filter { $0 == "retry" }.count == 1)
+        #expect(events.contains("error_continued"))
+        #expect(!events.contains("should_not_happen"))
+        #expect(events.contains("size-1") && events.contains("size-2"))
+        let rendered = try String(contentsOfFile: "\(folder)/rendered/app.conf", encoding: .utf8)
+        #expect(rendered == "# rendered for tests\nport 1: 4317\nport 2: 4318\ndebug: off\n")
+        let bad = try pipeperf(["run", "-c", suitesDir + "/good/policies.yaml", "--tests", "fail"], results: results)
+        #expect(bad.status == 2 && bad.err.contains("no test 'fail'") && bad.err.contains("did you mean 'fails'"), "\(bad.err)")
+        let invalid = try pipeperf(["run", "-c", suitesDir + "/bad/08-bad-duration.yaml"], results: results)
+        #expect(invalid.status == 2 && invalid.err.contains("08-bad-duration.yaml:17:33"))
+    }
+
+    /// Starts `pipeperf run` on the quickstart suite with a long observation and waits until the load runs.
+    func startLongRun(_ results: String) throws -> (Process, String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: Built.executable("pipeperf"))
+        p.arguments = ["run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path, "--set", "observe=60s",
+                       "--set", "rate=10k", "--results", results]
+        p.standardOutput = FileHandle.nullDevice
+        p.standardError = FileHandle.nullDevice
+        try p.run()
+        // Both components are up once the orchestrator has two children; then give the load time to start.
+        for _ in 0..<200 {
+            if childPids(p.processIdentifier).count == 2 { break }
+            usleep(50_000)
+        }
+        usleep(2_000_000)
+        let folder = (try? runFolder(results)) ?? ""
+        return (p, folder)
+    }
+
+    @Test("SIGINT: the run stops the load, destroys everything, records aborted and exits 130")
+    func interrupt() throws {
+        let results = try tempDir("pp-int")
+        let (p, _) = try startLongRun(results)
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 130)
+        let folder = try runFolder(results)
+        #expect(try json("\(folder)/status.json")["status"] as? String == "aborted")
+        let pids = try startedPids(folder)
+        #expect(pids.count == 2)
+        #expect(pids.allSatisfy { !alive($0) }, "no process of the run survives")
+        #expect(FileManager.default.fileExists(atPath: "\(folder)/tests/logs-grpc/load.loadgen.json"), "what was measured is kept")
+    }
+
+    @Test("SIGKILL of the orchestrator: its processes die with it (parent-death signal)")
+    func killed() throws {
+        let results = try tempDir("pp-kill")
+        let (p, _) = try startLongRun(results)
+        // events.json is written at test end; read the pids from /proc instead (children of the orchestrator).
+        let pids = childPids(p.processIdentifier)
+        #expect(pids.count == 2, "\(pids)")
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        var gone = false
+        for _ in 0..<100 {
+            if pids.allSatisfy({ !alive($0) }) { gone = true; break }
+            usleep(20_000)
+        }
+        #expect(gone, "children still alive: \(pids.filter(alive))")
+    }
+}
