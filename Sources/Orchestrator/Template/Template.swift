@@ -9,6 +9,8 @@
 //
 // Filters: default(value), upper, lower, int, json (a JSON string literal), join(sep), length.
 
+import AdminHTTP
+
 /// A template value: text, a list or a mapping (from suite variables).
 public indirect enum TemplateValue: Sendable, Equatable {
     case text(String)
@@ -141,7 +143,7 @@ public struct Template: Sendable {
                     }
                     value = .text(String(Int(d)))
                 }
-            case "json": value = value.map { .text(jsonQuote($0.rendered)) }
+            case "json": value = value.map { .text(JSONWriter.quote($0.rendered)) }
             case "join":
                 if let v = value, case .list(let l) = v { value = .text(l.map(\.rendered).joined(separator: unquote(f.argument ?? ","))) }
             default:
@@ -165,21 +167,6 @@ public struct Template: Sendable {
         let t = s.trimmingSpacesT
         if t.count >= 2, let f = t.first, f == t.last, f == "\"" || f == "'" { return String(t.dropFirst().dropLast()) }
         return t
-    }
-
-    static func jsonQuote(_ s: String) -> String {
-        var out = "\""
-        for c in s.unicodeScalars {
-            switch c {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\t": out += "\\t"
-            default:
-                if c.value < 0x20 { out += "\\u00" + String(c.value, radix: 16).leftPadded(2) } else { out.unicodeScalars.append(c) }
-            }
-        }
-        return out + "\""
     }
 
     // MARK: Parsing
