@@ -335,5 +335,4 @@ extension String {
         return String(s)
     }
 
-    func leftPadded(_ n: Int) -> String { String(repeating: "0", count: Swift.max(0, n - count)) + self }
 }
