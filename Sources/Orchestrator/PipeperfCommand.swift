@@ -84,13 +84,11 @@ public struct RunSuite: ParsableCommand {
             printError("pipeperf: \(error)")
             throw ExitCode(1)
         }
-        // The suite as run: the file with the variables it ran with.
-        var asRun = (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""
-        asRun += "\n# variables as run:\n" + suite.variables.keys.sorted().map { "#   \($0): \(suite.variables[$0]!.rendered)" }.joined(separator: "\n") + "\n"
-        try? folder.write("suite.yaml", asRun)
+        try? folder.write("suite.yaml", suiteAsRun(suite, text: (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""))
         Termination.install()
         printError("pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)")
         let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
+        runner.debug = debug
         let status = runner.run(tests: selected)
         for t in runner.testResults {
             print("\(t.status == .passed ? "PASS" : t.status == .failed ? "FAIL" : "ABORTED") \(t.name)\(t.error.map { ": \($0)" } ?? "")")
@@ -102,6 +100,29 @@ public struct RunSuite: ParsableCommand {
         case .aborted: throw ExitCode(130)
         }
     }
+}
+
+/// Variables whose names look secret print as <redacted>, in the variables and wherever their values
+/// appear in the file.
+func isSecretName(_ name: String) -> Bool {
+    let n = name.lowercased()
+    return ["secret", "token", "password", "passwd", "api_key", "apikey", "credential", "authorization"].contains { n.contains($0) }
+}
+
+/// The suite file as run: its text with secret values redacted, then the variables it ran with.
+func suiteAsRun(_ suite: Suite, text: String) -> String {
+    var out = text
+    var lines: [String] = []
+    for k in suite.variables.keys.sorted() {
+        let v = suite.variables[k]!.rendered
+        if isSecretName(k) {
+            if !v.isEmpty { out = out.replacingOccurrences(of: v, with: "<redacted>") }
+            lines.append("#   \(k): <redacted>")
+        } else {
+            lines.append("#   \(k): \(v)")
+        }
+    }
+    return out + "\n# variables as run:\n" + lines.joined(separator: "\n") + "\n"
 }
 
 public struct ValidateSuite: ParsableCommand {

@@ -1,7 +1,8 @@
 import Foundation
-import Orchestrator
 import TestSupport
 import Testing
+
+@testable import Orchestrator
 
 let suitesDir = Bundle.module.url(forResource: "Suites", withExtension: nil)!.path
 
@@ -41,10 +42,10 @@ struct LoaderTests {
             let text = try String(contentsOfFile: "\(dir)/\(f)", encoding: .utf8)
             var got = ""
             do {
-                _ = try SuiteLoader.load(text: text, file: "bad/\(f)")
+                _ = try SuiteLoader.load(text: text, file: "\(dir)/\(f)")
                 got = "(valid)\n"
             } catch {
-                got = error.problems.map(\.description).joined(separator: "\n") + "\n"
+                got = error.problems.map(\.description).joined(separator: "\n").replacingOccurrences(of: suitesDir + "/", with: "") + "\n"
             }
             let expectedPath = "\(dir)/\(f.dropLast(5)).expected"
             if regenerate {
@@ -56,6 +57,38 @@ struct LoaderTests {
             let expected = try String(contentsOfFile: expectedPath, encoding: .utf8)
             #expect(got == expected, "\(f)")
         }
+    }
+
+    @Test("from_template: a whole test from a template, steps spliced into a list, rendered strictly")
+    func fromTemplate() throws {
+        let suite = try SuiteLoader.load(path: suitesDir + "/good/templated.yaml")
+        #expect(suite.tests.map(\.name) == ["whole-test", "spliced"])
+        #expect(suite.tests[0].steps.map(\.name) == ["observe 0s", "extra"])
+        #expect(suite.tests[1].steps.map(\.name) == ["first", "observe 0s", "last"])
+        #expect(suite.tests[0].steps[0].hooks.pre.count == 1)
+    }
+
+    @Test("secret-looking variables are redacted in the suite as run")
+    func redaction() throws {
+        let path = suitesDir + "/good/templated.yaml"
+        let suite = try SuiteLoader.load(path: path)
+        let text = suiteAsRun(suite, text: try String(contentsOfFile: path, encoding: .utf8))
+        #expect(!text.contains("s3cr3t-value"))
+        #expect(text.contains("api_token: <redacted>"))
+        #expect(text.contains("#   who: tests"))
+    }
+
+    @Test("ready_check_http's JSON field check")
+    func jsonField() {
+        let body = #"{"state":"running","logs":{"received":42,"ok":true},"none":null}"#
+        #expect(jsonFieldMatches(body, "state", nil))
+        #expect(jsonFieldMatches(body, "state", "running"))
+        #expect(!jsonFieldMatches(body, "state", "idle"))
+        #expect(jsonFieldMatches(body, "logs.received", "42"))
+        #expect(jsonFieldMatches(body, "logs.ok", "true"))
+        #expect(!jsonFieldMatches(body, "logs.missing", nil))
+        #expect(!jsonFieldMatches(body, "none", nil))
+        #expect(!jsonFieldMatches("not json", "state", nil))
     }
 
     @Test("docs/suites.md's key reference is exactly what the loader accepts")

@@ -36,6 +36,8 @@ public final class Runner {
     var rendered: [String: String] = [:]
     var testResults: [(name: String, status: RunStatus, error: String?)] = []
     let log: (String) -> Void
+    /// Verbose progress (--debug).
+    public var debug = false
 
     public init(suite: Suite, folder: RunFolder, log: @escaping (String) -> Void = { printError($0) }) {
         self.suite = suite
@@ -114,6 +116,7 @@ public final class Runner {
         if firstError == nil {
             for step in t.steps {
                 events.step = step.name
+                if debug { log("pipeperf: \(t.name): step '\(step.name)'") }
                 do {
                     try runStep(step)
                 } catch let e as Interrupted {
@@ -407,7 +410,8 @@ public final class Runner {
             }
             do {
                 let res = try HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000)
-                if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true) {
+                if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true)
+                    && (r.jsonField.map { jsonFieldMatches(res.body, $0, r.jsonValue) } ?? true) {
                     events.record("ready", component: component, [("url", r.url)])
                     return
                 }
@@ -440,6 +444,43 @@ public final class Runner {
         w.endObject()
         try? folder.write("status.json", w.text + "\n")
         try? folder.write("events.json", events.json)
+    }
+}
+
+/// Whether `body` is JSON with the dotted `field` (and, when given, that value as text).
+func jsonFieldMatches(_ body: String, _ field: String, _ value: String?) -> Bool {
+    guard let root = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)) else { return false }
+    var v: JSONValue? = root
+    for key in field.split(separator: ".") {
+        guard case .object(let o)? = v else { return false }
+        v = o[String(key)]
+    }
+    guard let found = v, found != .null else { return false }
+    return value.map { found.text == $0 } ?? true
+}
+
+/// Any JSON value.
+enum JSONValue: Decodable, Equatable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: Decoder) throws {
+        let c = try decoder.singleValueContainer()
+        if c.decodeNil() { self = .null }
+        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
+        else if let d = try? c.decode(Double.self) { self = .number(d) }
+        else if let s = try? c.decode(String.self) { self = .string(s) }
+        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
+        else { self = .object(try c.decode([String: JSONValue].self)) }
+    }
+
+    var text: String {
+        switch self {
+        case .null: return "null"
+        case .bool(let b): return b ? "true" : "false"
+        case .number(let d): return d == d.rounded() && abs(d) < 1e18 ? String(Int64(d)) : String(d)
+        case .string(let s): return s
+        case .array, .object: return ""
+        }
     }
 }
 

@@ -56,6 +56,7 @@ public enum SuiteKeys {
         KeySpec("flow", "flow", "the standard flow instead of steps: deploy → ready → start load → warm up → observe → stop load → drain → destroy"),
         KeySpec("matrix", "mapping of name to list", "run the test once per combination of values, named after them; the values are variables"),
         KeySpec("hooks", "mapping", "`run: {pre, post}` around the test"),
+        KeySpec("from_template", "template reference", "`{path, variables}`: the rest of the test from a template file (a list of steps, or a mapping of test keys; keys written here win)"),
     ]
 
     public static let flow = [
@@ -71,6 +72,13 @@ public enum SuiteKeys {
         KeySpec("action", "action", required: true, "exactly one of: component_action, multi_component_action, wait, update_component_strategy, record_event, no_op"),
         KeySpec("hooks", "mapping", "`pre: [...]`, `post: [...]` around the action"),
         KeySpec("on_error", "on_error", "retries, retry_delay, continue"),
+        KeySpec("from_template", "template reference", "`{path, variables}`: steps from a template file (a list is spliced in here; a mapping is this step, keys written here win)"),
+    ]
+
+    /// `from_template: {path, variables}`.
+    public static let templateReference = [
+        KeySpec("path", "path", required: true, "the template file (YAML after rendering), relative to the suite file"),
+        KeySpec("variables", "mapping", default: "{}", "variables for the template, on top of the suite's"),
     ]
 
     public static let onError = [
@@ -110,6 +118,8 @@ public enum SuiteKeys {
         "ready_check_http": [KeySpec("url", "URL", required: true, "probed until it answers as expected"),
                              KeySpec("status", "integer", default: "200", "the expected status"),
                              KeySpec("body_contains", "string", "the body must contain this"),
+                             KeySpec("json_field", "dotted path", "the body must be JSON with this field (e.g. `state` or `logs.received`)"),
+                             KeySpec("json_value", "string", "with json_field: the field must have this value (as text)"),
                              KeySpec("timeout", "duration", default: "30s", "give up (a failure) after this long"),
                              KeySpec("interval", "duration", default: "100ms", "between probes")],
         "record_event": [KeySpec("name", "string", required: true, "the event's name"),

@@ -307,6 +307,9 @@ public enum SuiteLoader {
         checkURL(r.url, at: o.location("url"), path: o.sub("url"), context: context)
         if let s = o.int("status", range: 100...599) { r.status = s }
         r.bodyContains = o.string("body_contains")
+        r.jsonField = o.string("json_field")
+        r.jsonValue = o.string("json_value")
+        if r.jsonValue != nil && r.jsonField == nil { context.diags.add(o.location("json_value"), o.sub("json_value"), "json_value needs json_field") }
         if let t = o.duration("timeout", allowZero: false) { r.timeoutNanos = t }
         if let t = o.duration("interval", allowZero: false) { r.intervalNanos = t }
         return r
@@ -323,6 +326,9 @@ public enum SuiteLoader {
     // MARK: Tests
 
     static func tests(_ node: YNode, path: String, suite: Suite, context: ReadContext) -> [TestCase] {
+        let expanded = expandTemplate(node, path: path, listKey: "steps", context: context)
+        if expanded == nil, case .map(let pairs, _) = node, pairs.contains(where: { $0.key == "from_template" }) { return [] }  // reported
+        let node = expanded ?? node
         guard let r = ObjectReader(node, path: path, keys: SuiteKeys.test, context: context, what: "test") else { return [] }
         guard let name = r.string("name") else { return [] }
         var combos: [[(String, String)]] = [[]]
@@ -368,8 +374,21 @@ public enum SuiteLoader {
             return []
         }
         var out: [Step] = []
+        // from_template entries: a rendered list is spliced in, a rendered mapping is merged into the step.
+        var expanded: [(YNode, String)] = []
         for (i, item) in items.enumerated() {
             let p = "\(path)[\(i)]"
+            if let t = expandTemplate(item, path: p, listKey: nil, context: context) {
+                if case .list(let more, _) = t {
+                    for (k, m) in more.enumerated() { expanded.append((m, "\(p) (from_template)[\(k)]")) }
+                } else {
+                    expanded.append((t, p))
+                }
+            } else {
+                expanded.append((item, p))
+            }
+        }
+        for (i, (item, p)) in expanded.enumerated() {
             guard let o = ObjectReader(item, path: p, keys: SuiteKeys.step, context: context, what: "step") else { continue }
             let name = o.string("name") ?? "step \(i + 1)"
             guard let a = o.value("action"),
@@ -398,6 +417,47 @@ public enum SuiteLoader {
                             onError: onError(o.value("on_error"), path: "\(p).on_error", context: context)))
         }
         return out
+    }
+
+    /// When `node` is a mapping with `from_template: {path, variables}`: the template rendered (strictly)
+    /// with the suite's variables plus its own, parsed as YAML. A rendered mapping is merged with the
+    /// node's other keys (those win); a rendered list is returned as is, or under `listKey` merged with
+    /// the node's other keys. nil when there is no from_template (or it failed: the problem is recorded).
+    static func expandTemplate(_ node: YNode, path: String, listKey: String?, context: ReadContext) -> YNode? {
+        guard case .map(let pairs, let loc) = node, let ref = pairs.first(where: { $0.key == "from_template" }) else { return nil }
+        let p = "\(path).from_template"
+        guard let o = ObjectReader(ref.value, path: p, keys: SuiteKeys.templateReference, context: context, what: "from_template"),
+              let file = o.string("path") else { return nil }
+        let full = file.hasPrefix("/") ? file : "\(context.baseDirectory)/\(file)"
+        guard let text = try? String(contentsOfFile: full, encoding: .utf8) else {
+            context.diags.add(o.location("path"), "\(p).path", "cannot read template file \(full)")
+            return nil
+        }
+        var vars = context.variables
+        for (k, v) in extraVariables(o, "variables", context) { vars[k] = v }
+        let rendered: String
+        do { rendered = try Template(text).render(vars) } catch {
+            context.diags.add(SourceLocation(file: full, line: error.line, column: error.column), p, error.message)
+            return nil
+        }
+        let tree: YNode
+        do { tree = try YNode.parse(rendered, file: "\(full) (rendered)") } catch {
+            for problem in error.problems { context.diags.add(problem.location, p, problem.message) }
+            return nil
+        }
+        let others = pairs.filter { $0.key != "from_template" }
+        switch tree {
+        case .map(let tpairs, _):
+            let merged = others + tpairs.filter { t in !others.contains { $0.key == t.key } }
+            return .map(merged, loc)
+        case .list:
+            guard let listKey else { return tree }
+            if others.contains(where: { $0.key == listKey }) { return .map(others, loc) }
+            return .map(others + [(listKey, ref.keyLocation, tree)], loc)
+        default:
+            context.diags.add(o.location("path"), p, "the rendered template \(full) is \(tree.kind), not a mapping or a list")
+            return nil
+        }
     }
 
     static func phase(_ o: ObjectReader, _ context: ReadContext) -> ComponentPhase? {

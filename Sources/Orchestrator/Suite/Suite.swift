@@ -104,6 +104,8 @@ public struct ReadyCheck: Sendable {
     public var url: String
     public var status: Int = 200
     public var bodyContains: String? = nil
+    public var jsonField: String? = nil
+    public var jsonValue: String? = nil
     public var timeoutNanos: UInt64 = 30_000_000_000
     public var intervalNanos: UInt64 = 100_000_000
 }
