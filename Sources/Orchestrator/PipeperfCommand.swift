@@ -13,7 +13,7 @@ public struct PipeperfCommand: ParsableCommand {
         commandName: "pipeperf",
         abstract: "Benchmark telemetry pipelines end to end from a YAML suite.",
         discussion: "The suite reference is docs/suites.md. Exit codes: 0 passed, 1 a test failed, 2 invalid suite, 130 interrupted.",
-        subcommands: [RunSuite.self, ValidateSuite.self, Strategies.self],
+        subcommands: [RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self],
         defaultSubcommand: RunSuite.self)
     public init() {}
 }
@@ -90,8 +90,9 @@ public struct RunSuite: ParsableCommand {
         let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
         runner.debug = debug
         let status = runner.run(tests: selected)
-        for t in runner.testResults {
-            print("\(t.status == .passed ? "PASS" : t.status == .failed ? "FAIL" : "ABORTED") \(t.name)\(t.error.map { ": \($0)" } ?? "")")
+        if let report = runner.report { print(report.render(.console)) }
+        for t in runner.report?.tests ?? [] {
+            print("\(t.status.uppercased()) \(t.name)\(t.error.map { ": \($0)" } ?? "")")
         }
         print("pipeperf: \(status.rawValue); results in \(folder.path)")
         switch status {
@@ -123,6 +124,28 @@ func suiteAsRun(_ suite: Suite, text: String) -> String {
         }
     }
     return out + "\n# variables as run:\n" + lines.joined(separator: "\n") + "\n"
+}
+
+public struct ReportCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "report", abstract: "Render a run folder's report again, from its stored samples and events (nothing is re-run).")
+
+    @Argument(help: "A run folder, results/<suite>/<timestamp>.")
+    public var folder: String
+
+    @Option(help: "console, json, markdown or gab (github-action-benchmark).")
+    public var format: String = "console"
+
+    public init() {}
+
+    public func run() throws {
+        guard let f = ReportFormat(rawValue: format) else {
+            throw ValidationError("--format must be one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(format)')")
+        }
+        let records: RunRecords
+        do { records = try RunRecords(folder: folder) } catch { throw ValidationError("\(error)") }
+        print(ReportBuilder.build(records).render(f), terminator: "")
+    }
 }
 
 public struct ValidateSuite: ParsableCommand {

@@ -112,6 +112,78 @@ struct LoaderTests {
     }
 }
 
+@Suite("reports from recorded runs")
+struct ReportTests {
+    /// Every recorded run under Suites/runs has its report in each format in Suites/runs/expected
+    /// (PIPEPERF_REGENERATE=1 rewrites them).
+    @Test("golden reports in every format: counter resets, missing samples, zero received, a run aborted mid-window",
+          arguments: ["basic", "aborted"])
+    func golden(run: String) throws {
+        let records = try RunRecords(folder: suitesDir + "/runs/\(run)")
+        var report = ReportBuilder.build(records)
+        report.folder = "runs/\(run)"
+        for f in ReportFormat.allCases {
+            let got = report.render(f)
+            let name = "\(run).\(f.rawValue)"
+            if ProcessInfo.processInfo.environment["PIPEPERF_REGENERATE"] == "1" {
+                let source = Built.repository.appendingPathComponent("Tests/OrchestratorTests/Suites/runs/expected")
+                try FileManager.default.createDirectory(at: source, withIntermediateDirectories: true)
+                try got.write(to: source.appendingPathComponent(name), atomically: true, encoding: .utf8)
+                continue
+            }
+            let expected = try String(contentsOfFile: suitesDir + "/runs/expected/\(name)", encoding: .utf8)
+            #expect(got == expected, "\(name)")
+        }
+    }
+
+    @Test("the report's maths on the recorded basic run")
+    func maths() throws {
+        let r = ReportBuilder.build(try RunRecords(folder: suitesDir + "/runs/basic"))
+        let t = try #require(r.tests.first)
+        #expect(t.windowSeconds == 10)
+        let tp = try #require(t.throughput)
+        #expect(abs(tp.sentPerSecond - 100_000) < 1)
+        #expect(abs((tp.receivedPerSecond ?? 0) - 100_000) < 1)
+        #expect(abs((tp.droppedPct ?? -1) - 1000.0 * 100 / 1_400_000) < 1e-9)
+        let backend = try #require(t.components.first { $0.name == "backend" })
+        #expect(abs(backend.cpuCoresMax - 0.5) < 1e-9, "the restart's negative step is skipped")
+        #expect(t.status == "failed", "latency_ms.p99 < 2 fails (2.5)")
+        #expect(abs(backend.cpuCoresAvg - 0.45) < 1e-9, "CPU used across the restart, over the window")
+        #expect(t.assertions.map(\.passed) == [true, false, true], "\(t.assertions.map(\.message))")
+        let z = ReportBuilder.build(try RunRecords(folder: suitesDir + "/runs/aborted")).tests[0]
+        #expect(z.windowComplete == false)
+        #expect(z.throughput?.droppedPct == 100)
+        #expect(z.status == "invalid")
+        #expect(z.invalidReasons.count == 2)
+    }
+}
+
+@Suite("Prometheus text")
+struct PrometheusTests {
+    @Test("samples, labels with escapes, types of histogram parts, include and exclude patterns")
+    func parse() {
+        let text = """
+            # HELP up Whether up.
+            # TYPE up gauge
+            up 1
+            # TYPE http_requests_total counter
+            http_requests_total{method="post",path="/v1/\\"x\\""} 1027 1395066363000
+            # TYPE rpc_duration_seconds histogram
+            rpc_duration_seconds_bucket{le="+Inf"} 2693
+            rpc_duration_seconds_sum 1.7560473e+04
+            not a sample line
+            nan_metric NaN
+            """
+        let all = PrometheusText.parse(text)
+        #expect(all.map(\.name) == ["up", "http_requests_total", "rpc_duration_seconds_bucket", "rpc_duration_seconds_sum", "nan_metric"])
+        #expect(all[1].labels.map(\.1) == ["post", "/v1/\"x\""])
+        #expect(all[1].value == 1027 && all[1].type == "counter")
+        #expect(all[2].type == "histogram" && all[3].value == 17560.473)
+        #expect(PrometheusText.parse(text, include: ["rpc_*"], exclude: ["*_sum"]).map(\.name) == ["rpc_duration_seconds_bucket"])
+        #expect(PrometheusText.matches("a_b_total", "a*total") && !PrometheusText.matches("a_b", "b*"))
+    }
+}
+
 /// Runs the real `pipeperf` binary.
 func pipeperf(_ args: [String], results: String) throws -> ProcessResult {
     try runProcess([Built.executable("pipeperf")] + args + ["--results", results])
@@ -176,6 +248,43 @@ struct RunTests {
         let pids = try startedPids(folder)
         #expect(pids.count == 2)
         #expect(pids.allSatisfy { !alive($0) })
+        let report = try json("\(folder)/report.json")
+        #expect(report["schema_version"] as? Int == 1)
+        let test = try #require((report["tests"] as? [[String: Any]])?.first)
+        let throughput = try #require((test["throughput"] as? [String: Any])?["logs"] as? [String: Any])
+        #expect(throughput["received"] as? Int == throughput["acked"] as? Int)
+        #expect(throughput["dropped_pct"] as? Double == 0)
+        #expect((throughput["received_per_s"] as? Double ?? 0) > 15_000, "\(throughput)")
+        #expect((test["latency_ms"] as? [String: Any])?["p99"] != nil)
+        let components = try #require(test["components"] as? [String: [String: Any]])
+        #expect(Set(components.keys) == ["backend", "load"])
+        #expect(components.values.allSatisfy { ($0["cpu_cores_avg"] as? Double ?? -1) > 0 && ($0["rss_bytes_max"] as? Int ?? 0) > 0 })
+        let again = try runProcess([Built.executable("pipeperf"), "report", folder, "--format", "json"])
+        #expect(again.out == (try String(contentsOfFile: "\(folder)/report.json", encoding: .utf8)), "pipeperf report renders the same report")
+    }
+
+    @Test("a backend refusing a known fraction shows exactly that loss; a starved load generator makes the test invalid")
+    func faultsAndInvalid() throws {
+        let results = try tempDir("pp-faults")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/faults.yaml"], results: results)
+        #expect(r.status == 1, "the starved test is invalid: \(r.out)\n\(r.err)")
+        let report = try json("\(try runFolder(results))/report.json")
+        let tests = report["tests"] as? [[String: Any]] ?? []
+        #expect(tests.map { $0["status"] as? String ?? "" } == ["passed", "invalid"], "\(tests)")
+        let lossy = try #require((tests.first?["throughput"] as? [String: Any])?["logs"] as? [String: Any])
+        let sent = lossy["sent"] as? Int ?? 0, received = lossy["received"] as? Int ?? -1, failed = lossy["failed"] as? Int ?? -1
+        #expect(received + failed == sent, "every refused item is counted as failed by loadgen, and only those are missing")
+        let dropped = lossy["dropped_pct"] as? Double ?? -1
+        #expect(abs(dropped - Double(failed) * 100 / Double(sent)) < 0.001)
+        #expect(dropped > 15 && dropped < 45, "about 30 %: \(dropped)")
+        let reasons = tests.last?["invalid_reasons"] as? [String] ?? []
+        #expect(reasons.contains { $0.contains("of its target rate") }, "\(reasons)")
+        // The Prometheus monitor scraped the backend's /metrics with its patterns applied.
+        let samples = try String(contentsOfFile: "\(try runFolder(results))/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        let scrape = try #require(samples.first { $0.contains("\"source\":\"prometheus\"") })
+        #expect(scrape.contains("pipeperf_backend_items_total{signal=\\\"logs\\\"}"), "\(scrape)")
+        #expect(!scrape.contains("latency"))
+        #expect(scrape.contains("\"pipeperf_backend_items_total\":\"counter\""))
     }
 
     @Test("error policies: retries, continue, a failing test (exit 1), rendered templates, matrix expansions")

@@ -6,6 +6,7 @@
 import AdminHTTP
 import FoundationEssentials
 import H2Transport
+import LoadGen
 
 #if canImport(Glibc)
 import Glibc
@@ -38,6 +39,10 @@ public final class Runner {
     let log: (String) -> Void
     /// Verbose progress (--debug).
     public var debug = false
+    /// The monitoring sampler (samples.jsonl).
+    var sampler: Sampler?
+    /// The report computed at the end of the run.
+    public private(set) var report: RunReport?
 
     public init(suite: Suite, folder: RunFolder, log: @escaping (String) -> Void = { printError($0) }) {
         self.suite = suite
@@ -73,6 +78,8 @@ public final class Runner {
     /// Runs every test; returns the overall status. Teardown always happens.
     public func run(tests selected: [TestCase]) -> RunStatus {
         events.record("suite_start", [("suite", suite.name)])
+        writeMeta(selected)
+        do { sampler = try Sampler(path: folder.file("samples.jsonl")) } catch { log("pipeperf: monitoring is off: \(error)") }
         var status = RunStatus.passed
         do {
             try runHooks(suite.hooks.pre, point: "suite pre")
@@ -94,9 +101,49 @@ public final class Runner {
         events.test = nil
         events.step = nil
         events.record("suite_end", [("status", status.rawValue)])
+        sampler?.stop()
         writeStatus(status)
+        // The report: computed from the run folder's records, as `pipeperf report` would.
+        if let records = try? RunRecords(folder: folder.path) {
+            let r = ReportBuilder.build(records)
+            report = r
+            try? folder.write("report.json", r.render(.json))
+            try? folder.write("report.md", r.render(.markdown))
+            try? folder.write("report-gab.json", r.render(.gab))
+            if status == .passed && r.tests.contains(where: { $0.status == "failed" || $0.status == "invalid" }) { status = .failed }
+        }
         return status
     }
+
+    /// run.json: the environment and what the report needs from the suite (assertions).
+    func writeMeta(_ tests: [TestCase]) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("version", 1)
+        w.beginObject("environment")
+        for (k, v) in environmentFacts() { w.field(k, v) }
+        w.endObject()
+        w.beginObject("assertions")
+        for t in tests where !t.assertions.isEmpty {
+            w.beginArray(t.name)
+            w.endArray()
+        }
+        w.endObject()
+        w.endObject()
+        var text = w.text
+        for t in tests where !t.assertions.isEmpty {
+            text = text.replacingOccurrences(of: "\(JSONWriter.quote(t.name)):[]", with: "\(JSONWriter.quote(t.name)):[" + t.assertions.map(JSONWriter.quote).joined(separator: ",") + "]")
+        }
+        try? folder.write("run.json", text + "\n")
+    }
+
+    /// Takes a reading of every monitored component now (the window's edges).
+    func sampleAll() {
+        guard let sampler else { return }
+        for c in monitored { sampler.sampleNow(component: c) }
+    }
+
+    var monitored: [String] = []
 
     /// One test: pre hooks, steps (a failed step fails the test; later steps still run only when they are
     /// teardown steps of the flow or `continue` is set), post hooks, then any component still up is destroyed.
@@ -191,7 +238,9 @@ public final class Runner {
             current += options
             loadgenOptions[target] = current
             events.record("strategy_updated", component: target, options)
-        case .recordEvent(let name, let attributes): events.record(name, attributes)
+        case .recordEvent(let name, let attributes):
+            events.record(name, attributes)
+            if name == "observation_start" || name == "observation_stop" { sampleAll() }
         case .noOp: break
         }
     }
@@ -209,10 +258,38 @@ public final class Runner {
         case .start: try startExecution(c)
         case .stop: try stopExecution(c)
         case .destroy: destroy(c)
-        case .startMonitoring, .stopMonitoring: break  // monitoring strategies belong to the reporting part
+        case .startMonitoring: startMonitoring(c)
+        case .stopMonitoring: stopMonitoring(c)
         }
         events.record("phase_end", component: name, [("phase", phase.rawValue)])
         try runHooks(hooks.post, point: "\(name) post_\(phase.rawValue)")
+    }
+
+    func startMonitoring(_ c: Component) {
+        guard let sampler, !c.monitors.isEmpty, !monitored.contains(c.name) else { return }
+        for m in c.monitors {
+            switch m.kind {
+            case "process":
+                guard let p = processes[c.name] else { continue }
+                sampler.add(component: c.name, source: .process(root: p.pid), intervalNanos: m.intervalNanos)
+            case "component":
+                guard let u = m.url.flatMap(HTTPURL.init) else { continue }
+                sampler.add(component: c.name, source: .component(url: u), intervalNanos: m.intervalNanos)
+            default:
+                guard let u = m.url.flatMap(HTTPURL.init) else { continue }
+                sampler.add(component: c.name, source: .prometheus(url: u, include: m.include, exclude: m.exclude), intervalNanos: m.intervalNanos)
+            }
+        }
+        monitored.append(c.name)
+        events.record("monitoring_started", component: c.name, [("strategies", c.monitors.map(\.kind).joined(separator: ","))])
+    }
+
+    func stopMonitoring(_ c: Component) {
+        guard let sampler, monitored.contains(c.name) else { return }
+        sampler.sampleNow(component: c.name)
+        sampler.remove(component: c.name)
+        monitored.removeAll { $0 == c.name }
+        events.record("monitoring_stopped", component: c.name)
     }
 
     func configure(_ c: Component) throws {
@@ -268,8 +345,19 @@ public final class Runner {
 
     func destroy(_ c: Component) {
         if loadRunning.contains(c.name) { try? stopExecution(c) }
+        if monitored.contains(c.name) { stopMonitoring(c) }
         if let s = c.snapshot, let url = HTTPURL(s), processes[c.name]?.isRunning ?? true {
-            if let r = try? HTTPClient.request("GET", url, timeoutNanos: 5_000_000_000) {
+            // Drain: read until the counts stop changing (at most 10 s), so what was still in flight
+            // is counted rather than reported as lost.
+            var last: HTTPResult? = nil
+            let deadline = SystemClock.monotonicNanos() + 10_000_000_000
+            while let r = try? HTTPClient.request("GET", url, timeoutNanos: 5_000_000_000) {
+                if let l = last, receivedTotal(l.body) == receivedTotal(r.body) { break }
+                last = r
+                if SystemClock.monotonicNanos() > deadline { break }
+                usleep(300_000)
+            }
+            if let r = last {
                 try? folder.write("tests/\(safeName(events.test ?? "suite"))/\(c.name).snapshot", r.body)
                 events.record("snapshot", component: c.name, [("url", s), ("status", String(r.status))])
             }
@@ -393,7 +481,10 @@ public final class Runner {
             if let expect, r.status != expect { throw RunFailure(description: "\(method) \(url) answered \(r.status), expected \(expect)") }
             if expect == nil && !(200..<300).contains(r.status) { throw RunFailure(description: "\(method) \(url) answered \(r.status)") }
         case .readyCheckHTTP(let r): try readyCheck(r, component: nil)
-        case .recordEvent(let name, let attributes): events.record(name, attributes)
+        case .recordEvent(let name, let attributes):
+            if name == "observation_stop" { sampleAll() }
+            events.record(name, attributes)
+            if name == "observation_start" { sampleAll() }
         case .renderTemplate(let source, let destination, let variables):
             _ = try render(source: source, destination: destination, variables: variables)
         case .raiseError(let message): throw RunFailure(description: message)
@@ -449,39 +540,40 @@ public final class Runner {
 
 /// Whether `body` is JSON with the dotted `field` (and, when given, that value as text).
 func jsonFieldMatches(_ body: String, _ field: String, _ value: String?) -> Bool {
-    guard let root = try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8)) else { return false }
-    var v: JSONValue? = root
-    for key in field.split(separator: ".") {
-        guard case .object(let o)? = v else { return false }
-        v = o[String(key)]
+    guard let found = JSON.parse(body)?.at(field), found != .null else { return false }
+    guard let value else { return true }
+    switch found {
+    case .bool(let b): return (b ? "true" : "false") == value
+    case .number(let d): return (d == d.rounded() && abs(d) < 1e18 ? String(Int64(d)) : String(d)) == value
+    case .string(let s): return s == value
+    default: return false
     }
-    guard let found = v, found != .null else { return false }
-    return value.map { found.text == $0 } ?? true
 }
 
-/// Any JSON value.
-enum JSONValue: Decodable, Equatable {
-    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+/// The sum of the `received` counts in a status document (the drain's "has it settled" measure).
+func receivedTotal(_ body: String) -> Double {
+    guard let j = JSON.parse(body) else { return -1 }
+    return ["logs", "traces", "metrics"].compactMap { j.at("\($0).received")?.number ?? j.at("\($0).requests")?.number }.reduce(0, +)
+}
 
-    init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSONValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSONValue].self)) }
+/// Facts about where the run ran, for the report.
+func environmentFacts() -> [(String, String)] {
+    var facts: [(String, String)] = []
+    let cpuinfo = Procfs.read("/proc/cpuinfo") ?? ""
+    if let model = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") })?.split(separator: ":").last {
+        facts.append(("cpu_model", String(model).trimmingSpacesT))
     }
-
-    var text: String {
-        switch self {
-        case .null: return "null"
-        case .bool(let b): return b ? "true" : "false"
-        case .number(let d): return d == d.rounded() && abs(d) < 1e18 ? String(Int64(d)) : String(d)
-        case .string(let s): return s
-        case .array, .object: return ""
-        }
+    facts.append(("cpus", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
+    var u = utsname()
+    uname(&u)
+    let release = withUnsafePointer(to: u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+    facts.append(("kernel", release))
+    facts.append(("build", isDebugBuild ? "debug" : "release"))
+    facts.append(("pipeperf_version", "0.1.0"))
+    if let mem = (Procfs.read("/proc/meminfo") ?? "").split(separator: "\n").first(where: { $0.hasPrefix("MemTotal") }) {
+        facts.append(("memory", String(mem.split(separator: ":").last ?? "").trimmingSpacesT))
     }
+    return facts
 }
 
 func safeName(_ s: String) -> String { String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "=" || $0 == "," ? $0 : "_" }) }

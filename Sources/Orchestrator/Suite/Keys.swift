@@ -8,14 +8,14 @@ public enum SuiteKeys {
         KeySpec("components", "mapping of name to component", default: "{}", "the processes and endpoints of the pipeline, in deploy order"),
         KeySpec("tests", "list of tests", required: true, "run in order"),
         KeySpec("hooks", "mapping", default: "{}", "suite hooks: `run: {pre: [...], post: [...]}`"),
-        KeySpec("reports", "list", "reports: not available in this version yet (a suite that uses them is rejected, not silently run without them)"),
+        KeySpec("reports", "list", "not needed: every run writes report.json, report.md and report-gab.json and prints the console table (the key is rejected so that an old suite is not silently run differently)"),
     ]
 
     public static let component = [
         KeySpec("configuration", "strategy", "`template:` — render a config file into the run folder before deploy"),
         KeySpec("deployment", "strategy", required: true, "how the component runs: `process:` or `external:`"),
         KeySpec("execution", "strategy", "what it does during the load: `loadgen:` or `command:`"),
-        KeySpec("monitoring", "mapping", "monitoring strategies: not available in this version yet (rejected, not silently ignored)"),
+        KeySpec("monitoring", "mapping of strategy to options", "any of `process:`, `component:`, `prometheus:` (several at once); sampled between start_monitoring and stop_monitoring"),
         KeySpec("ready", "ready check", "an HTTP probe that must pass after deploy (same keys as the `ready_check_http` hook)"),
         KeySpec("snapshot", "URL", "fetched before the component is destroyed and kept as tests/<test>/<component>.snapshot (e.g. a sink's /status)"),
         KeySpec("hooks", "mapping of phase to {pre, post}", "hooks around the component's phases: configure, deploy, start, stop, destroy, start_monitoring, stop_monitoring"),
@@ -57,6 +57,17 @@ public enum SuiteKeys {
         KeySpec("matrix", "mapping of name to list", "run the test once per combination of values, named after them; the values are variables"),
         KeySpec("hooks", "mapping", "`run: {pre, post}` around the test"),
         KeySpec("from_template", "template reference", "`{path, variables}`: the rest of the test from a template file (a list of steps, or a mapping of test keys; keys written here win)"),
+        KeySpec("assert", "list of strings", "conditions on the test's report, `PATH OP NUMBER` (e.g. `dropped_pct < 0.1`, `latency_ms.p99 < 50`, `components.backend.cpu_cores_avg < 1.5`); a failed one fails the test"),
+    ]
+
+    public static let monitoring: [String: [KeySpec]] = [
+        "process": [KeySpec("interval", "duration", default: "1s", "between readings of the component's process tree (procfs: CPU user/system, RSS, threads, open files, context switches)")],
+        "component": [KeySpec("url", "URL", required: true, "a JSON status endpoint (loadgen's or a sink's /status)"),
+                      KeySpec("interval", "duration", default: "1s", "between readings")],
+        "prometheus": [KeySpec("url", "URL", required: true, "a Prometheus text endpoint (a collector's internal metrics, our components' /metrics)"),
+                       KeySpec("interval", "duration", default: "1s", "between scrapes"),
+                       KeySpec("include", "list of patterns", default: "all", "metric names to keep (`*` wildcards)"),
+                       KeySpec("exclude", "list of patterns", default: "none", "metric names to drop")],
     ]
 
     public static let flow = [

@@ -62,7 +62,7 @@ public enum SuiteLoader {
         }
         if let h = top.value("hooks") { suite.hooks = runHooks(h, path: "hooks", context: context) }
         if top.value("reports") != nil {
-            diags.add(top.location("reports"), "reports", "reports are not available in this version of pipeperf yet; remove the key (the run folder keeps the raw records)")
+            diags.add(top.location("reports"), "reports", "every run writes report.json, report.md and report-gab.json and prints the console table; remove the key (`pipeperf report RUN_FOLDER --format …` renders them again)")
         }
         if let t = top.value("tests") {
             if case .list(let items, _) = t {
@@ -153,8 +153,33 @@ public enum SuiteLoader {
         if let v = r.value("ready"), let o = ObjectReader(v, path: "\(path).ready", keys: SuiteKeys.hooks["ready_check_http"]!, context: context, what: "ready check") {
             ready = readyCheck(o, context: context)
         }
-        if r.value("monitoring") != nil {
-            context.diags.add(r.location("monitoring"), "\(path).monitoring", "monitoring strategies are not available in this version of pipeperf yet; remove the key")
+        var monitors: [MonitorSpec] = []
+        if let m = r.value("monitoring") {
+            if case .map(let pairs, _) = m {
+                let kinds = SuiteKeys.monitoring.keys.sorted()
+                for p in pairs {
+                    let mp = "\(path).monitoring.\(p.key)"
+                    guard let keys = SuiteKeys.monitoring[p.key] else {
+                        context.diags.add(p.keyLocation, mp, "unknown monitoring strategy '\(p.key)'\(didYouMean(p.key, among: kinds)); valid: \(kinds.joined(separator: ", "))")
+                        continue
+                    }
+                    var options = p.value
+                    if case .null(let l) = options { options = .map([], l) }
+                    guard let o = ObjectReader(options, path: mp, keys: keys, context: context, what: "\(p.key) monitoring") else { continue }
+                    var spec = MonitorSpec(kind: p.key)
+                    spec.url = o.string("url")
+                    if let u = spec.url { checkURL(u, at: o.location("url"), path: "\(mp).url", context: context) }
+                    if let i = o.duration("interval", allowZero: false) {
+                        if i < 50_000_000 { context.diags.add(o.location("interval"), "\(mp).interval", "the interval must be at least 50ms") }
+                        spec.intervalNanos = i
+                    }
+                    spec.include = o.stringList("include", single: true) ?? []
+                    spec.exclude = o.stringList("exclude", single: true) ?? []
+                    monitors.append(spec)
+                }
+            } else {
+                context.diags.add(m.location, "\(path).monitoring", "expected a mapping of monitoring strategies to options, found \(m.kind)")
+            }
         }
         let snapshot = r.string("snapshot")
         if let u = snapshot { checkURL(u, at: r.location("snapshot"), path: "\(path).snapshot", context: context) }
@@ -175,8 +200,11 @@ public enum SuiteLoader {
         }
         if r.value("deployment") != nil && deployment == nil { return nil }
         guard let deployment else { return nil }
+        if case .external = deployment, monitors.contains(where: { $0.kind == "process" }) {
+            context.diags.add(r.location("monitoring"), "\(path).monitoring.process", "an external component has no process to monitor; use component: or prometheus:")
+        }
         return Component(name: name, location: at, configuration: configuration, deployment: deployment, execution: execution, ready: ready,
-                         snapshot: snapshot, hooks: hooks)
+                         snapshot: snapshot, monitors: monitors, hooks: hooks)
     }
 
     static func extraVariables(_ o: ObjectReader, _ key: String, _ context: ReadContext) -> [String: TemplateValue] {
@@ -362,7 +390,14 @@ public enum SuiteLoader {
                 steps = flowSteps(f, path: "\(path).flow", suite: suite, context: context)
             }
             let hooks = r.value("hooks").map { runHooks($0, path: "\(path).hooks", context: context) } ?? PhaseHooks()
-            out.append(TestCase(name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo))
+            let assertions = r.stringList("assert", single: true) ?? []
+            for (k, a) in assertions.enumerated() {
+                let check = ReportBuilder.evaluate(a, in: [:])
+                if check.message.hasPrefix("cannot read") {
+                    context.diags.add(r.location("assert"), "\(path).assert[\(k)]", "expected PATH OP NUMBER (OP one of < <= > >= == !=), e.g. dropped_pct < 0.1; found '\(a)'")
+                }
+            }
+            out.append(TestCase(name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo, assertions: assertions))
             if combos.count > 1 && !context.diags.isEmpty { break }  // one expansion's errors are enough
         }
         return out

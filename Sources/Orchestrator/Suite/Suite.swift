@@ -45,7 +45,17 @@ public struct Component: Sendable {
     public var execution: Execution?
     public var ready: ReadyCheck?
     public var snapshot: String?
+    public var monitors: [MonitorSpec] = []
     public var hooks: [ComponentPhase: PhaseHooks] = [:]
+}
+
+/// One monitoring strategy of a component.
+public struct MonitorSpec: Sendable {
+    public var kind: String
+    public var url: String?
+    public var intervalNanos: UInt64 = 1_000_000_000
+    public var include: [String] = []
+    public var exclude: [String] = []
 }
 
 /// `configuration: template:` — a config file rendered into the run folder before deploy.
@@ -117,6 +127,8 @@ public struct TestCase: Sendable {
     public var hooks: PhaseHooks
     /// The matrix values this expansion stands for (empty without a matrix).
     public var matrix: [(String, String)]
+    /// Conditions on the test's report.
+    public var assertions: [String] = []
 }
 
 public struct Step: Sendable {

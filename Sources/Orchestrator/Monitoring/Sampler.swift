@@ -1,0 +1,156 @@
+// The monitoring runtime: one sampler thread for every monitor of the run, each read at its own
+// interval, every reading appended as one JSON line to the run folder's samples.jsonl (raw and
+// versioned: the report is computed from these later). The sampler measures its own CPU time.
+
+import AdminHTTP
+import FoundationEssentials
+import H2Transport
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// What a monitor reads.
+public enum MonitorSource: Sendable {
+    /// The component's process tree, from procfs.
+    case process(root: Int32)
+    /// A JSON status endpoint (our components' /status).
+    case component(url: HTTPURL)
+    /// A Prometheus text endpoint.
+    case prometheus(url: HTTPURL, include: [String], exclude: [String])
+
+    var name: String {
+        switch self {
+        case .process: return "process"
+        case .component: return "component"
+        case .prometheus: return "prometheus"
+        }
+    }
+}
+
+struct Monitor: Sendable {
+    var component: String
+    var source: MonitorSource
+    var intervalNanos: UInt64
+    var nextNanos: UInt64
+}
+
+public final class Sampler: @unchecked Sendable {
+    let fd: Int32
+    let monitors = Mutex<[Monitor]>([])
+    let stopFlag = Atomic<Bool>(false)
+    let cpuNanos = Atomic<UInt64>(0)
+    let samples = Atomic<Int>(0)
+    var thread: pthread_t?
+
+    /// Appends to `path` (created when missing).
+    public init(path: String) throws(ProcessError) {
+        fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw ProcessError(description: "cannot open \(path): \(String(cString: strerror(errno)))") }
+        do {
+            thread = try spawnThread { [self] in loop() }
+        } catch {
+            throw ProcessError(description: "\(error)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    public func add(component: String, source: MonitorSource, intervalNanos: UInt64) {
+        monitors.withLock { $0.append(Monitor(component: component, source: source, intervalNanos: intervalNanos, nextNanos: 0)) }
+    }
+
+    public func remove(component: String) {
+        monitors.withLock { $0.removeAll { $0.component == component } }
+    }
+
+    /// Takes one last reading of `component`'s monitors now (window edges), synchronously.
+    public func sampleNow(component: String) {
+        for m in monitors.withLock({ $0 }) where m.component == component { sample(m) }
+    }
+
+    /// Stops the thread; records the sampler's own cost.
+    public func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        if let thread { pthread_join(thread, nil) }
+        thread = nil
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("v", 1)
+        w.field("t", SystemClock.unixNanos())
+        w.field("source", "sampler")
+        w.field("cpu_s", Double(cpuNanos.load(ordering: .relaxed)) / 1e9, decimals: 6)
+        w.field("samples", samples.load(ordering: .relaxed))
+        w.endObject()
+        append(w.text)
+    }
+
+    func loop() {
+        while !stopFlag.load(ordering: .relaxed) {
+            let now = SystemClock.monotonicNanos()
+            var due: [Monitor] = []
+            monitors.withLock { list in
+                for i in list.indices where list[i].nextNanos <= now {
+                    due.append(list[i])
+                    list[i].nextNanos = now + list[i].intervalNanos
+                }
+            }
+            for m in due { sample(m) }
+            var ts = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            cpuNanos.store(UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec), ordering: .relaxed)
+            usleep(20_000)
+        }
+    }
+
+    func sample(_ m: Monitor) {
+        var w = JSONWriter()
+        w.beginObject()
+        w.field("v", 1)
+        w.field("t", SystemClock.unixNanos())
+        w.field("component", m.component)
+        w.field("source", m.source.name)
+        var raw: String? = nil
+        switch m.source {
+        case .process(let root):
+            guard let r = Procfs.reading(tree: root) else { return }
+            w.field("cpu_user_s", Double(r.userTicks) / Procfs.ticksPerSecond, decimals: 3)
+            w.field("cpu_system_s", Double(r.systemTicks) / Procfs.ticksPerSecond, decimals: 3)
+            w.field("rss_bytes", r.rssBytes)
+            w.field("threads", r.threads)
+            w.field("open_files", r.openFiles)
+            w.field("ctx_voluntary", r.voluntarySwitches)
+            w.field("ctx_involuntary", r.involuntarySwitches)
+            w.field("processes", r.processes)
+        case .component(let url):
+            guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200,
+                  res.body.trimmingSpacesT.hasPrefix("{") else { return }
+            raw = res.body.trimmingSpacesT
+        case .prometheus(let url, let include, let exclude):
+            guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return }
+            let parsed = PrometheusText.parse(res.body, include: include, exclude: exclude)
+            w.beginObject("series")
+            for s in parsed where s.value.isFinite { w.field(s.series, s.value, decimals: 6) }
+            w.endObject()
+            w.beginObject("types")
+            var seen = Set<String>()
+            for s in parsed where seen.insert(s.name).inserted { w.field(s.name, s.type) }
+            w.endObject()
+        }
+        w.endObject()
+        var line = w.text
+        if let raw {
+            // Embed the status document as is (it is JSON already).
+            line.removeLast()
+            line += ",\"status\":" + raw + "}"
+        }
+        append(line)
+        samples.wrappingAdd(1, ordering: .relaxed)
+    }
+
+    func append(_ line: String) {
+        var l = line.replacingOccurrences(of: "\n", with: " ") + "\n"
+        l.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+    }
+}
