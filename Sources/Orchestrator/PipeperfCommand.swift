@@ -53,19 +53,29 @@ public struct RunSuite: ParsableCommand {
     @Flag(help: "Verbose output.")
     public var debug = false
 
-    @Option(help: "OTLP endpoint for the orchestrator's own telemetry (accepted for compatibility with the reference; not exported yet).")
+    @Option(help: "OTLP/HTTP endpoint for the run's own telemetry, e.g. http://127.0.0.1:4318 (with --export-traces / --export-metrics).")
     public var otlpEndpoint: String?
 
-    @Flag(help: "Export the orchestrator's traces to --otlp-endpoint (accepted; not exported yet).")
+    @Flag(help: "Send the run's spans (suite, tests, steps, phases, hooks) to --otlp-endpoint at the end of the run.")
     public var exportTraces = false
 
-    @Flag(help: "Export the orchestrator's metrics to --otlp-endpoint (accepted; not exported yet).")
+    @Flag(help: "Send each test's report figures as OTLP gauges to --otlp-endpoint at the end of the run.")
     public var exportMetrics = false
+
+    @Flag(help: "Print a live progress line every second even when standard error is not a terminal.")
+    public var progress = false
 
     @Flag(name: .customLong("docker.no-build"), help: "Skip building Docker images (for suites with Docker deployments).")
     public var dockerNoBuild = false
 
     public init() {}
+
+    public func validate() throws {
+        if (exportTraces || exportMetrics) && otlpEndpoint == nil { throw ValidationError("--export-traces and --export-metrics need --otlp-endpoint") }
+        if let e = otlpEndpoint, HTTPURL(e) == nil {
+            throw ValidationError("--otlp-endpoint must be an OTLP/HTTP URL such as http://127.0.0.1:4318 (got '\(e)')")
+        }
+    }
 
     public func run() throws {
         let suite = try loadOrExit(config, sets: try parseSets(sets))
@@ -89,8 +99,18 @@ public struct RunSuite: ParsableCommand {
         printError("pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)")
         let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
         runner.debug = debug
+        runner.progress = progress || isatty(2) != 0
         let status = runner.run(tests: selected)
         if let report = runner.report { print(report.render(.console)) }
+        if let e = otlpEndpoint.flatMap(HTTPURL.init), exportTraces || exportMetrics {
+            let spans = exportTraces ? SelfTelemetry.spans(runner.events.events, suite: suite.name) : nil
+            let metrics = exportMetrics ? runner.report.map { SelfTelemetry.metrics($0, at: SystemClock.unixNanos()) } : nil
+            if let problem = SelfTelemetry.export(endpoint: e, traces: spans, metrics: metrics, suite: suite.name) {
+                printError("pipeperf: \(problem)")
+            } else {
+                printError("pipeperf: sent \(spans?.count ?? 0) spans and \(metrics?.count ?? 0) metrics to \(otlpEndpoint ?? "")")
+            }
+        }
         for t in runner.report?.tests ?? [] {
             print("\(t.status.uppercased()) \(t.name)\(t.error.map { ": \($0)" } ?? "")")
         }

@@ -231,9 +231,14 @@ struct RunTests {
     @Test("the quickstart suite runs loadgen → fake-backend and leaves the run folder and no process behind")
     func quickstart() throws {
         let results = try tempDir("pp-quick")
+        // A second fake backend receives the run's own telemetry over OTLP/HTTP.
+        let telemetry = try SinkProcess("fake-backend", ["--http", "127.0.0.1:0"])
+        defer { telemetry.stop() }
         let r = try pipeperf(["run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path,
-                              "--set", "observe=2s", "--set", "warmup=500ms", "--set", "rate=20k"], results: results)
+                              "--set", "observe=3s", "--set", "warmup=500ms", "--set", "rate=20k", "--progress",
+                              "--otlp-endpoint", "http://127.0.0.1:\(telemetry.httpPort)", "--export-traces", "--export-metrics"], results: results)
         #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        #expect(r.err.contains("pipeperf: logs-grpc / observe"), "a live progress line: \(r.err)")
         let folder = try runFolder(results)
         #expect(try json("\(folder)/status.json")["status"] as? String == "passed")
         let load = try json("\(folder)/tests/logs-grpc/load.loadgen.json")
@@ -259,6 +264,13 @@ struct RunTests {
         let components = try #require(test["components"] as? [String: [String: Any]])
         #expect(Set(components.keys) == ["backend", "load"])
         #expect(components.values.allSatisfy { ($0["cpu_cores_avg"] as? Double ?? -1) > 0 && ($0["rss_bytes_max"] as? Int ?? 0) > 0 })
+        // Spans for the suite, test, steps, phases and hooks; one gauge point per figure.
+        let ends = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).filter {
+            ["suite_end", "test_end", "step_end", "phase_end", "hook_end"].contains($0["name"] as? String ?? "")
+        }
+        #expect(try telemetry.count("traces", "received") == ends.count)
+        #expect(ends.count > 20)
+        #expect(try telemetry.count("metrics", "received") == 5, "received rate, dropped, p99, and CPU of two components")
         let again = try runProcess([Built.executable("pipeperf"), "report", folder, "--format", "json"])
         #expect(again.out == (try String(contentsOfFile: "\(folder)/report.json", encoding: .utf8)), "pipeperf report renders the same report")
     }

@@ -43,6 +43,8 @@ public final class Sampler: @unchecked Sendable {
     let cpuNanos = Atomic<UInt64>(0)
     let samples = Atomic<Int>(0)
     var thread: pthread_t?
+    /// The latest reading per component and source (for the live progress line).
+    let latest = Mutex<[String: (t: UInt64, status: String?, cpuSeconds: Double?)]>([:])
 
     /// Appends to `path` (created when missing).
     public init(path: String) throws(ProcessError) {
@@ -115,6 +117,8 @@ public final class Sampler: @unchecked Sendable {
         switch m.source {
         case .process(let root):
             guard let r = Procfs.reading(tree: root) else { return }
+            let cpu = Double(r.userTicks + r.systemTicks) / Procfs.ticksPerSecond
+            latest.withLock { $0["\(m.component)|process"] = (SystemClock.monotonicNanos(), nil, cpu) }
             w.field("cpu_user_s", Double(r.userTicks) / Procfs.ticksPerSecond, decimals: 3)
             w.field("cpu_system_s", Double(r.systemTicks) / Procfs.ticksPerSecond, decimals: 3)
             w.field("rss_bytes", r.rssBytes)
@@ -127,6 +131,8 @@ public final class Sampler: @unchecked Sendable {
             guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200,
                   res.body.trimmingSpacesT.hasPrefix("{") else { return }
             raw = res.body.trimmingSpacesT
+            let body = raw
+            latest.withLock { $0["\(m.component)|component"] = (SystemClock.monotonicNanos(), body, nil) }
         case .prometheus(let url, let include, let exclude):
             guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return }
             let parsed = PrometheusText.parse(res.body, include: include, exclude: exclude)

@@ -14,7 +14,7 @@ public struct HTTPResult: Sendable {
 
 public enum HTTPClient {
     /// Sends one request; throws on connection problems or when `timeoutNanos` passes.
-    public static func request(_ method: String, _ url: HTTPURL, body: String? = nil, headers: [(String, String)] = [],
+    public static func request(_ method: String, _ url: HTTPURL, body: String? = nil, bodyBytes: [UInt8]? = nil, headers: [(String, String)] = [],
                                contentType: String? = nil, timeoutNanos: UInt64 = 10_000_000_000) throws(ProcessError) -> HTTPResult {
         guard case .success(let address) = SocketAddress.resolve(Endpoint(host: url.host, port: UInt16(url.port))) else {
             throw ProcessError(description: "cannot resolve \(url.host)")
@@ -29,8 +29,8 @@ public enum HTTPClient {
         }
         var head = "\(method) \(url.path) HTTP/1.1\r\nHost: \(url.host):\(url.port)\r\nConnection: close\r\nUser-Agent: pipeperf\r\n"
         for (k, v) in headers { head += "\(k): \(v)\r\n" }
-        let payload = Array((body ?? "").utf8)
-        if body != nil || method == "POST" || method == "PUT" {
+        let payload = bodyBytes ?? Array((body ?? "").utf8)
+        if body != nil || bodyBytes != nil || method == "POST" || method == "PUT" {
             head += "Content-Length: \(payload.count)\r\n"
             if let contentType { head += "Content-Type: \(contentType)\r\n" }
         }

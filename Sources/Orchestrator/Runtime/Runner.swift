@@ -62,15 +62,54 @@ public final class Runner {
         if interruptions >= 1 { throw Interrupted() }
     }
 
-    /// Sleeps, waking early for signals.
+    /// Sleeps, waking early for signals (and printing the progress line once a second).
     func sleep(_ nanos: UInt64) throws(Interrupted) {
-        let deadline = SystemClock.monotonicNanos() + nanos
+        let start = SystemClock.monotonicNanos()
+        let deadline = start + nanos
+        var nextProgress = start + 1_000_000_000
         while true {
             try checkInterrupt()
             let now = SystemClock.monotonicNanos()
             if now >= deadline { return }
+            if progress && now >= nextProgress && nanos >= 2_000_000_000 {
+                nextProgress += 1_000_000_000
+                printProgress(elapsed: Double(now - start) / 1e9, total: Double(nanos) / 1e9)
+            }
             usleep(UInt32(Swift.min(20_000, (deadline - now) / 1000)))
         }
+    }
+
+    /// Live progress (on a terminal, or with --progress): test, step, time left, live rates and CPU.
+    public var progress = false
+    var previous: [String: (t: UInt64, value: Double)] = [:]
+
+    func printProgress(elapsed: Double, total: Double) {
+        var line = "pipeperf: \(events.test ?? "") / \(events.step ?? "") \(formatFixed(elapsed, 0))/\(formatFixed(total, 0)) s"
+        let latest = sampler?.latest.withLock { $0 } ?? [:]
+        for key in latest.keys.sorted() {
+            guard let reading = latest[key] else { continue }
+            let component = String(key.split(separator: "|").first ?? "")
+            func rate(_ name: String, _ value: Double) -> Double? {
+                defer { previous["\(component)|\(name)"] = (reading.t, value) }
+                guard let p = previous["\(component)|\(name)"], reading.t > p.t, value >= p.value else { return nil }
+                return (value - p.value) / (Double(reading.t - p.t) / 1e9)
+            }
+            if let cpu = reading.cpuSeconds, let r = rate("cpu", cpu) {
+                line += " | \(component) cpu \(formatFixed(r, 2))"
+            }
+            if let body = reading.status, let doc = JSON.parse(body) {
+                for (label, path) in [("sent", "sent"), ("received", "logs.received"), ("received", "traces.received"), ("received", "metrics.received")] {
+                    if let v = doc.at(path)?.number, v > 0, let r = rate(path, v) { line += " | \(component) \(label) \(formatRate(r))/s" }
+                }
+            }
+        }
+        log(line)
+    }
+
+    func formatRate(_ r: Double) -> String {
+        if r >= 1e6 { return formatFixed(r / 1e6, 2) + "M" }
+        if r >= 1e3 { return formatFixed(r / 1e3, 1) + "k" }
+        return formatFixed(r, 0)
     }
 
     // MARK: The run
