@@ -51,6 +51,16 @@ extension RunReport {
                 if let v = tp.duplicates { w.field("duplicates", v) } else { w.fieldNull("duplicates") }
                 if let v = tp.bytesPerItem { w.field("bytes_per_item", v, decimals: 1) } else { w.fieldNull("bytes_per_item") }
                 w.field("late_batches", tp.lateBatches)
+                w.field("in_flight", tp.inFlight)
+                w.endObject()
+            }
+            w.endObject()
+            w.beginObject("phases")
+            for (p, a, b) in t.phases {
+                w.beginObject(p)
+                w.field("start_s", a, decimals: 3)
+                w.field("end_s", b, decimals: 3)
+                w.field("samples", t.samplesPerPhase.first { $0.0 == p }?.1 ?? 0)
                 w.endObject()
             }
             w.endObject()

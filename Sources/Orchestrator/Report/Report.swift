@@ -22,6 +22,8 @@ public struct ThroughputReport: Sendable {
     public var bytesPerItem: Double? = nil
     public var lateBatches = 0
     public var achievedRate = 0.0
+    /// Sent but neither acked, failed nor rejected when the load stopped (still in flight; not loss).
+    public var inFlight = 0
 }
 
 public struct ComponentReport: Sendable {
@@ -53,6 +55,11 @@ public struct TestReport: Sendable {
     public var components: [ComponentReport] = []
     public var invalidReasons: [String] = []
     public var assertions: [AssertionResult] = []
+    /// The test's phases from the timeline (seconds from the test's start): warm-up (load started →
+    /// observation_start), measure (the window), drain (observation_stop → the load's stop and the end).
+    public var phases: [(String, Double, Double)] = []
+    /// Samples taken in each phase.
+    public var samplesPerPhase: [(String, Int)] = []
 }
 
 public struct RunReport: Sendable {
@@ -102,6 +109,22 @@ public enum ReportBuilder {
         let windowEnd = stop ?? lastEvent ?? windowStart
         var report = TestReport(name: name, status: status, error: error, windowSeconds: Swift.max(0, windowEnd - windowStart),
                                 windowComplete: start != nil && stop != nil)
+        // Phases: warm-up from the load's start to the window, the window, then drain to the test's end.
+        let testStart = events.first.map(eventTime) ?? windowStart
+        let loadStart = events.first { $0["name"]?.string == "load_started" }.map(eventTime) ?? testStart
+        let testEnd = lastEvent ?? windowEnd
+        if start != nil {
+            report.phases = [("warmup", loadStart - testStart, windowStart - testStart), ("measure", windowStart - testStart, windowEnd - testStart),
+                             ("drain", windowEnd - testStart, testEnd - testStart)]
+            let tagged = r.samples.filter { $0["source"]?.string != "sampler" }.compactMap { s -> String? in
+                let t = (s["t"]?.number ?? 0) / 1e9
+                if t >= loadStart && t < windowStart { return "warmup" }
+                if t >= windowStart && t <= windowEnd { return "measure" }
+                if t > windowEnd && t <= testEnd { return "drain" }
+                return nil
+            }
+            report.samplesPerPhase = ["warmup", "measure", "drain"].map { p in (p, tagged.filter { $0 == p }.count) }
+        }
         let files = r.testFiles[safeName(name)] ?? [:]
         let loadFile = files.keys.sorted().first { $0.hasSuffix(".loadgen.json") }
         let snapshot = files.keys.sorted().compactMap { k -> (String, JSON)? in
@@ -125,6 +148,7 @@ public enum ReportBuilder {
             tp.failed = Int(load["failed"]?.number ?? 0)
             tp.lateBatches = Int(load["late_batches"]?.number ?? 0)
             tp.achievedRate = load["achieved_rate"]?.number ?? 0
+            tp.inFlight = Swift.max(0, tp.sent - tp.acked - tp.failed - Int(load["rejected"]?.number ?? 0))
             if tp.sent > 0, let wire = load["bytes_wire"]?.number { tp.bytesPerItem = wire / Double(tp.sent) }
             let duration = load["duration_s"]?.number ?? 0
             // Windowed rates from the load generator's live /status samples; totals over its run otherwise.
@@ -136,8 +160,10 @@ public enum ReportBuilder {
                 tp.received = received
                 tp.missing = sig["missing"]?.number.map { Int($0) }
                 tp.duplicates = sig["duplicates"]?.number.map { Int($0) }
-                // Dropped: sent but never received (as integers: never negative, never wrapping).
-                tp.droppedPct = tp.sent > 0 ? Double(Swift.max(0, tp.sent - received)) * 100 / Double(tp.sent) : 0
+                // Dropped: sent but never received (as integers: never negative, never wrapping); what was still
+                // in flight when the load stopped is reported as such, not as loss.
+                let settled = tp.sent - tp.inFlight
+                tp.droppedPct = settled > 0 ? Double(Swift.max(0, settled - received)) * 100 / Double(settled) : 0
                 let backendSamples = windowSamples.filter { $0["component"]?.string == backend && $0["source"]?.string == "component" }
                 tp.receivedPerSecond = windowRate(backendSamples, "status.\(tp.signal).received") ?? (duration > 0 ? Double(received) / duration : nil)
                 if case .object(let lat)? = snap["latency_ms"] {
@@ -221,6 +247,7 @@ public enum ReportBuilder {
             if let v = tp.missing { m["missing"] = Double(v) }
             if let v = tp.duplicates { m["duplicates"] = Double(v) }
             m["late_batches"] = Double(tp.lateBatches)
+            m["in_flight"] = Double(tp.inFlight)
             for (k, v) in m where !k.contains(".") { m["throughput.\(tp.signal).\(k)"] = v }
         }
         for (k, v) in t.latencyMs { m["latency_ms.\(k)"] = v }
