@@ -41,6 +41,13 @@ public struct JSONWriter {
         text += "]"
     }
 
+    /// A list of strings.
+    public mutating func field(_ k: String, _ v: [String]) {
+        key(k)
+        text += "[" + v.map(JSONWriter.quote).joined(separator: ",") + "]"
+        needsComma[needsComma.count - 1] = true
+    }
+
     public mutating func field(_ k: String, _ v: Int) { key(k); text += String(v); needsComma[needsComma.count - 1] = true }
     public mutating func field(_ k: String, _ v: UInt64) { key(k); text += String(v); needsComma[needsComma.count - 1] = true }
     public mutating func field(_ k: String, _ v: Bool) { key(k); text += v ? "true" : "false"; needsComma[needsComma.count - 1] = true }
@@ -72,6 +79,13 @@ public struct JSONWriter {
         }
         return out + "\""
     }
+}
+
+/// `1234567.0` → `1.23M`, `12345` → `12.3k`: rates for people (no Foundation).
+public func formatRate(_ r: Double) -> String {
+    if r >= 1e6 { return formatFixed(r / 1e6, 2) + "M" }
+    if r >= 1e3 { return formatFixed(r / 1e3, 1) + "k" }
+    return formatFixed(r, 0)
 }
 
 /// Fixed-point formatting without Foundation: `formatFixed(3.14159, 2)` is `3.14`.

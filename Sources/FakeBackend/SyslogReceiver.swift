@@ -95,7 +95,7 @@ final class SyslogWorker: EventHandler {
     let counters: SyslogCounters
     let logs: SignalCounters
     let policy: CountingPolicy
-    var live: [ObjectIdentifier: SyslogConnection] = [:]
+    lazy var connections = ConnectionTable<SyslogConnection> { [counters] in counters.connections.wrappingAdd($0, ordering: .relaxed) }
     let readBuffer: UnsafeMutableRawBufferPointer
     var udp: SyslogDatagrams?
 
@@ -122,24 +122,17 @@ final class SyslogWorker: EventHandler {
             loop.poll(timeoutNanos: 50_000_000)
             policy.tick(now: SystemClock.monotonicNanos())
         }
-        for c in live.values { c.close() }
+        connections.closeAll { $0.close() }
         if listener >= 0 { loop.remove(listener, token: listenerToken) }
     }
 
     func readable() {
-        TCPListener.acceptAll(listener) { fd in
-            let c = try SyslogConnection(fd: fd, worker: self)
-            live[ObjectIdentifier(c)] = c
-            counters.connections.wrappingAdd(1, ordering: .relaxed)
-        }
+        connections.accept(listener) { try SyslogConnection(fd: $0, worker: self) }
     }
 
     func writable() {}
 
-    func closed(_ c: SyslogConnection) {
-        live[ObjectIdentifier(c)] = nil
-        counters.connections.wrappingAdd(-1, ordering: .relaxed)
-    }
+    func closed(_ c: SyslogConnection) { connections.remove(c) }
 
     /// Counts one message and reads its tracking fields (between `policy.begin` and `policy.end`).
     @inline(__always)

@@ -42,11 +42,11 @@ public enum DurationSpec {
 }
 
 extension String {
-    /// The string without leading and trailing spaces.
+    /// The string without leading and trailing spaces, tabs and line breaks.
     public var trimmingSpaces: String {
         var s = Substring(self)
-        while s.first == " " { s = s.dropFirst() }
-        while s.last == " " { s = s.dropLast() }
+        while let f = s.first, f == " " || f == "\t" || f == "\n" || f == "\r" { s = s.dropFirst() }
+        while let l = s.last, l == " " || l == "\t" || l == "\n" || l == "\r" { s = s.dropLast() }
         return String(s)
     }
 }

@@ -32,12 +32,5 @@ public enum Rate: Sendable, Equatable, CustomStringConvertible {
     }
 }
 
-/// `1234567.0` → `1.23M/s`-style text for people (no Foundation).
-func formatRate(_ r: Double) -> String {
-    if r >= 1e6 { return fixed(r / 1e6, 2) + "M" }
-    if r >= 1e3 { return fixed(r / 1e3, 1) + "k" }
-    return fixed(r, 0)
-}
-
 /// Fixed-point formatting (shared with the admin JSON writer).
 func fixed(_ v: Double, _ decimals: Int) -> String { formatFixed(v, decimals) }

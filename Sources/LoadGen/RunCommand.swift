@@ -1,3 +1,4 @@
+import AdminHTTP
 import ArgumentParser
 import H2Transport
 import OTLPWire

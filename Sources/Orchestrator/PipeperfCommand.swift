@@ -81,7 +81,7 @@ public struct RunSuite: ParsableCommand {
         let suite = try loadOrExit(config, sets: try parseSets(sets))
         var selected = suite.tests
         if let tests {
-            let wanted = tests.split(separator: ",").map { String($0).trimmingSpacesT }
+            let wanted = tests.split(separator: ",").map { String($0).trimmingSpaces }
             let names = suite.tests.map(\.name)
             for w in wanted where !names.contains(w) && !names.contains(where: { $0.hasPrefix(w + "[") }) {
                 printError("pipeperf: --tests: no test '\(w)' in \(config)\(didYouMean(w, among: names)); tests: \(names.joined(separator: ", "))")

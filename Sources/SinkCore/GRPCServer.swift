@@ -116,14 +116,20 @@ final class GRPCWorker: EventHandler {
     let options: GRPCServerOptions
     let counters: SinkCounters
     let policy: any ExportPolicy
-    var live: [ObjectIdentifier: GRPCServerConnection] = [:]
+    lazy var connections = ConnectionTable<GRPCServerConnection> { [counters] in counters.connections.wrappingAdd($0, ordering: .relaxed) }
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
     // Response pieces shared by every stream (built once).
     let okHeaders = H2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")])
     let okTrailers = H2HeaderBlock([("grpc-status", "0")])
     /// An empty ExportXServiceResponse, gRPC-framed: flag 0, length 0.
     let emptyResponse: UnsafeMutableRawPointer
-    var errorBlocks: [String: H2HeaderBlock] = [:]
+    /// Error trailers built once per distinct answer (no string building per refused request).
+    struct ErrorKey: Hashable {
+        var code: Int
+        var retryAfterSeconds: Int?
+        var message: String
+    }
+    var errorBlocks: [ErrorKey: H2HeaderBlock] = [:]
     /// Replies held back (injected latency), ordered by due time (a binary min-heap).
     var delayed: [DelayedReply] = []
     /// Connections whose reading is paused (injected slow reading), with the time to resume.
@@ -148,7 +154,7 @@ final class GRPCWorker: EventHandler {
 
     /// Trailers-only response with a gRPC error status (cached per code, message and retry delay).
     func errorHeaders(_ code: Int, _ message: String, retryAfterSeconds: Int? = nil) -> H2HeaderBlock {
-        let key = "\(code)|\(retryAfterSeconds ?? -1)|\(message)"
+        let key = ErrorKey(code: code, retryAfterSeconds: retryAfterSeconds, message: message)
         if let b = errorBlocks[key] { return b }
         var fields = [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", String(code)),
                       ("grpc-message", percentEncodeGRPCMessage(message))]
@@ -173,7 +179,7 @@ final class GRPCWorker: EventHandler {
             loop.poll(timeoutNanos: timeout)
             policy.tick(now: SystemClock.monotonicNanos())
         }
-        for c in live.values { c.close() }
+        connections.closeAll { $0.close() }
         closeListener()
     }
 
@@ -183,7 +189,7 @@ final class GRPCWorker: EventHandler {
         let refuse = policy.refusingConnections(now: now)
         if refuse && listener >= 0 {
             closeListener()
-            for c in live.values { c.close() }
+            connections.closeAll { $0.close() }
         } else if !refuse && listener < 0 {
             do {
                 listener = try TCPListener.listen(address, reusePort: options.threads > 1)
@@ -223,19 +229,12 @@ final class GRPCWorker: EventHandler {
     }
 
     func readable() {
-        TCPListener.acceptAll(listener) { fd in
-            let c = try GRPCServerConnection(fd: fd, worker: self)
-            live[ObjectIdentifier(c)] = c
-            counters.connections.wrappingAdd(1, ordering: .relaxed)
-        }
+        connections.accept(listener) { try GRPCServerConnection(fd: $0, worker: self) }
     }
 
     func writable() {}
 
-    func closed(_ c: GRPCServerConnection) {
-        live[ObjectIdentifier(c)] = nil
-        counters.connections.wrappingAdd(-1, ordering: .relaxed)
-    }
+    func closed(_ c: GRPCServerConnection) { connections.remove(c) }
 
     // MARK: Delayed replies (min-heap on `due`)
 

@@ -111,6 +111,8 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     var body: ByteBuffer?
     var bytes = 0
     var tooLarge = false
+    /// The response body, reused for every answer on this connection.
+    let responseBody = WireBuffer(capacity: 256)
 
     init(policy: any ExportPolicy, counters: SinkCounters, maxBodyBytes: Int, name: String) {
         self.policy = policy
@@ -201,7 +203,8 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     func send(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, _ reply: ExportReply) {
         switch reply.kind {
         case .ok(let rejected):
-            let out = WireBuffer(capacity: 64)
+            let out = responseBody
+            out.removeAll()
             if rejected > 0 { encodePartialSuccess(rejected: rejected, message: reply.message ?? "rejected by pipeperf \(name)", into: out) }
             write(context, head, status: 200, contentType: "application/x-protobuf", body: out, retryAfter: nil)
         case .error(let code, let status):
@@ -212,7 +215,8 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// An error answer: a google.rpc.Status protobuf body (code, message), as OTLP/HTTP specifies.
     func respond(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: Int, grpcCode: Int, message: String, retryAfter: Int? = nil) {
-        let out = WireBuffer(capacity: 64 + message.utf8.count)
+        let out = responseBody
+        out.removeAll()
         var w = ProtoWriter(appendingTo: out)
         w.varintField(1, UInt64(grpcCode))
         w.stringField(2, message)

@@ -118,3 +118,34 @@ extension TCPListener {
         }
     }
 }
+
+/// A server thread's accepted connections: accepted from a listener, kept alive here, counted, and all
+/// closed at the end. Used by the gRPC server and the fake backend's syslog receiver.
+public final class ConnectionTable<C: AnyObject> {
+    public private(set) var live: [ObjectIdentifier: C] = [:]
+    /// Called with +1 / -1 as connections come and go (a counter for /status).
+    let changed: (Int) -> Void
+
+    public init(changed: @escaping (Int) -> Void) { self.changed = changed }
+
+    /// Accepts every connection waiting on `listener`; `make` wraps the descriptor (registering it on
+    /// the thread's loop). A descriptor `make` cannot take is closed.
+    public func accept(_ listener: Int32, _ make: (Int32) throws -> C) {
+        TCPListener.acceptAll(listener) { fd in
+            let c = try make(fd)
+            live[ObjectIdentifier(c)] = c
+            changed(1)
+        }
+    }
+
+    /// A connection closed itself.
+    public func remove(_ c: C) {
+        guard live.removeValue(forKey: ObjectIdentifier(c)) != nil else { return }
+        changed(-1)
+    }
+
+    /// Closes every connection with `close` (which calls `remove`).
+    public func closeAll(_ close: (C) -> Void) {
+        for c in Array(live.values) { close(c) }
+    }
+}

@@ -85,35 +85,32 @@ def main():
         p.error(f"--status {args.status} is not a gRPC status name")
     counts = Counts()
 
-    def count_logs(request):
+    def count(signal_name, request, items_per_scope):
+        """Counts the items of every scope of every resource, and their pipeperf.seq values."""
         n, seqs = 0, []
-        for rl in request.resource_logs:
-            for sl in rl.scope_logs:
-                n += len(sl.log_records)
+        for resource in getattr(request, "resource_" + {"logs": "logs", "traces": "spans", "metrics": "metrics"}[signal_name]):
+            for scope in getattr(resource, "scope_" + {"logs": "logs", "traces": "spans", "metrics": "metrics"}[signal_name]):
+                items = items_per_scope(scope)
+                n += len(items)
                 if not args.no_seq:
-                    seqs.extend(s for s in (seq_of(r.attributes) for r in sl.log_records) if s is not None)
-        counts.add("logs", n, request.ByteSize(), seqs)
+                    seqs.extend(s for s in (seq_of(item.attributes) for item in items) if s is not None)
+        counts.add(signal_name, n, request.ByteSize(), seqs)
+
+    def metric_points(scope):
+        points = []
+        for m in scope.metrics:
+            kind = m.WhichOneof("data")
+            points.extend(getattr(m, kind).data_points if kind else [])
+        return points
+
+    def count_logs(request):
+        count("logs", request, lambda scope: scope.log_records)
 
     def count_traces(request):
-        n, seqs = 0, []
-        for rs in request.resource_spans:
-            for ss in rs.scope_spans:
-                n += len(ss.spans)
-                if not args.no_seq:
-                    seqs.extend(s for s in (seq_of(sp.attributes) for sp in ss.spans) if s is not None)
-        counts.add("traces", n, request.ByteSize(), seqs)
+        count("traces", request, lambda scope: scope.spans)
 
     def count_metrics(request):
-        n, seqs = 0, []
-        for rm in request.resource_metrics:
-            for sm in rm.scope_metrics:
-                for m in sm.metrics:
-                    kind = m.WhichOneof("data")
-                    points = getattr(m, kind).data_points if kind else []
-                    n += len(points)
-                    if not args.no_seq:
-                        seqs.extend(s for s in (seq_of(pt.attributes) for pt in points) if s is not None)
-        counts.add("metrics", n, request.ByteSize(), seqs)
+        count("metrics", request, metric_points)
 
     class Logs(logs_service_pb2_grpc.LogsServiceServicer):
         def Export(self, request, context):

@@ -118,7 +118,7 @@ struct ObjectReader {
     /// A duration such as 30s, 500ms, 2m, 1m30s; 0 allowed when `allowZero`.
     func duration(_ key: String, allowZero: Bool = true) -> UInt64? {
         guard let s = string(key) else { return nil }
-        if allowZero, s.trimmingSpacesT == "0" || s.trimmingSpacesT == "0s" { return 0 }
+        if allowZero, s.trimmingSpaces == "0" || s.trimmingSpaces == "0s" { return 0 }
         guard let n = DurationSpec.parseNanos(s) else {
             context.diags.add(location(key), sub(key), "expected a duration such as 500ms, 30s, 2m or 1m30s, found '\(s)'")
             return nil

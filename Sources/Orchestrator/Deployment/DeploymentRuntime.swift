@@ -19,7 +19,7 @@ extension Runner {
             if let old = processes[c.name], old.isRunning { throw RunFailure(description: "component '\(c.name)' is already deployed") }
             let proc: ChildProcess
             do {
-                proc = try ChildProcess(command: p.command.map(substituteRendered), environment: p.environment,
+                proc = try ChildProcess(command: p.command, environment: p.environment,
                                         directory: p.workingDirectory ?? folder.path, stdoutPath: folder.file("logs/\(c.name).stdout"),
                                         stderrPath: folder.file("logs/\(c.name).stderr"), cpus: p.cpus)
             } catch {

@@ -59,17 +59,19 @@ extension Runner {
 
     /// The options as the JSON object POST /start takes (true/false as booleans, repeated options as lists).
     func loadgenJSON(_ options: [(String, String)]) -> String {
-        var parts: [String] = []
+        var w = JSONWriter()
+        w.beginObject()
         for (k, v) in options {
-            let key = JSONWriter.quote(k)
+            // A repeated option (a YAML list) arrives as its items joined by line breaks.
             if v.contains("\n") {
-                parts.append("\(key):[" + v.split(separator: "\n", omittingEmptySubsequences: false).map { JSONWriter.quote(String($0)) }.joined(separator: ",") + "]")
+                w.field(k, v.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
             } else if v == "true" || v == "false" {
-                parts.append("\(key):\(v)")
+                w.field(k, v == "true")
             } else {
-                parts.append("\(key):\(JSONWriter.quote(v))")
+                w.field(k, v)
             }
         }
-        return "{" + parts.joined(separator: ",") + "}"
+        w.endObject()
+        return w.text
     }
 }

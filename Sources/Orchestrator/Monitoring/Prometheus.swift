@@ -25,7 +25,7 @@ public enum PrometheusText {
         var types: [String: String] = [:]
         var out: [PrometheusSample] = []
         for raw in text.split(separator: "\n") {
-            let line = String(raw).trimmingSpacesT
+            let line = String(raw).trimmingSpaces
             if line.isEmpty { continue }
             if line.hasPrefix("#") {
                 let parts = line.split(separator: " ", omittingEmptySubsequences: true)
@@ -78,7 +78,7 @@ public enum PrometheusText {
         var i = text.startIndex
         while i < text.endIndex {
             guard let eq = text[i...].firstIndex(of: "=") else { break }
-            let key = String(text[i..<eq]).trimmingSpacesT.trimmingCharactersComma
+            let key = String(text[i..<eq]).trimmingSpaces.trimmingCharactersComma
             var j = text.index(after: eq)
             guard j < text.endIndex, text[j] == "\"" else { break }
             j = text.index(after: j)

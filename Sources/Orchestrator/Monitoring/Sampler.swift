@@ -129,8 +129,8 @@ public final class Sampler: @unchecked Sendable {
             w.field("processes", r.processes)
         case .component(let url):
             guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200,
-                  res.body.trimmingSpacesT.hasPrefix("{") else { return }
-            raw = res.body.trimmingSpacesT
+                  res.body.trimmingSpaces.hasPrefix("{") else { return }
+            raw = res.body.trimmingSpaces
             let body = raw
             latest.withLock { $0["\(m.component)|component"] = (SystemClock.monotonicNanos(), body, nil) }
         case .prometheus(let url, let include, let exclude):

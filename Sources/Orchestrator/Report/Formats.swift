@@ -80,8 +80,7 @@ extension RunReport {
                 w.endObject()
             }
             w.endObject()
-            w.beginArray("invalid_reasons")
-            w.endArray()
+            w.field("invalid_reasons", t.invalidReasons)
             w.beginArray("assertions")
             for a in t.assertions {
                 w.beginObject()
@@ -100,23 +99,10 @@ extension RunReport {
         if let n = samplerSamples { w.field("samples", n) } else { w.fieldNull("samples") }
         w.endObject()
         w.endObject()
-        var text = w.text
-        // invalid_reasons are strings: filled in here (JSONWriter arrays hold objects).
-        for t in tests where !t.invalidReasons.isEmpty {
-            let marker = "\(JSONWriter.quote(t.name)),\"status\""
-            if let r = text.range(of: marker), let a = text.range(of: "\"invalid_reasons\":[]", range: r.upperBound..<text.endIndex) {
-                text.replaceSubrange(a, with: "\"invalid_reasons\":[" + t.invalidReasons.map(JSONWriter.quote).joined(separator: ",") + "]")
-            }
-        }
-        return text + "\n"
+        return w.text + "\n"
     }
 
-    func rate(_ v: Double?) -> String {
-        guard let v else { return "—" }
-        if v >= 1e6 { return formatFixed(v / 1e6, 2) + "M" }
-        if v >= 1e3 { return formatFixed(v / 1e3, 1) + "k" }
-        return formatFixed(v, 0)
-    }
+    func rate(_ v: Double?) -> String { v.map(formatRate) ?? "—" }
 
     func table(markdown: Bool) -> String {
         var rows: [[String]] = [["test", "status", "window s", "target/s", "sent/s", "received/s", "dropped %", "missing", "dup", "p50 ms", "p99 ms", "B/item"]]

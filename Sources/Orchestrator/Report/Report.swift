@@ -5,6 +5,7 @@
 // memory from the `process` monitor's samples in the window. Documented in docs/reports.md.
 
 import AdminHTTP
+import H2Transport
 
 public struct ThroughputReport: Sendable {
     public var signal = "logs"
@@ -266,8 +267,8 @@ public enum ReportBuilder {
         let ops = ["<=", ">=", "==", "!=", "<", ">"]
         for op in ops {
             guard let r = expression.range(of: " \(op) ") ?? expression.range(of: op) else { continue }
-            let path = String(expression[..<r.lowerBound]).trimmingSpacesT
-            guard let limit = Double(String(expression[r.upperBound...]).trimmingSpacesT) else { break }
+            let path = String(expression[..<r.lowerBound]).trimmingSpaces
+            guard let limit = Double(String(expression[r.upperBound...]).trimmingSpaces) else { break }
             guard let v = values[path] else {
                 return AssertionResult(expression: expression, passed: false, value: nil, message: "\(path) is not in the report of this test")
             }

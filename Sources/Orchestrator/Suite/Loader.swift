@@ -253,7 +253,7 @@ public enum SuiteLoader {
     static func parseCPUList(_ text: String) -> [Int]? {
         var out: [Int] = []
         for part in text.split(separator: ",") {
-            let bounds = part.split(separator: "-").map { Int(String($0).trimmingSpacesT) }
+            let bounds = part.split(separator: "-").map { Int(String($0).trimmingSpaces) }
             if bounds.count == 1, let a = bounds[0], a >= 0 { out.append(a) } else if bounds.count == 2, let a = bounds[0], let b = bounds[1], a >= 0, a <= b, b < 4096 {
                 out += Array(a...b)
             } else {

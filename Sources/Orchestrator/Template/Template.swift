@@ -10,6 +10,7 @@
 // Filters: default(value), upper, lower, int, json (a JSON string literal), join(sep), length.
 
 import AdminHTTP
+import H2Transport
 
 /// A template value: text, a list or a mapping (from suite variables).
 public indirect enum TemplateValue: Sendable, Equatable {
@@ -97,7 +98,7 @@ public struct Template: Sendable {
                 switch value {
                 case .list(let l): items = l
                 case .map(let m): items = m.keys.sorted().map { .text($0) }
-                case .text(let t): items = t.isEmpty ? [] : t.split(separator: ",").map { .text(String($0).trimmingSpacesT) }
+                case .text(let t): items = t.isEmpty ? [] : t.split(separator: ",").map { .text(String($0).trimmingSpaces) }
                 }
                 for (i, item) in items.enumerated() {
                     let loop: TemplateValue = .map(["index": .text(String(i + 1)), "index0": .text(String(i)),
@@ -164,7 +165,7 @@ public struct Template: Sendable {
     }
 
     static func unquote(_ s: String) -> String {
-        let t = s.trimmingSpacesT
+        let t = s.trimmingSpaces
         if t.count >= 2, let f = t.first, f == t.last, f == "\"" || f == "'" { return String(t.dropFirst().dropLast()) }
         return t
     }
@@ -229,7 +230,7 @@ public struct Template: Sendable {
                 } else if starts("{%") {
                     if !text.isEmpty { nodes.append(.text(text)); text = "" }
                     let l = line, c = column
-                    let inner = try delimited("%}", what: "{%").trimmingSpacesT
+                    let inner = try delimited("%}", what: "{%").trimmingSpaces
                     let word = String(inner.prefix { $0 != " " })
                     if until.contains(word) {
                         pendingTag = inner
@@ -286,20 +287,20 @@ public struct Template: Sendable {
 
         static func expression(_ text: String, _ l: Int, _ c: Int) throws(TemplateError) -> Expression {
             let parts = splitFilters(text)
-            let head = parts[0].trimmingSpacesT
+            let head = parts[0].trimmingSpaces
             guard !head.isEmpty, head.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
-                throw TemplateError(line: l, column: c, message: "expected a variable name in {{ \(text.trimmingSpacesT) }}")
+                throw TemplateError(line: l, column: c, message: "expected a variable name in {{ \(text.trimmingSpaces) }}")
             }
             var filters: [(name: String, argument: String?)] = []
             for f in parts.dropFirst() {
-                let t = f.trimmingSpacesT
+                let t = f.trimmingSpaces
                 if let open = t.firstIndex(of: "("), t.hasSuffix(")") {
-                    filters.append((String(t[..<open]).trimmingSpacesT, String(t[t.index(after: open)..<t.index(before: t.endIndex)])))
+                    filters.append((String(t[..<open]).trimmingSpaces, String(t[t.index(after: open)..<t.index(before: t.endIndex)])))
                 } else {
                     filters.append((t, nil))
                 }
             }
-            return Expression(path: head.split(separator: ".").map(String.init), filters: filters, text: text.trimmingSpacesT)
+            return Expression(path: head.split(separator: ".").map(String.init), filters: filters, text: text.trimmingSpaces)
         }
 
         /// Splits on `|` outside quotes.
@@ -325,14 +326,4 @@ public struct Template: Sendable {
             return parts
         }
     }
-}
-
-extension String {
-    var trimmingSpacesT: String {
-        var s = Substring(self)
-        while let f = s.first, f == " " || f == "\t" || f == "\n" { s = s.dropFirst() }
-        while let l = s.last, l == " " || l == "\t" || l == "\n" { s = s.dropLast() }
-        return String(s)
-    }
-
 }
