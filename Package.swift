@@ -76,7 +76,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "LoadGenCLI", dependencies: ["LoadGen"], path: "Sources/LoadGenCLI",
+            name: "LoadGenCLI", dependencies: ["LoadGen", "AdminHTTP"], path: "Sources/LoadGenCLI",
             swiftSettings: strict),
 
         // What both sinks share: the gRPC server on the shared transport, counters, the policy interface.
@@ -100,7 +100,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "NullSinkCLI", dependencies: ["NullSink"], path: "Sources/NullSinkCLI", swiftSettings: strict),
+            name: "NullSinkCLI", dependencies: ["NullSink", "AdminHTTP"], path: "Sources/NullSinkCLI", swiftSettings: strict),
 
         // The fake backend: counts items, tracks loss, duplicates and latency, injects faults.
         .target(
@@ -112,7 +112,7 @@ let package = Package(
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "FakeBackendCLI", dependencies: ["FakeBackend"], path: "Sources/FakeBackendCLI", swiftSettings: strict),
+            name: "FakeBackendCLI", dependencies: ["FakeBackend", "AdminHTTP"], path: "Sources/FakeBackendCLI", swiftSettings: strict),
 
         // The orchestrator: strict suite loading (Yams), templates, the runtime; `pipeperf` is its shell.
         .target(
@@ -120,6 +120,9 @@ let package = Package(
             dependencies: [
                 "H2Transport", "CLinux", "AdminHTTP", "LoadGen",
                 .product(name: "Yams", package: "Yams"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),

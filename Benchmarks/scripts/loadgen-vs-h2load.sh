@@ -15,8 +15,7 @@ conns=${CONNECTIONS:-1}
 streams=${STREAMS:-16}
 port=${PORT:-14999}
 scripts/install-deps
-swift build -c release --product loadgen 2>&1 | { grep -E "error|omplete" || true; } | tail -1
-swift build -c release --product null-sink 2>&1 | { grep -E "error|omplete" || true; } | tail -1
+scripts/swift-release loadgen null-sink
 bin=.build/release/loadgen
 tmp=$(mktemp -d)
 trap 'kill $sink_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT

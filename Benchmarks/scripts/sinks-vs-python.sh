@@ -13,9 +13,7 @@ rps=${RPS:-100}
 streams=${STREAMS:-16}
 port=${PORT:-14998}
 scripts/install-deps
-for p in loadgen null-sink fake-backend; do
-  swift build -c release --product "$p" 2>&1 | { grep -E "error|omplete" || true; } | tail -1
-done
+scripts/swift-release loadgen null-sink fake-backend
 tmp=$(mktemp -d)
 sink_pid=""
 trap '[ -n "$sink_pid" ] && kill $sink_pid 2>/dev/null; rm -rf "$tmp"' EXIT

@@ -20,6 +20,8 @@ public struct FakeBackendCommand: ParsableCommand {
             Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset, GET /faults, \
             POST /faults (JSON with the fault option names, e.g. {"error_fraction": 0.1, "error_code": \
             "RESOURCE_EXHAUSTED", "retry_after": 2}; an empty object clears every fault). See docs/sinks.md.
+            `fake-backend healthcheck [HOST:PORT]` exits 0 when the admin address (default 127.0.0.1:8081) answers \
+            GET /healthz with 200 (the container image's health command).
             """)
 
     @OptionGroup public var listen: SinkListenOptions

@@ -14,7 +14,7 @@ public struct NullSinkCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "null-sink",
         abstract: "Accept OTLP exports (gRPC and OTLP/HTTP) and answer success without decoding them (counts requests and bytes).",
-        discussion: "Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset. See docs/sinks.md.")
+        discussion: "Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset. See docs/sinks.md. `null-sink healthcheck [HOST:PORT]` exits 0 when the admin address (default 127.0.0.1:8081) answers GET /healthz with 200 (the container image's health command).")
 
     @OptionGroup public var listen: SinkListenOptions
 

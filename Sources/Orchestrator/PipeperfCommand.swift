@@ -13,7 +13,7 @@ public struct PipeperfCommand: ParsableCommand {
         commandName: "pipeperf",
         abstract: "Benchmark telemetry pipelines end to end from a YAML suite.",
         discussion: "The suite reference is docs/suites.md. Exit codes: 0 passed, 1 a test failed, 2 invalid suite, 130 interrupted.",
-        subcommands: [RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self],
+        subcommands: [RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self, ImagesCommand.self, GCCommand.self],
         defaultSubcommand: RunSuite.self)
     public init() {}
 }
@@ -65,7 +65,7 @@ public struct RunSuite: ParsableCommand {
     @Flag(help: "Print a live progress line every second even when standard error is not a terminal.")
     public var progress = false
 
-    @Flag(name: .customLong("docker.no-build"), help: "Skip building Docker images (for suites with Docker deployments).")
+    @Flag(name: .customLong("docker.no-build"), help: "Do not build Docker images (pipeperf's own or a deployment's `build:`): use the images the engine has.")
     public var dockerNoBuild = false
 
     public init() {}
@@ -99,6 +99,7 @@ public struct RunSuite: ParsableCommand {
         printError("pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)")
         let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
         runner.debug = debug
+        runner.dockerNoBuild = dockerNoBuild
         runner.progress = progress || isatty(2) != 0
         let status = runner.run(tests: selected)
         if let report = runner.report { print(report.render(.console)) }
@@ -201,7 +202,9 @@ public struct Strategies: ParsableCommand {
 public let keySections: [(title: String, keys: [KeySpec])] = {
     var s: [(String, [KeySpec])] = [
         ("suite (top level)", SuiteKeys.suite), ("component", SuiteKeys.component),
-        ("deployment: process", SuiteKeys.process), ("deployment: external", SuiteKeys.external),
+        ("deployment: process", SuiteKeys.process), ("deployment: docker", SuiteKeys.docker),
+        ("docker: build", SuiteKeys.dockerBuild), ("docker: ports (long form)", SuiteKeys.dockerPort),
+        ("docker: volumes (long form)", SuiteKeys.dockerVolume), ("deployment: external", SuiteKeys.external),
         ("execution: loadgen", SuiteKeys.loadgen), ("execution: command", SuiteKeys.command),
         ("configuration: template", SuiteKeys.template), ("test", SuiteKeys.test), ("flow", SuiteKeys.flow),
         ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError), ("hooks: pre / post", SuiteKeys.phaseHooks),
@@ -241,6 +244,10 @@ public func strategiesText() -> String {
     }
     var out = ""
     out += section("deployment", "process", SuiteKeys.process, "a local process in its own process group")
+    out += section("deployment", "docker", SuiteKeys.docker, "a container through the Docker Engine API (docs/docker.md)")
+    out += section("deployment", "docker.build", SuiteKeys.dockerBuild, "an image built before deploy")
+    out += section("deployment", "docker.ports[]", SuiteKeys.dockerPort, "a published port, long form")
+    out += section("deployment", "docker.volumes[]", SuiteKeys.dockerVolume, "a mount, long form")
     out += section("deployment", "external", SuiteKeys.external, "an endpoint that already runs")
     out += section("execution", "loadgen", SuiteKeys.loadgen, "drives a `loadgen serve` component through its admin API")
     out += section("execution", "command", SuiteKeys.command, "a command that runs while the load runs")
@@ -249,4 +256,93 @@ public func strategiesText() -> String {
     for name in SuiteKeys.hooks.keys.sorted() { out += section("hook", name, SuiteKeys.hooks[name]! + SuiteKeys.hookCommon, "a hook") }
     out += section("test", "flow", SuiteKeys.flow, "the standard flow")
     return out
+}
+
+/// `pipeperf images build`: pipeperf's own container images.
+public struct ImagesCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "images",
+        abstract: "Build pipeperf's container images (loadgen, null-sink, fake-backend) through the Docker engine.",
+        discussion: """
+            Each image is FROM scratch: the stripped release binary next to this pipeperf (build them with \
+            scripts/swift-release), exactly the shared libraries ldd lists for it, and Dockerfiles/ROLE.Dockerfile. \
+            Tagged pipeperf/ROLE:\(PipeperfImages.version) and pipeperf/ROLE:latest. See docs/docker.md.
+            """)
+
+    @Argument(help: "build")
+    public var action: String = "build"
+
+    @Option(help: "Roles to build, comma-separated (default: loadgen,null-sink,fake-backend).")
+    public var roles: String?
+
+    @Option(help: "The Dockerfiles folder (default: found from the current folder or this executable).")
+    public var dockerfiles: String?
+
+    @Option(help: "Folder of the release binaries (default: this executable's folder).")
+    public var binaries: String?
+
+    @Option(help: "Fail when an image is this many bytes or more (e.g. 30000000).")
+    public var maxBytes: Int?
+
+    public init() {}
+
+    public func validate() throws {
+        guard action == "build" else { throw ValidationError("unknown action '\(action)'; the action is: build") }
+        if let roles {
+            for r in roles.split(separator: ",") where !PipeperfImages.roles.contains(String(r)) {
+                throw ValidationError("--roles: unknown role '\(r)'; roles: \(PipeperfImages.roles.joined(separator: ", "))")
+            }
+        }
+    }
+
+    public func run() throws {
+        do {
+            let engine = try DockerEngine()
+            try engine.ping()
+            let selected = roles.map { $0.split(separator: ",").map(String.init) } ?? PipeperfImages.roles
+            let built = try PipeperfImages.build(engine: engine, roles: selected, dockerfiles: dockerfiles, binaries: binaries, log: { print($0) })
+            if let maxBytes {
+                for (tag, size) in built where size >= maxBytes {
+                    printError("pipeperf: \(tag) is \(size) bytes, over --max-bytes \(maxBytes)")
+                    throw ExitCode(1)
+                }
+            }
+        } catch let e as DockerError {
+            printError("pipeperf: \(e.description)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `pipeperf gc`: removes containers and networks that runs no longer alive left behind.
+public struct GCCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "gc",
+        abstract: "Remove the containers and networks left by pipeperf runs that are no longer running.",
+        discussion: "Every container and network a run creates carries the labels pipeperf.run, pipeperf.pid, pipeperf.pid_start and pipeperf.boot_id; those of a run whose orchestrator is gone are removed. Runs in progress are left alone.")
+
+    @Flag(help: "Only list what would be removed.")
+    public var dryRun = false
+
+    public init() {}
+
+    public func run() throws {
+        do {
+            let engine = try DockerEngine()
+            try engine.ping()
+            let items = try DockerGC.leftovers(engine)
+            for i in items { print("\(dryRun ? "would remove" : "removing") \(i.kind) \(i.name) (\(String(i.id.prefix(12))), run \(i.run))") }
+            if dryRun || items.isEmpty {
+                print("pipeperf gc: \(items.count) left behind\(dryRun ? "" : "; nothing to remove")")
+                return
+            }
+            let problems = DockerGC.remove(items, engine)
+            for p in problems { printError("pipeperf gc: \(p)") }
+            print("pipeperf gc: removed \(items.count - problems.count) of \(items.count)")
+            if !problems.isEmpty { throw ExitCode(1) }
+        } catch let e as DockerError {
+            printError("pipeperf gc: \(e.description)")
+            throw ExitCode(1)
+        }
+    }
 }

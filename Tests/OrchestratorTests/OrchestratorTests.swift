@@ -99,6 +99,23 @@ struct LoaderTests {
                 "regenerate the section with `pipeperf strategies --markdown`")
     }
 
+    @Test("every suite shipped in suites/ is valid (the Docker ones included, whether or not their images exist here)")
+    func shippedSuites() throws {
+        let dir = Built.repository.appendingPathComponent("suites").path
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+        #expect(files.contains("otelcol-docker.yaml") && files.contains("quickstart-docker.yaml"))
+        for f in files {
+            let r = try runProcess([Built.executable("pipeperf"), "validate", "\(dir)/\(f)"])
+            #expect(r.status == 0, "\(f): \(r.err)")
+        }
+        let docker = try SuiteLoader.load(path: "\(dir)/quickstart-docker.yaml")
+        let process = try SuiteLoader.load(path: "\(dir)/quickstart.yaml")
+        #expect(docker.variables.keys.filter { ["rate", "warmup", "observe"].contains($0) }.sorted() == ["observe", "rate", "warmup"])
+        #expect(docker.variables["rate"] == process.variables["rate"] && docker.variables["observe"] == process.variables["observe"])
+        guard case .docker(let backend)? = docker.component("backend")?.deployment else { Issue.record("backend is not a docker deployment"); return }
+        #expect(backend.cpus == 1 && backend.network != nil)
+    }
+
     @Test("the quickstart suite is valid, reads in about 30 lines, and --set overrides its variables")
     func quickstart() throws {
         let path = Built.repository.appendingPathComponent("suites/quickstart.yaml").path

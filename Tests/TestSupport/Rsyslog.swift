@@ -10,15 +10,21 @@ public final class Rsyslog {
     public var output: URL { dir.appendingPathComponent("out.log") }
 
     public static func freePort(_ type: Int32) throws -> Int {
+        let (fd, port) = boundSocket(type)
+        close(fd)
+        return port
+    }
+
+    /// A socket bound to a free port on 127.0.0.1 (the caller closes it; `listen` it to hold the port).
+    public static func boundSocket(_ type: Int32) -> (fd: Int32, port: Int) {
         let fd = socket(AF_INET, type, 0)
-        defer { close(fd) }
         var addr = sockaddr_in()
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
         _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
-        return Int(UInt16(bigEndian: addr.sin_port))
+        return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 
     /// rsyslogd writing each message's fields to `output`, one line per message:

@@ -145,6 +145,16 @@ struct ObjectReader {
         }
     }
 
+    /// The items of a list of any nodes (nil, with the problem reported, when it is not a list).
+    func list(_ key: String, what: String) -> [YNode]? {
+        guard let v = value(key) else { return nil }
+        guard case .list(let items, _) = v else {
+            context.diags.add(v.location, sub(key), "expected a list of \(what), found \(v.kind)")
+            return nil
+        }
+        return items
+    }
+
     /// A mapping of scalar values (environment, headers, options).
     func stringMap(_ key: String) -> [(String, String)]? {
         guard let v = value(key) else { return nil }

@@ -1,6 +1,7 @@
 // Deployment strategies at run time: `process` (a child in its own process group, the early-exit check,
-// SIGTERM then SIGKILL to the group) and `external` (nothing to do); both with the ready probe after
-// deploy, and the snapshot (read until it settles) and monitoring stop before destroy.
+// SIGTERM then SIGKILL to the group), `docker` (Docker/DockerRuntime.swift) and `external` (nothing to
+// do); all with the ready probe after deploy, and the snapshot (read until it settles) and monitoring
+// stop before destroy.
 
 import AdminHTTP
 import FoundationEssentials
@@ -15,6 +16,7 @@ extension Runner {
         if c.configuration != nil && rendered[c.name] == nil { try configure(c) }
         switch c.deployment {
         case .external: break
+        case .docker(let d): try deployDocker(c, d)
         case .process(let p):
             if let old = processes[c.name], old.isRunning { throw RunFailure(description: "component '\(c.name)' is already deployed") }
             let proc: ChildProcess
@@ -60,6 +62,7 @@ extension Runner {
             }
         }
         if let e = commandExecutions.removeValue(forKey: c.name) { e.stop(graceNanos: 2_000_000_000) }
+        if case .docker(let d) = c.deployment { removeContainer(c, grace: d.stopGraceNanos) }
         guard let p = processes.removeValue(forKey: c.name) else { return }
         var grace: UInt64 = 5_000_000_000
         if case .process(let d) = c.deployment { grace = d.stopGraceNanos }

@@ -19,12 +19,15 @@ public enum MonitorSource: Sendable {
     case component(url: HTTPURL)
     /// A Prometheus text endpoint.
     case prometheus(url: HTTPURL, include: [String], exclude: [String])
+    /// A container's stats, streamed by the Docker engine.
+    case docker(stream: DockerStatsStream)
 
     var name: String {
         switch self {
         case .process: return "process"
         case .component: return "component"
         case .prometheus: return "prometheus"
+        case .docker: return "docker"
         }
     }
 }
@@ -64,7 +67,11 @@ public final class Sampler: @unchecked Sendable {
     }
 
     public func remove(component: String) {
-        monitors.withLock { $0.removeAll { $0.component == component } }
+        let removed = monitors.withLock { list in
+            defer { list.removeAll { $0.component == component } }
+            return list.filter { $0.component == component }
+        }
+        for m in removed { if case .docker(let stream) = m.source { stream.close() } }
     }
 
     /// Takes one last reading of `component`'s monitors now (window edges), synchronously.
@@ -133,6 +140,17 @@ public final class Sampler: @unchecked Sendable {
             raw = res.body.trimmingSpaces
             let body = raw
             latest.withLock { $0["\(m.component)|component"] = (SystemClock.monotonicNanos(), body, nil) }
+        case .docker(let stream):
+            // The engine's newest reading (about one a second), stamped with its arrival time.
+            guard let (t, stats) = stream.takeNew(), let reading = DockerStats(stats) else { return }
+            latest.withLock { $0["\(m.component)|docker"] = (SystemClock.monotonicNanos(), nil, reading.cpuSeconds) }
+            w = JSONWriter()
+            w.beginObject()
+            w.field("v", 1)
+            w.field("t", t)
+            w.field("component", m.component)
+            w.field("source", "docker")
+            reading.write(into: &w)
         case .prometheus(let url, let include, let exclude):
             guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return }
             let parsed = PrometheusText.parse(res.body, include: include, exclude: exclude)
@@ -158,5 +176,60 @@ public final class Sampler: @unchecked Sendable {
     func append(_ line: String) {
         var l = line.replacingOccurrences(of: "\n", with: " ") + "\n"
         l.withUTF8 { _ = write(fd, $0.baseAddress, $0.count) }
+    }
+}
+
+/// One reading of a container's stats (GET /containers/ID/stats?stream=false&one-shot=true), as
+/// cumulative counters: the report turns them into rates over the window, so CPU is in cores used
+/// (usage delta / wall time), whatever the CPU limit.
+struct DockerStats {
+    var cpuSeconds: Double
+    var onlineCPUs: Int?
+    /// Memory in use without the page cache (cgroup v1: usage − total_inactive_file; v2: − inactive_file),
+    /// as `docker stats` shows it.
+    var memoryBytes: Double
+    var memoryLimit: Double?
+    var netRx = 0.0, netTx = 0.0
+    var blockRead = 0.0, blockWrite = 0.0
+    var throttledSeconds: Double?
+    var throttledPeriods: Double?
+    var pids: Double?
+
+    init?(_ s: JSON) {
+        guard let total = s.at("cpu_stats.cpu_usage.total_usage")?.number, let usage = s.at("memory_stats.usage")?.number else { return nil }
+        cpuSeconds = total / 1e9
+        onlineCPUs = s.at("cpu_stats.online_cpus")?.number.map { Int($0) }
+        let stats = s.at("memory_stats.stats")
+        let inactive = stats?["total_inactive_file"]?.number ?? stats?["inactive_file"]?.number ?? 0
+        memoryBytes = inactive < usage ? usage - inactive : usage
+        memoryLimit = s.at("memory_stats.limit")?.number
+        for (_, n) in s["networks"]?.object ?? [:] {
+            netRx += n["rx_bytes"]?.number ?? 0
+            netTx += n["tx_bytes"]?.number ?? 0
+        }
+        for e in s.at("blkio_stats.io_service_bytes_recursive")?.array ?? [] {
+            switch e["op"]?.string?.lowercased() {
+            case "read": blockRead += e["value"]?.number ?? 0
+            case "write": blockWrite += e["value"]?.number ?? 0
+            default: break
+            }
+        }
+        throttledSeconds = s.at("cpu_stats.throttling_data.throttled_time")?.number.map { $0 / 1e9 }
+        throttledPeriods = s.at("cpu_stats.throttling_data.throttled_periods")?.number
+        pids = s.at("pids_stats.current")?.number
+    }
+
+    func write(into w: inout JSONWriter) {
+        w.field("cpu_s", cpuSeconds, decimals: 6)
+        if let c = onlineCPUs { w.field("online_cpus", c) }
+        w.field("mem_bytes", Int(memoryBytes))
+        if let l = memoryLimit { w.field("mem_limit_bytes", Int(l)) }
+        w.field("net_rx_bytes", Int(netRx))
+        w.field("net_tx_bytes", Int(netTx))
+        w.field("blk_read_bytes", Int(blockRead))
+        w.field("blk_write_bytes", Int(blockWrite))
+        if let t = throttledSeconds { w.field("throttled_s", t, decimals: 6) }
+        if let p = throttledPeriods { w.field("throttled_periods", Int(p)) }
+        if let p = pids { w.field("pids", Int(p)) }
     }
 }

@@ -76,6 +76,12 @@ extension RunReport {
                 w.field("rss_bytes_avg", Int(c.rssBytesAvg))
                 w.field("rss_bytes_max", Int(c.rssBytesMax))
                 if let v = c.cpuPer100kPerSecond { w.field("cpu_cores_per_100k_per_s", v, decimals: 3) } else { w.fieldNull("cpu_cores_per_100k_per_s") }
+                if c.source != "process" {
+                    w.field("source", c.source)
+                    if let v = c.netRxBytesPerSecond { w.field("net_rx_bytes_per_s", v, decimals: 0) }
+                    if let v = c.netTxBytesPerSecond { w.field("net_tx_bytes_per_s", v, decimals: 0) }
+                    if let v = c.throttledSeconds { w.field("cpu_throttled_s", v, decimals: 3) }
+                }
                 w.field("samples", c.samples)
                 w.endObject()
             }

@@ -36,6 +36,12 @@ public struct ComponentReport: Sendable {
     public var rssBytesMax: Double
     public var cpuPer100kPerSecond: Double?
     public var samples: Int
+    /// Where the figures come from: `process` (procfs) or `docker` (the engine's container stats).
+    public var source = "process"
+    /// From `docker` samples: network bytes per second and CPU time lost to the CPU limit in the window.
+    public var netRxBytesPerSecond: Double? = nil
+    public var netTxBytesPerSecond: Double? = nil
+    public var throttledSeconds: Double? = nil
 }
 
 public struct AssertionResult: Sendable {
@@ -181,15 +187,21 @@ public enum ReportBuilder {
             }
             report.throughput = tp
         }
-        // CPU and memory per component from the process samples in the window.
+        // CPU and memory per component from its samples in the window: the engine's container stats when
+        // the component has a `docker` monitor, else procfs (`process`).
         var names: [String] = []
-        for s in windowSamples where s["source"]?.string == "process" { if let c = s["component"]?.string, !names.contains(c) { names.append(c) } }
+        for s in windowSamples where ["process", "docker"].contains(s["source"]?.string ?? "") {
+            if let c = s["component"]?.string, !names.contains(c) { names.append(c) }
+        }
         for c in names {
-            let ps = windowSamples.filter { $0["component"]?.string == c && $0["source"]?.string == "process" }
+            let source = windowSamples.contains { $0["component"]?.string == c && $0["source"]?.string == "docker" } ? "docker" : "process"
+            let ps = windowSamples.filter { $0["component"]?.string == c && $0["source"]?.string == source }
             guard ps.count >= 2 else { continue }
             var rates: [Double] = []
             var used = 0.0
-            let cpu = { (s: JSON) in (s["cpu_user_s"]?.number ?? 0) + (s["cpu_system_s"]?.number ?? 0) }
+            let cpu = { (s: JSON) in
+                source == "docker" ? (s["cpu_s"]?.number ?? 0) : (s["cpu_user_s"]?.number ?? 0) + (s["cpu_system_s"]?.number ?? 0)
+            }
             for i in 1..<ps.count {
                 let dt = ((ps[i]["t"]?.number ?? 0) - (ps[i - 1]["t"]?.number ?? 0)) / 1e9
                 let d = cpu(ps[i]) - cpu(ps[i - 1])
@@ -204,14 +216,21 @@ public enum ReportBuilder {
             }
             let total = ((ps.last!["t"]?.number ?? 0) - (ps.first!["t"]?.number ?? 0)) / 1e9
             let avg = total > 0 ? used / total : 0
-            let rss = ps.compactMap { $0["rss_bytes"]?.number }
+            let rss = ps.compactMap { $0[source == "docker" ? "mem_bytes" : "rss_bytes"]?.number }
             let sorted = rates.sorted()
             let p95 = sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
             var per100k: Double? = nil
             if let rps = report.throughput?.receivedPerSecond ?? report.throughput?.ackedPerSecond, rps > 0 { per100k = avg / (rps / 100_000) }
-            report.components.append(ComponentReport(name: c, cpuCoresAvg: avg, cpuCoresP95: p95, cpuCoresMax: sorted.last ?? 0,
-                                                     rssBytesAvg: rss.isEmpty ? 0 : rss.reduce(0, +) / Double(rss.count), rssBytesMax: rss.max() ?? 0,
-                                                     cpuPer100kPerSecond: per100k, samples: ps.count))
+            var cr = ComponentReport(name: c, cpuCoresAvg: avg, cpuCoresP95: p95, cpuCoresMax: sorted.last ?? 0,
+                                     rssBytesAvg: rss.isEmpty ? 0 : rss.reduce(0, +) / Double(rss.count), rssBytesMax: rss.max() ?? 0,
+                                     cpuPer100kPerSecond: per100k, samples: ps.count)
+            cr.source = source
+            if source == "docker" {
+                cr.netRxBytesPerSecond = windowRate(ps, "net_rx_bytes")
+                cr.netTxBytesPerSecond = windowRate(ps, "net_tx_bytes")
+                if let a = ps.first?["throttled_s"]?.number, let b = ps.last?["throttled_s"]?.number { cr.throttledSeconds = Swift.max(0, b - a) }
+            }
+            report.components.append(cr)
         }
         if !report.invalidReasons.isEmpty && report.status == "passed" { report.status = "invalid" }
         return report

@@ -1,52 +1,8 @@
 // Reading a run folder back: the records `pipeperf run` wrote (status, events, samples, per-test
 // summaries and snapshots, run metadata). Reports are pure functions of these.
 
+import AdminHTTP
 import FoundationEssentials
-
-/// Any JSON value, with path lookup.
-public enum JSON: Decodable, Equatable, Sendable {
-    case null, bool(Bool), number(Double), string(String), array([JSON]), object([String: JSON])
-
-    public init(from decoder: Decoder) throws {
-        let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([JSON].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: JSON].self)) }
-    }
-
-    public static func parse(_ text: String) -> JSON? { try? JSONDecoder().decode(JSON.self, from: Data(text.utf8)) }
-
-    public subscript(_ key: String) -> JSON? {
-        if case .object(let o) = self { return o[key] }
-        return nil
-    }
-
-    /// A dotted path such as `logs.received`.
-    public func at(_ path: String) -> JSON? {
-        var v: JSON? = self
-        for k in path.split(separator: ".") { v = v?[String(k)] }
-        return v
-    }
-
-    public var number: Double? {
-        if case .number(let d) = self { return d }
-        if case .string(let s) = self { return Double(s) }
-        return nil
-    }
-
-    public var string: String? {
-        if case .string(let s) = self { return s }
-        return nil
-    }
-
-    public var array: [JSON] {
-        if case .array(let a) = self { return a }
-        return []
-    }
-}
 
 /// Everything a report needs from a run folder.
 public struct RunRecords: Sendable {

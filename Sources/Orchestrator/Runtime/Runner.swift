@@ -35,6 +35,12 @@ public final class Runner {
     var loadgenOptions: [String: [(String, String)]] = [:]
     var loadRunning: Set<String> = []
     var rendered: [String: String] = [:]
+    /// Docker state: containers per component, networks this run created, images built this run.
+    var containers: [String: RunContainer] = [:]
+    var createdNetworks: [String] = []
+    var builtImages: Set<String> = []
+    /// --docker.no-build: use the images the engine has.
+    public var dockerNoBuild = false
     var testResults: [(name: String, status: RunStatus, error: String?)] = []
     let log: (String) -> Void
     /// Verbose progress (--debug).
@@ -58,7 +64,11 @@ public final class Runner {
     var interruptions: Int { Termination.received }
 
     func checkInterrupt() throws(Interrupted) {
-        if interruptions >= 2 { ChildProcess.killAll(); _exit(130) }
+        if interruptions >= 2 {
+            ChildProcess.killAll()
+            DockerLive.removeAll()
+            _exit(130)
+        }
         if interruptions >= 1 { throw Interrupted() }
     }
 
@@ -131,6 +141,7 @@ public final class Runner {
             log("pipeperf: \(error)")
         }
         teardown()
+        removeCreatedNetworks()
         events.test = nil
         events.step = nil
         events.record("suite_end", [("status", status.rawValue)])
@@ -296,8 +307,15 @@ public final class Runner {
         for m in c.monitors {
             switch m.kind {
             case "process":
-                guard let p = processes[c.name] else { continue }
-                sampler.add(component: c.name, source: .process(root: p.pid), intervalNanos: m.intervalNanos)
+                guard let pid = processes[c.name]?.pid ?? containerPid(c.name) else { continue }
+                sampler.add(component: c.name, source: .process(root: pid), intervalNanos: m.intervalNanos)
+            case "docker":
+                guard let rc = containers[c.name], let engine = DockerLive.engine else { continue }
+                do {
+                    sampler.add(component: c.name, source: .docker(stream: try DockerStatsStream(engine: engine, id: rc.id)), intervalNanos: m.intervalNanos)
+                } catch {
+                    log("pipeperf: \(c.name): docker monitoring is off: \(error)")
+                }
             case "component":
                 guard let u = m.url.flatMap(HTTPURL.init) else { continue }
                 sampler.add(component: c.name, source: .component(url: u), intervalNanos: m.intervalNanos)
@@ -341,7 +359,9 @@ public final class Runner {
     /// Everything still running, destroyed in reverse order (loads stopped first).
     func teardown() {
         for c in suite.components.reversed() where loadRunning.contains(c.name) { try? stopExecution(c) }
-        for c in suite.components.reversed() where processes[c.name] != nil || commandExecutions[c.name] != nil { destroy(c) }
+        for c in suite.components.reversed() where processes[c.name] != nil || commandExecutions[c.name] != nil || containers[c.name] != nil {
+            destroy(c)
+        }
     }
 
     // MARK: Hooks

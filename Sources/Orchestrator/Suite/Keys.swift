@@ -13,9 +13,9 @@ public enum SuiteKeys {
 
     public static let component = [
         KeySpec("configuration", "strategy", "`template:` — render a config file into the run folder before deploy"),
-        KeySpec("deployment", "strategy", required: true, "how the component runs: `process:` or `external:`"),
+        KeySpec("deployment", "strategy", required: true, "how the component runs: `process:`, `docker:` or `external:`"),
         KeySpec("execution", "strategy", "what it does during the load: `loadgen:` or `command:`"),
-        KeySpec("monitoring", "mapping of strategy to options", "any of `process:`, `component:`, `prometheus:` (several at once); sampled between start_monitoring and stop_monitoring"),
+        KeySpec("monitoring", "mapping of strategy to options", "any of `process:`, `docker:`, `component:`, `prometheus:` (several at once); sampled between start_monitoring and stop_monitoring"),
         KeySpec("ready", "ready check", "an HTTP probe that must pass after deploy (same keys as the `ready_check_http` hook)"),
         KeySpec("snapshot", "URL", "fetched before the component is destroyed and kept as tests/<test>/<component>.snapshot (e.g. a sink's /status)"),
         KeySpec("hooks", "mapping of phase to {pre, post}", "hooks around the component's phases: configure, deploy, start, stop, destroy, start_monitoring, stop_monitoring"),
@@ -28,6 +28,45 @@ public enum SuiteKeys {
         KeySpec("cpus", "string", "CPU list to pin the process to, e.g. \"2-3\" or \"0,2\" (sched_setaffinity)"),
         KeySpec("startup_check", "duration", default: "500ms", "the process must still be running this long after start"),
         KeySpec("stop_grace", "duration", default: "5s", "on destroy, SIGTERM to its process group, then SIGKILL after this long"),
+    ]
+
+    public static let docker = [
+        KeySpec("image", "string", "the image (required unless `build` is given; pipeperf never pulls: the engine must have it). pipeperf's own `pipeperf/loadgen:0.1.0`, `pipeperf/null-sink:0.1.0` and `pipeperf/fake-backend:0.1.0` are built before the run unless --docker.no-build"),
+        KeySpec("build", "mapping", "build the image before deploy (skipped with --docker.no-build): `context` (folder, relative to the suite file; required), `dockerfile` (default Dockerfile), `args` (mapping), `target`; tagged `image` when given, else pipeperf-suite/<suite>-<component>:latest"),
+        KeySpec("command", "list of strings", default: "the image's CMD", "the container's command (arguments of the image's entrypoint)"),
+        KeySpec("entrypoint", "list of strings", default: "the image's ENTRYPOINT", "replaces the image's entrypoint"),
+        KeySpec("environment", "mapping or list", default: "{}", "variables: `{NAME: value}` or `[NAME=value, …]`"),
+        KeySpec("ports", "list", default: "[]", "published ports: short `\"[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp]\"` or long `{target, published, host_ip, protocol}`; the host IP defaults to 127.0.0.1 and a missing host port to the container port"),
+        KeySpec("volumes", "list", default: "[]", "mounts: short `\"SOURCE:TARGET[:ro|rw]\"` or long `{source, target, read_only}`; a SOURCE with a `/` or starting with `.` is a host path (relative to the suite file), `rendered/FILE` a file the run rendered (always read-only), anything else a named volume"),
+        KeySpec("network", "string", default: "the engine's default bridge", "a network to attach to, created (labelled with the run) when absent and removed at the end of the run only if this run created it; the component's name is its DNS alias there"),
+        KeySpec("cpuset", "string", "CPUs the container may run on, e.g. \"1\" or \"0-1\""),
+        KeySpec("cpus", "number", "CPU limit in cores (CFS quota), e.g. 0.5"),
+        KeySpec("memory", "size", "memory limit, e.g. 256m or 1g (bytes without a unit)"),
+        KeySpec("name", "string", default: "pipeperf-<suite>-<component>", "the container's name; a stale container of that name left by a pipeperf run is removed before deploy"),
+        KeySpec("healthcheck", "list of strings", default: "the image's HEALTHCHECK", "the health command run inside the container (exec form); `[]` turns the image's off. When there is one, deploy waits until the container is healthy"),
+        KeySpec("startup_timeout", "duration", default: "60s", "deploy fails when the container is not running (and healthy, with a health command) by then"),
+        KeySpec("startup_check", "duration", default: "500ms", "the container must still be running this long after start"),
+        KeySpec("stop_grace", "duration", default: "5s", "on destroy, SIGTERM then SIGKILL after this long; logs are saved to logs/<component>.stdout|.stderr and the container removed"),
+    ]
+
+    public static let dockerBuild = [
+        KeySpec("context", "path", required: true, "the build context folder, relative to the suite file (sent as a tar archive; .dockerignore is not read)"),
+        KeySpec("dockerfile", "path", default: "Dockerfile", "the Dockerfile, relative to the context"),
+        KeySpec("args", "mapping", default: "{}", "build arguments"),
+        KeySpec("target", "string", "the stage to build"),
+    ]
+
+    public static let dockerPort = [
+        KeySpec("target", "integer", required: true, "the container port"),
+        KeySpec("published", "integer", default: "the container port", "the host port (0: any free port)"),
+        KeySpec("host_ip", "address", default: "127.0.0.1", "the host address to publish on (0.0.0.0: every interface)"),
+        KeySpec("protocol", "string", default: "tcp", "tcp or udp"),
+    ]
+
+    public static let dockerVolume = [
+        KeySpec("source", "string", required: true, "a host path (with a `/` or starting with `.`, relative to the suite file), `rendered/FILE`, or a named volume"),
+        KeySpec("target", "path", required: true, "the absolute path in the container"),
+        KeySpec("read_only", "boolean", default: "false (true for rendered/ files)", "mount read-only"),
     ]
 
     public static let external = [
@@ -62,6 +101,7 @@ public enum SuiteKeys {
 
     public static let monitoring: [String: [KeySpec]] = [
         "process": [KeySpec("interval", "duration", default: "1s", "between readings of the component's process tree (procfs: CPU user/system, RSS, threads, open files, context switches)")],
+        "docker": [KeySpec("interval", "duration", default: "1s", "between readings of the container's stats from the engine (CPU in cores from the usage deltas, memory without page cache, network rx/tx, block I/O, CPU throttling when limited); needs a `docker` deployment")],
         "component": [KeySpec("url", "URL", required: true, "a JSON status endpoint (loadgen's or a sink's /status)"),
                       KeySpec("interval", "duration", default: "1s", "between readings")],
         "prometheus": [KeySpec("url", "URL", required: true, "a Prometheus text endpoint (a collector's internal metrics, our components' /metrics)"),

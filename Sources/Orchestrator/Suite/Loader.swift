@@ -7,6 +7,10 @@ import FoundationEssentials
 import H2Transport
 import LoadGen
 
+#if canImport(Glibc)
+import Glibc
+#endif
+
 public enum SuiteLoader {
     /// Reads and validates `path`; `overrides` (from `--set`) replace suite variables.
     public static func load(path: String, overrides: [(String, String)] = []) throws(ConfigError) -> Suite {
@@ -97,7 +101,7 @@ public enum SuiteLoader {
             context.diags.add(at, path, "component names may hold letters, digits, '-' and '_' only")
         }
         var deployment: Deployment? = nil
-        if let (kind, options, _) = r.strategy("deployment", kinds: ["process", "external"], what: "deployment strategy") {
+        if let (kind, options, _) = r.strategy("deployment", kinds: ["process", "docker", "external"], what: "deployment strategy") {
             let p = "\(path).deployment.\(kind)"
             switch kind {
             case "process":
@@ -115,6 +119,10 @@ public enum SuiteLoader {
                     if let n = o.duration("startup_check") { d.startupCheckNanos = n }
                     if let n = o.duration("stop_grace") { d.stopGraceNanos = n }
                     deployment = .process(d)
+                }
+            case "docker":
+                if let o = ObjectReader(options, path: p, keys: SuiteKeys.docker, context: context, what: "docker deployment") {
+                    deployment = dockerDeployment(o, path: p, context: context).map { .docker($0) }
                 }
             default:
                 if let o = ObjectReader(options, path: p, keys: SuiteKeys.external, context: context, what: "external deployment"),
@@ -203,8 +211,152 @@ public enum SuiteLoader {
         if case .external = deployment, monitors.contains(where: { $0.kind == "process" }) {
             context.diags.add(r.location("monitoring"), "\(path).monitoring.process", "an external component has no process to monitor; use component: or prometheus:")
         }
+        if monitors.contains(where: { $0.kind == "docker" }), deployment.kind != "docker" {
+            context.diags.add(r.location("monitoring"), "\(path).monitoring.docker", "docker monitoring needs a docker deployment (this component's is \(deployment.kind))")
+        }
         return Component(name: name, location: at, configuration: configuration, deployment: deployment, execution: execution, ready: ready,
                          snapshot: snapshot, monitors: monitors, hooks: hooks)
+    }
+
+    /// `deployment: docker:` options.
+    static func dockerDeployment(_ o: ObjectReader, path p: String, context: ReadContext) -> DockerDeployment? {
+        var d = DockerDeployment()
+        d.image = o.string("image")
+        if let b = o.value("build"), let bo = ObjectReader(b, path: "\(p).build", keys: SuiteKeys.dockerBuild, context: context, what: "docker build"),
+           let ctx = bo.string("context") {
+            let full = ctx.hasPrefix("/") ? ctx : "\(context.baseDirectory)/\(ctx.hasPrefix("./") ? String(ctx.dropFirst(2)) : ctx)"
+            var st = stat()
+            let isDir = stat(full, &st) == 0 && (st.st_mode & S_IFMT) == S_IFDIR
+            if !isDir {
+                context.diags.add(bo.location("context"), "\(p).build.context", "no folder \(full)")
+            }
+            var spec = DockerBuildSpec(context: full)
+            if let f = bo.string("dockerfile") {
+                spec.dockerfile = f
+                if !FileManager.default.fileExists(atPath: "\(full)/\(f)") { context.diags.add(bo.location("dockerfile"), "\(p).build.dockerfile", "no file \(full)/\(f)") }
+            } else if isDir && !FileManager.default.fileExists(atPath: "\(full)/Dockerfile") {
+                context.diags.add(bo.location("context"), "\(p).build.context", "no Dockerfile in \(full) (set dockerfile:)")
+            }
+            spec.args = bo.stringMap("args") ?? []
+            spec.target = bo.string("target")
+            d.build = spec
+        }
+        if d.image == nil && o.value("build") == nil { context.diags.add(o.node.location, p, "a docker deployment needs `image` or `build`") }
+        if let c = o.value("command") { d.command = o.stringList("command"); _ = c }
+        if o.value("entrypoint") != nil { d.entrypoint = o.stringList("entrypoint", single: true) }
+        if let env = o.value("environment") {
+            if case .list(let items, _) = env {
+                for (i, item) in items.enumerated() {
+                    guard let s = o.scalar(item, path: "\(p).environment[\(i)]") else { continue }
+                    guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
+                        context.diags.add(item.location, "\(p).environment[\(i)]", "expected NAME=value, found '\(s)'")
+                        continue
+                    }
+                    d.environment.append((String(s[..<eq]), String(s[s.index(after: eq)...])))
+                }
+            } else {
+                d.environment = o.stringMap("environment") ?? []
+            }
+        }
+        if let items = o.list("ports", what: "ports") {
+            for (i, item) in items.enumerated() {
+                let ip = "\(p).ports[\(i)]"
+                if case .map = item {
+                    guard let po = ObjectReader(item, path: ip, keys: SuiteKeys.dockerPort, context: context, what: "port") else { continue }
+                    guard let target = po.int("target", range: 1...65535) else { continue }
+                    var m = PortMapping(containerPort: target)
+                    m.hostPort = po.int("published", range: 0...65535) ?? target
+                    if let h = po.string("host_ip") {
+                        if !isIPAddress(h) { context.diags.add(po.location("host_ip"), "\(ip).host_ip", "expected an IP address such as 127.0.0.1 or 0.0.0.0, found '\(h)'") }
+                        m.hostIP = h
+                    }
+                    if let proto = po.string("protocol") {
+                        if proto != "tcp" && proto != "udp" { context.diags.add(po.location("protocol"), "\(ip).protocol", "expected tcp or udp, found '\(proto)'") }
+                        m.proto = proto
+                    }
+                    d.ports.append(m)
+                } else if let text = o.scalar(item, path: ip) {
+                    switch parsePortMapping(text) {
+                    case .success(let m): d.ports.append(m)
+                    case .failure(let e): context.diags.add(item.location, ip, e.description)
+                    }
+                }
+            }
+        }
+        if let items = o.list("volumes", what: "volumes") {
+            for (i, item) in items.enumerated() {
+                let vp = "\(p).volumes[\(i)]"
+                var source = "", target = "", mode: String? = nil
+                if case .map = item {
+                    guard let vo = ObjectReader(item, path: vp, keys: SuiteKeys.dockerVolume, context: context, what: "volume"),
+                          let s = vo.string("source"), let t = vo.string("target") else { continue }
+                    source = s
+                    target = t
+                    if let ro = vo.bool("read_only") { mode = ro ? "ro" : "rw" }
+                } else if let text = o.scalar(item, path: vp) {
+                    let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+                    guard parts.count == 2 || parts.count == 3, !parts[0].isEmpty, !parts[1].isEmpty else {
+                        context.diags.add(item.location, vp, "expected SOURCE:TARGET or SOURCE:TARGET:ro|rw, found '\(text)'")
+                        continue
+                    }
+                    source = parts[0]
+                    target = parts[1]
+                    if parts.count == 3 {
+                        guard parts[2] == "ro" || parts[2] == "rw" else {
+                            context.diags.add(item.location, vp, "the mode must be ro or rw, found '\(parts[2])'")
+                            continue
+                        }
+                        mode = parts[2]
+                    }
+                }
+                guard target.hasPrefix("/") else {
+                    context.diags.add(item.location, vp, "the target must be an absolute path in the container, found '\(target)'")
+                    continue
+                }
+                var m = VolumeMount(source: source, target: target, readOnly: mode == "ro")
+                if source.hasPrefix("rendered/") {
+                    m.rendered = true
+                    m.source = String(source.dropFirst("rendered/".count))
+                    if mode == "rw" { context.diags.add(item.location, vp, "files of the run folder's rendered/ mount read-only") }
+                    m.readOnly = true
+                } else if source.contains("/") || source.hasPrefix(".") {
+                    m.source = source.hasPrefix("/") ? source : "\(context.baseDirectory)/\(source.hasPrefix("./") ? String(source.dropFirst(2)) : source)"
+                    if !FileManager.default.fileExists(atPath: m.source) { context.diags.add(item.location, vp, "no file or folder \(m.source)") }
+                } else {
+                    m.isBind = false
+                }
+                d.volumes.append(m)
+            }
+        }
+        d.network = o.string("network")
+        if let n = d.network, n.isEmpty || !n.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+            context.diags.add(o.location("network"), "\(p).network", "a network name holds letters, digits, '-', '_' and '.', found '\(n)'")
+        }
+        if let c = o.string("cpuset") {
+            if parseCPUList(c) == nil { context.diags.add(o.location("cpuset"), "\(p).cpuset", "expected a CPU list such as \"1\" or \"0-1\", found '\(c)'") }
+            d.cpuset = c
+        }
+        if let c = o.string("cpus") {
+            if let v = Double(c), v > 0, v <= 1024 { d.cpus = v } else {
+                context.diags.add(o.location("cpus"), "\(p).cpus", "expected a number of cores above 0 such as 0.5 or 2, found '\(c)'")
+            }
+        }
+        if let m = o.string("memory") {
+            if let b = parseByteSize(m), b >= 6 << 20 { d.memoryBytes = b } else {
+                context.diags.add(o.location("memory"), "\(p).memory", "expected a size of at least 6m such as 256m or 1g, found '\(m)'")
+            }
+        }
+        if let n = o.string("name") {
+            if n.isEmpty || !n.allSatisfy({ $0.isLetter || $0.isNumber || "-_.".contains($0) }) {
+                context.diags.add(o.location("name"), "\(p).name", "a container name holds letters, digits, '-', '_' and '.', found '\(n)'")
+            }
+            d.name = n
+        }
+        if o.value("healthcheck") != nil { d.healthcheck = o.stringList("healthcheck") }
+        if let t = o.duration("startup_timeout", allowZero: false) { d.startupTimeoutNanos = t }
+        if let t = o.duration("startup_check") { d.startupCheckNanos = t }
+        if let t = o.duration("stop_grace") { d.stopGraceNanos = t }
+        return d
     }
 
     static func extraVariables(_ o: ObjectReader, _ key: String, _ context: ReadContext) -> [String: TemplateValue] {
@@ -248,6 +400,55 @@ public enum SuiteLoader {
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
             context.diags.add(at, path, "expected a plain file name (it goes into the run folder's rendered/), found '\(name)'")
         }
+    }
+
+    /// Whether `s` is an IPv4 or IPv6 address.
+    static func isIPAddress(_ s: String) -> Bool {
+        var buf = [UInt8](repeating: 0, count: 16)
+        return inet_pton(AF_INET, s, &buf) == 1 || inet_pton(AF_INET6, s, &buf) == 1
+    }
+
+    /// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]` (Compose's short form; an empty HOST_PORT is any free port).
+    static func parsePortMapping(_ text: String) -> Result<PortMapping, ProcessError> {
+        func bad(_ why: String) -> Result<PortMapping, ProcessError> {
+            .failure(ProcessError(description: "\(why) in port '\(text)' (expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp], e.g. 127.0.0.1:8080:80)"))
+        }
+        var body = Substring(text)
+        var proto = "tcp"
+        if let slash = body.lastIndex(of: "/") {
+            proto = String(body[body.index(after: slash)...])
+            body = body[..<slash]
+            guard proto == "tcp" || proto == "udp" else { return bad("protocol '\(proto)' is not tcp or udp") }
+        }
+        var parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+        guard (1...3).contains(parts.count) else { return bad("too many ':'") }
+        func port(_ s: String, allowZero: Bool) -> Int? { Int(s).flatMap { (allowZero ? 0 : 1)...65535 ~= $0 ? $0 : nil } }
+        guard let container = port(parts.removeLast(), allowZero: false) else { return bad("the container port is not a number from 1 to 65535") }
+        var m = PortMapping(containerPort: container, proto: proto)
+        m.hostPort = container
+        if let hp = parts.popLast() {
+            if hp.isEmpty { m.hostPort = 0 } else {
+                guard let h = port(hp, allowZero: true) else { return bad("the host port '\(hp)' is not a number from 0 to 65535") }
+                m.hostPort = h
+            }
+        }
+        if let ip = parts.popLast() {
+            guard isIPAddress(ip) else { return bad("'\(ip)' is not an IP address") }
+            m.hostIP = ip
+        }
+        return .success(m)
+    }
+
+    /// 256m, 1g, 512k, 1048576 (bytes) → bytes.
+    static func parseByteSize(_ text: String) -> Int64? {
+        let t = text.trimmingSpaces.lowercased()
+        let units: [(String, Int64)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30),
+                                        ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        for (suffix, factor) in units where t.hasSuffix(suffix) {
+            guard let v = Double(t.dropLast(suffix.count)), v > 0 else { return nil }
+            return Int64(v * Double(factor))
+        }
+        return Int64(t).flatMap { $0 > 0 ? $0 : nil }
     }
 
     static func parseCPUList(_ text: String) -> [Int]? {
@@ -577,6 +778,15 @@ public enum SuiteLoader {
         // Ports used twice by listen addresses in process commands.
         var ports: [Int: String] = [:]
         for c in suite.components {
+            if case .docker(let d) = c.deployment {
+                for m in d.ports where m.hostPort != 0 {
+                    let key = m.hostPort * (m.proto == "udp" ? -1 : 1)
+                    if let other = ports[key] {
+                        context.diags.add(c.location, "components.\(c.name).deployment.docker.ports", "host port \(m.hostPort) is also used by \(other)")
+                    }
+                    ports[key] = "\(c.name) (published port)"
+                }
+            }
             guard case .process(let p) = c.deployment else { continue }
             for (i, arg) in p.command.enumerated() where i > 0 {
                 let prev = p.command[i - 1]

@@ -68,11 +68,13 @@ public struct TemplateConfiguration: Sendable {
 public enum Deployment: Sendable {
     case process(ProcessDeployment)
     case external(ExternalDeployment)
+    case docker(DockerDeployment)
 
     public var kind: String {
         switch self {
         case .process: return "process"
         case .external: return "external"
+        case .docker: return "docker"
         }
     }
 }
@@ -87,6 +89,54 @@ public struct ProcessDeployment: Sendable {
     public var startupCheckNanos: UInt64 = 500_000_000
     /// On destroy: SIGTERM, then SIGKILL after this long.
     public var stopGraceNanos: UInt64 = 5_000_000_000
+}
+
+/// `deployment: docker:` — a container through the Docker Engine API.
+public struct DockerDeployment: Sendable {
+    public var image: String? = nil
+    public var build: DockerBuildSpec? = nil
+    public var command: [String]? = nil
+    public var entrypoint: [String]? = nil
+    public var environment: [(String, String)] = []
+    public var ports: [PortMapping] = []
+    public var volumes: [VolumeMount] = []
+    public var network: String? = nil
+    public var cpuset: String? = nil
+    public var cpus: Double? = nil
+    public var memoryBytes: Int64? = nil
+    /// The container's name (default pipeperf-<suite>-<component>).
+    public var name: String? = nil
+    /// Replaces the image's health command; `[]` turns it off.
+    public var healthcheck: [String]? = nil
+    public var startupTimeoutNanos: UInt64 = 60_000_000_000
+    public var startupCheckNanos: UInt64 = 500_000_000
+    public var stopGraceNanos: UInt64 = 5_000_000_000
+}
+
+public struct DockerBuildSpec: Sendable {
+    /// Absolute path of the context folder.
+    public var context: String
+    public var dockerfile = "Dockerfile"
+    public var args: [(String, String)] = []
+    public var target: String? = nil
+}
+
+/// A published port: container port/protocol on the host's address and port (0: any free port).
+public struct PortMapping: Sendable, Equatable {
+    public var hostIP = "127.0.0.1"
+    public var hostPort = 0
+    public var containerPort: Int
+    public var proto = "tcp"
+}
+
+/// A bind mount (absolute host path) or a named volume.
+public struct VolumeMount: Sendable, Equatable {
+    public var source: String
+    public var target: String
+    public var readOnly = false
+    public var isBind = true
+    /// A file of the run folder's rendered/ (the source is the file's name): always read-only.
+    public var rendered = false
 }
 
 public struct ExternalDeployment: Sendable {
