@@ -111,7 +111,7 @@ struct DockerTests {
         #expect(cores["1.5"]! > cores["0.25"]! + 0.15, "one busy thread, not limited: \(cores)")
     }
 
-    @Test("a taken host port and a missing image are clear errors, and nothing is left behind")
+    @Test("a taken host port, a missing image and a name in use are clear errors; a dead run's container of the same name is replaced")
     func errors() throws {
         let e = try engine()
         // Hold a host port.
@@ -129,6 +129,20 @@ struct DockerTests {
         #expect(missing.out.contains("component 'sink': the engine has no image pipeperf-test/missing:1, and pipeperf does not pull images"),
                 "\(missing.out)\n\(missing.err)")
         #expect(try !networkExists(e, "pipeperf-test-net"))
+        // A container of the same name: one a dead pipeperf run left is replaced, anyone else's is an error.
+        let stale = try startContainer(e, name: "pipeperf-test-sink", labels: [RunLabels.run: "test/stale", RunLabels.pid: "999999",
+                                                                               RunLabels.pidStart: "1", RunLabels.boot: RunLabels.bootID])
+        let results3 = try tempDir("pp-docker-err")
+        let replaced = try pipeperf(["run", "-c", dockerSuite, "--docker.no-build", "--set", "load_for=2s", "--set", "window=1s"], results: results3)
+        #expect(replaced.status == 0, "\(replaced.out)\n\(replaced.err)")
+        #expect(try e.request("GET", "/containers/\(stale)/json").status == 404, "the stale container was removed")
+        let events = (try json("\(try runFolder(results3))/events.json")["events"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        #expect(events.contains("stale_container_removed"))
+        let foreign = try startContainer(e, name: "pipeperf-test-sink")
+        defer { _ = try? e.request("DELETE", "/containers/\(foreign)?force=true") }
+        let refused = try pipeperf(["run", "-c", dockerSuite, "--docker.no-build"], results: try tempDir("pp-docker-err"))
+        #expect(refused.status == 1 && refused.out.contains("a container named pipeperf-test-sink exists and was not made by pipeperf"), "\(refused.out)")
+        #expect(try e.expect("GET", "/containers/\(foreign)/json", what: "inspect").json?.at("State.Running") == .bool(true), "left alone")
     }
 
     @Test("SIGINT mid-run removes every container of the run and leaves other containers alone")
