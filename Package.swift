@@ -22,6 +22,7 @@ let package = Package(
         .library(name: "SyslogWire", targets: ["SyslogWire"]),
         .library(name: "SinkCore", targets: ["SinkCore"]),
         .library(name: "FakeBackend", targets: ["FakeBackend"]),
+        .library(name: "AdminHTTP", targets: ["AdminHTTP"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),

@@ -21,6 +21,7 @@ let package = Package(
                 .product(name: "FakeBackend", package: rootIdentity),
                 .product(name: "SinkCore", package: rootIdentity),
                 .product(name: "LoadGen", package: rootIdentity),
+                .product(name: "AdminHTTP", package: rootIdentity),
             ],
             swiftSettings: [.unsafeFlags(["-parse-as-library"])]),
     ]

@@ -42,6 +42,24 @@ func startContainer(_ e: DockerEngine, name: String, image: String = "pipeperf/n
     return id
 }
 
+/// Starts `pipeperf run` on the limits suite with a long window and waits until both containers run.
+func startLongDockerRun(_ e: DockerEngine, _ results: String) throws -> Process {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: Built.executable("pipeperf"))
+    p.arguments = ["run", "-c", dockerSuite, "--docker.no-build", "--set", "window=60s", "--set", "load_for=90s", "--results", results]
+    p.standardOutput = FileHandle.nullDevice
+    p.standardError = FileHandle.nullDevice
+    try p.run()
+    var running = 0
+    for _ in 0..<300 {
+        running = try labelled(e, "pipeperf.pid=\(p.processIdentifier)").filter { $0["State"]?.string == "running" }.count
+        if running == 2 { break }
+        usleep(100_000)
+    }
+    #expect(running == 2, "both containers of the run came up")
+    return p
+}
+
 @Suite("Docker (real engine)", .serialized, .enabled(if: dockerAvailable))
 struct DockerTests {
     @Test("images: FROM scratch under 30 MB, non-root, with a health command and exactly the libraries ldd lists")
@@ -151,19 +169,7 @@ struct DockerTests {
         let bystander = try startContainer(e, name: "pipeperf-test-bystander")
         defer { _ = try? e.request("DELETE", "/containers/\(bystander)?force=true") }
         let results = try tempDir("pp-docker-int")
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: Built.executable("pipeperf"))
-        p.arguments = ["run", "-c", dockerSuite, "--docker.no-build", "--set", "window=60s", "--set", "load_for=90s", "--results", results]
-        p.standardOutput = FileHandle.nullDevice
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        var running = 0
-        for _ in 0..<300 {
-            running = try labelled(e, "pipeperf.pid=\(p.processIdentifier)").filter { $0["State"]?.string == "running" }.count
-            if running == 2 { break }
-            usleep(100_000)
-        }
-        #expect(running == 2, "both containers of the run came up")
+        let p = try startLongDockerRun(e, results)
         usleep(1_000_000)
         kill(p.processIdentifier, SIGINT)
         p.waitUntilExit()
@@ -175,6 +181,36 @@ struct DockerTests {
         let folder = try runFolder(results)
         #expect(try json("\(folder)/status.json")["status"] as? String == "aborted")
         #expect(FileManager.default.fileExists(atPath: "\(folder)/logs/burner.stdout"), "the container's logs are kept")
+    }
+
+    @Test("a kill -9 of the orchestrator leaves its containers and network, which the next run names and pipeperf gc removes")
+    func killedThenGC() throws {
+        let e = try engine()
+        let p = try startLongDockerRun(e, try tempDir("pp-docker-kill"))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        let left = try labelled(e, "pipeperf.pid=\(p.processIdentifier)")
+        #expect(left.count == 2, "the engine has no parent-death signal: the containers outlive a kill -9")
+        #expect(try networkExists(e, "pipeperf-test-net"))
+        // The next run that uses the engine points at them.
+        let next = try pipeperf(["run", "-c", suitesDir + "/docker/build.yaml"], results: try tempDir("pp-docker-kill"))
+        #expect(next.status == 0 && next.err.contains("left by pipeperf runs that are no longer alive") && next.err.contains("pipeperf gc"),
+                "\(next.err)")
+        let dry = try runProcess([Built.executable("pipeperf"), "gc", "--dry-run"])
+        #expect(dry.out.contains("would remove container pipeperf-test-sink") && dry.out.contains("would remove network pipeperf-test-net"), "\(dry.out)")
+        let r = try runProcess([Built.executable("pipeperf"), "gc"])
+        #expect(r.status == 0, "\(r.out)\(r.err)")
+        #expect(try labelled(e, "pipeperf.pid=\(p.processIdentifier)").isEmpty)
+        #expect(try !networkExists(e, "pipeperf-test-net"))
+    }
+
+    @Test("no engine, or a DOCKER_HOST that is not a unix socket: one clear error")
+    func noEngine() throws {
+        let missing = try runProcess(["/usr/bin/env", "DOCKER_HOST=unix:///tmp/pipeperf-no-engine.sock", Built.executable("pipeperf"), "gc"])
+        #expect(missing.status == 1 && missing.err.contains("no Docker engine answers on /tmp/pipeperf-no-engine.sock")
+                && missing.err.contains("scripts/docker-engine"), "\(missing.err)")
+        let tcp = try runProcess(["/usr/bin/env", "DOCKER_HOST=tcp://127.0.0.1:2375", Built.executable("pipeperf"), "images", "build"])
+        #expect(tcp.status == 1 && tcp.err.contains("DOCKER_HOST=tcp://127.0.0.1:2375: pipeperf talks to the engine over a unix socket only"), "\(tcp.err)")
     }
 
     @Test("build: a context folder built through the engine with args and a target stage, then deployed")

@@ -74,6 +74,9 @@ extension Runner {
         let e = try DockerEngine()
         try e.ping()
         DockerLive.engine = e
+        if let left = try? DockerGC.leftovers(e), !left.isEmpty {
+            log("pipeperf: \(left.count) container(s) or network(s) left by pipeperf runs that are no longer alive (\(left.map(\.name).joined(separator: ", "))); `pipeperf gc` removes them")
+        }
         return e
     }
 

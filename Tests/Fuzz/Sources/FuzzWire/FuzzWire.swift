@@ -1,9 +1,11 @@
 // libFuzzer entry point over everything that reads bytes from the network: the OTLP scanner (all
 // three signals, counting and tracking walks), the gRPC message decoder fed in chunks, gzip
 // decompression, the run-id parser, the fake backend's request path (gunzip, scan, ledger, latency,
-// faults), syslog framing and tracking, and loadgen's HTTP/1.1 response parser. Any crash, sanitizer
-// report or broken invariant aborts.
+// faults), syslog framing and tracking, loadgen's HTTP/1.1 response parser, and the JSON reader behind
+// every admin body (POST /start, POST /faults) and Docker Engine answer. Any crash, sanitizer report or
+// broken invariant aborts.
 
+import AdminHTTP
 import FakeBackend
 import LoadGen
 import OTLPGzip
@@ -102,5 +104,11 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
             }
         } catch {}
     }
+    // JSON: whatever the reader accepts, it writes back as text that reads back to the same value;
+    // admin option bodies become arguments or a named error.
+    if let value = JSON.parse(bytes: bytes) {
+        precondition(JSON.parse(value.text) == value || value.text.contains("null"), "JSON written back does not read back")
+    }
+    _ = try? jsonArguments(Array(bytes), example: "{}")
     return 0
 }
