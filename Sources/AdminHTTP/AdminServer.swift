@@ -124,23 +124,32 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func write(context: ChannelHandlerContext, response: AdminResponse, keepAlive: Bool) {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: response.contentType)
-        headers.add(name: "content-length", value: String(response.body.utf8.count))
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: response.status), headers: headers)
-        context.write(wrapOutboundOut(.head(head)), promise: nil)
         var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
         buffer.writeString(response.body)
-        context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
-        }
+        writeHTTPResponse(context, status: response.status, contentType: response.contentType, body: buffer, keepAlive: keepAlive)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         context.close(promise: nil)
+    }
+}
+
+/// Writes one HTTP/1.1 response on a server channel (head with content-type and content-length, the
+/// body when there is one, end) and closes the connection after it unless `keepAlive`. Shared by the
+/// admin servers and the sinks' OTLP/HTTP server.
+public func writeHTTPResponse(_ context: ChannelHandlerContext, status: Int, contentType: String?, body: ByteBuffer?, keepAlive: Bool,
+                              extraHeaders: [(String, String)] = []) {
+    var headers = HTTPHeaders()
+    if let contentType { headers.add(name: "content-type", value: contentType) }
+    headers.add(name: "content-length", value: String(body?.readableBytes ?? 0))
+    for (k, v) in extraHeaders { headers.add(name: k, value: v) }
+    if !keepAlive { headers.add(name: "connection", value: "close") }
+    let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
+    context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
+    if let body, body.readableBytes > 0 { context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil) }
+    let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
+    if !keepAlive {
+        let channel = context.channel
+        done.whenComplete { _ in channel.close(promise: nil) }
     }
 }

@@ -34,8 +34,7 @@ public final class SyslogCounters: Sendable {
 public final class SyslogServer: Sendable {
     public let tcpPort: UInt16
     public let udpPort: UInt16
-    let stopFlag = Atomic<Bool>(false)
-    let threads: Mutex<[pthread_t]>
+    let group = ThreadGroup()
 
     /// Listens on `tcp` and/or `udp` with `threads` threads; thread `i` gets `makePolicy(i)`.
     public init(tcp: Endpoint?, udp: Endpoint?, threads n: Int, maxMessageBytes: Int, counters: SyslogCounters, logs: SignalCounters,
@@ -59,32 +58,23 @@ public final class SyslogServer: Sendable {
         }
         tcpPort = tcpFDs.first.map { TCPListener.boundPort($0) } ?? 0
         udpPort = udpFDs.first.map { TCPListener.boundPort($0) } ?? 0
-        threads = Mutex([])
-        var started: [pthread_t] = []
-        for i in 0..<n {
+        let datagramFDs = udpFDs
+        try group.start(n) { i, stopping in
             let listener = i < tcpFDs.count ? tcpFDs[i] : -1
-            let datagrams = i < udpFDs.count ? udpFDs[i] : -1
-            let t = try spawnThread { [self] in
-                do {
-                    let w = try SyslogWorker(listener: listener, udp: datagrams, maxMessageBytes: maxMessageBytes, counters: counters, logs: logs,
-                                             policy: makePolicy(i))
-                    w.run(until: { self.stopFlag.load(ordering: .relaxed) })
-                } catch {
-                    printError("fake-backend: syslog worker failed: \(error)")
-                }
-                if listener >= 0 { close(listener) }
-                if datagrams >= 0 { close(datagrams) }
+            let datagrams = i < datagramFDs.count ? datagramFDs[i] : -1
+            do {
+                let w = try SyslogWorker(listener: listener, udp: datagrams, maxMessageBytes: maxMessageBytes, counters: counters, logs: logs,
+                                         policy: makePolicy(i))
+                w.run(until: stopping)
+            } catch {
+                printError("fake-backend: syslog worker failed: \(error)")
             }
-            started.append(t)
+            if listener >= 0 { close(listener) }
+            if datagrams >= 0 { close(datagrams) }
         }
-        let all = started
-        threads.withLock { $0 = all }
     }
 
-    public func stop() {
-        stopFlag.store(true, ordering: .relaxed)
-        for t in threads.withLock({ $0 }) { pthread_join(t, nil) }
-    }
+    public func stop() { group.stop() }
 }
 
 final class SyslogWorker: EventHandler {

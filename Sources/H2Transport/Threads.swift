@@ -32,6 +32,27 @@ public func spawnThread(_ body: @escaping @Sendable () -> Void) throws(ThreadErr
     return t
 }
 
+/// Threads that run until stopped (the servers' per-thread event loops): thread `i` runs
+/// `body(i, stopping)` and should return once `stopping()` is true; `stop()` sets it and joins them.
+public final class ThreadGroup: Sendable {
+    let stopFlag = Atomic<Bool>(false)
+    let threads = Mutex<[pthread_t]>([])
+
+    public init() {}
+
+    public func start(_ count: Int, _ body: @escaping @Sendable (_ index: Int, _ stopping: @escaping @Sendable () -> Bool) -> Void) throws(ThreadError) {
+        for i in 0..<count {
+            let t = try spawnThread { [self] in body(i, { self.stopFlag.load(ordering: .relaxed) }) }
+            threads.withLock { $0.append(t) }
+        }
+    }
+
+    public func stop() {
+        stopFlag.store(true, ordering: .relaxed)
+        for t in threads.withLock({ $0 }) { pthread_join(t, nil) }
+    }
+}
+
 /// Writes a line to standard output at once (no stdio buffering: supervisors read it live).
 public func printLine(_ s: String) {
     var line = s + "\n"

@@ -34,8 +34,7 @@ public struct GRPCServerOptions: Sendable {
 /// The running gRPC side of a sink.
 public final class GRPCServer: Sendable {
     public let port: UInt16
-    let stopFlag = Atomic<Bool>(false)
-    let threads: Mutex<[pthread_t]>
+    let group = ThreadGroup()
 
     /// Binds the listeners (one per thread, same port) and starts the threads; thread `i` gets the
     /// policy `makePolicy(i)`, created on that thread.
@@ -43,34 +42,23 @@ public final class GRPCServer: Sendable {
                 makePolicy: @escaping @Sendable (Int) -> any ExportPolicy) throws {
         let fds = try Listeners.bind(options.endpoint, count: options.threads)
         port = TCPListener.boundPort(fds[0])
-        threads = Mutex([])
-        var started: [pthread_t] = []
         guard case .success(let bound) = SocketAddress.resolve(Endpoint(host: options.endpoint.host, port: TCPListener.boundPort(fds[0]))) else {
             for fd in fds { close(fd) }
             throw SinkError("cannot resolve \(options.endpoint)")
         }
-        for (i, fd) in fds.enumerated() {
-            let opts = options
-            let t = try spawnThread { [self] in
-                do {
-                    let w = try GRPCWorker(listener: fd, address: bound, options: opts, counters: counters, policy: makePolicy(i))
-                    w.run(until: { self.stopFlag.load(ordering: .relaxed) })
-                } catch {
-                    close(fd)
-                    printError("\(opts.name): worker failed: \(error)")
-                }
+        try group.start(fds.count) { i, stopping in
+            do {
+                let w = try GRPCWorker(listener: fds[i], address: bound, options: options, counters: counters, policy: makePolicy(i))
+                w.run(until: stopping)
+            } catch {
+                close(fds[i])
+                printError("\(options.name): worker failed: \(error)")
             }
-            started.append(t)
         }
-        let all = started
-        threads.withLock { $0 = all }
     }
 
     /// Stops the threads and closes every connection.
-    public func stop() {
-        stopFlag.store(true, ordering: .relaxed)
-        for t in threads.withLock({ $0 }) { pthread_join(t, nil) }
-    }
+    public func stop() { group.stop() }
 }
 
 /// Listening sockets for several threads on one port.

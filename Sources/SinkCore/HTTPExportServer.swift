@@ -5,6 +5,7 @@
 // docs/specification.md, "OTLP/HTTP Response"): 200 with an Export*ServiceResponse (partial success
 // when items were rejected); errors with a google.rpc.Status body and, for throttling, Retry-After.
 
+import AdminHTTP
 import H2Transport
 import NIOCore
 import NIOHTTP1
@@ -225,36 +226,21 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
     }
 
     func write(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, status: Int, contentType: String, body: WireBuffer, retryAfter: Int?) {
-        var headers = HTTPHeaders()
-        headers.add(name: "content-type", value: contentType)
-        headers.add(name: "content-length", value: String(body.count))
-        if let retryAfter { headers.add(name: "retry-after", value: String(retryAfter)) }
-        let keepAlive = request.isKeepAlive
-        if !keepAlive { headers.add(name: "connection", value: "close") }
-        context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers))),
-                      promise: nil)
+        var buffer: ByteBuffer? = nil
         if body.count > 0 {
-            var buffer = context.channel.allocator.buffer(capacity: body.count)
-            _ = body.withUnsafeBytes { buffer.writeBytes($0) }
-            context.write(wrapOutboundOut(.body(.byteBuffer(buffer))), promise: nil)
+            var b = context.channel.allocator.buffer(capacity: body.count)
+            _ = body.withUnsafeBytes { b.writeBytes($0) }
+            buffer = b
         }
-        let done = context.writeAndFlush(wrapOutboundOut(.end(nil)))
-        if !keepAlive {
-            let channel = context.channel
-            done.whenComplete { _ in channel.close(promise: nil) }
-        }
+        writeHTTPResponse(context, status: status, contentType: contentType, body: buffer, keepAlive: request.isKeepAlive,
+                          extraHeaders: retryAfter.map { [("retry-after", String($0))] } ?? [])
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         // A request NIO's HTTP parser could not read: answer 400 once and close.
         if error is HTTPParserError {
             counters.unparseable.wrappingAdd(1, ordering: .relaxed)
-            var headers = HTTPHeaders()
-            headers.add(name: "content-length", value: "0")
-            headers.add(name: "connection", value: "close")
-            context.write(wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .badRequest, headers: headers))), promise: nil)
-            let channel = context.channel
-            context.writeAndFlush(wrapOutboundOut(.end(nil))).whenComplete { _ in channel.close(promise: nil) }
+            writeHTTPResponse(context, status: 400, contentType: nil, body: nil, keepAlive: false)
             return
         }
         context.close(promise: nil)

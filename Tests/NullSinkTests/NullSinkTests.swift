@@ -94,15 +94,20 @@ struct NullSinkTests {
         #expect(Set(byStatus.keys).isSubset(of: ["CONNECTION_LOST"]), "\(byStatus)")
     }
 
+    /// Runs loadgen quietly with `args` (it must exit 0) and returns its JSON summary.
+    func loadgen(_ args: [String], summary name: String) throws -> [String: Any]? {
+        let summaryPath = tmp.appendingPathComponent(name)
+        let lg = try sh([Built.executable("loadgen")] + args + ["--quiet", "--summary-json", summaryPath.path])
+        #expect(lg.status == 0)
+        return try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any]
+    }
+
     @Test("loadgen's acked count equals the sink's; /reset clears; /metrics names the counters")
     func loadgenAndAdmin() throws {
         let sink = try startNullSink()
         defer { sink.stop() }
-        let summaryPath = tmp.appendingPathComponent("l.json")
-        let lg = try sh([Built.executable("loadgen"), "--endpoint", "127.0.0.1:\(sink.grpcPort)", "--rate", "200k", "--duration", "2s",
-                         "--threads", "2", "--connections", "2", "--quiet", "--summary-json", summaryPath.path])
-        #expect(lg.status == 0)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any]
+        let summary = try loadgen(["--endpoint", "127.0.0.1:\(sink.grpcPort)", "--rate", "200k", "--duration", "2s", "--threads", "2",
+                                   "--connections", "2"], summary: "l.json")
         #expect(summary?["acked"] as? Int == 400_000)
         #expect(try sink.count("logs", "requests") == 400)
         let metrics = try sh(["curl", "-s", "http://127.0.0.1:\(sink.adminPort)/metrics"]).out
@@ -115,11 +120,8 @@ struct NullSinkTests {
     func otlpHTTP() throws {
         let sink = try startNullSink()
         defer { sink.stop() }
-        let summaryPath = tmp.appendingPathComponent("h.json")
-        let lg = try sh([Built.executable("loadgen"), "--protocol", "http", "--endpoint", "127.0.0.1:\(sink.httpPort)", "--rate", "50k",
-                         "--duration", "1s", "--connections", "2", "--quiet", "--summary-json", summaryPath.path])
-        #expect(lg.status == 0)
-        let summary = try JSONSerialization.jsonObject(with: Data(contentsOf: summaryPath)) as? [String: Any]
+        let summary = try loadgen(["--protocol", "http", "--endpoint", "127.0.0.1:\(sink.httpPort)", "--rate", "50k", "--duration", "1s",
+                                   "--connections", "2"], summary: "h.json")
         #expect(summary?["acked"] as? Int == 50_000)
         #expect(try sink.count("logs", "requests") == 50)
         let send = Built.repository.appendingPathComponent("Tests/python/otlp_send.py").path

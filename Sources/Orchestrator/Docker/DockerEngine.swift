@@ -1,13 +1,11 @@
-// The Docker Engine API over its unix socket (API 1.41, Docker 20.10 and later): HTTP/1.1 requests
-// encoded and answers parsed by SwiftNIO's HTTP/1.1 client codec (NIOHTTP1, the same codec
-// AsyncHTTPClient is built on) on one NIO event loop; the orchestrator's thread waits for each answer
-// with a deadline. Control path only: a few requests per component per phase, one per monitor reading.
+// The Docker Engine API over its unix socket (API 1.41, Docker 20.10 and later), through the
+// orchestrator's HTTP client (Runtime/HTTPClient.swift: SwiftNIO's HTTP/1.1 codec). Control path only:
+// a few requests per component per phase, and one stats stream per monitored container.
 
 import AdminHTTP
 import H2Transport
 import NIOCore
 import NIOHTTP1
-import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -41,7 +39,6 @@ public final class DockerEngine: Sendable {
     /// The socket: $DOCKER_HOST when it is `unix://PATH`, else /var/run/docker.sock.
     public let socketPath: String
     static let apiPrefix = "/v1.41"
-    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     public init(socketPath: String? = nil) throws(DockerError) {
         if let socketPath {
@@ -69,46 +66,12 @@ public final class DockerEngine: Sendable {
     /// Sends one request (path without the API version prefix, query included) and returns the whole answer.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
                         timeoutNanos: UInt64 = 30_000_000_000, maxBytes: Int = 256 << 20) throws(DockerError) -> DockerResponse {
-        let loop = DockerEngine.group.next()
-        let promise = loop.makePromise(of: DockerResponse.self)
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(ResponseCollector(promise: promise, maxBytes: maxBytes))
-                }
-            }
-        let channel: Channel
         do {
-            channel = try bootstrap.connect(unixDomainSocketPath: socketPath).wait()
+            let r = try HTTPExchange.perform(.unix(path: socketPath), method: method, uri: DockerEngine.apiPrefix + path, host: "docker",
+                                             body: body, contentType: contentType, timeoutNanos: timeoutNanos, maxBytes: maxBytes)
+            return DockerResponse(status: r.status, body: r.body)
         } catch {
-            promise.fail(error)
-            throw DockerError("cannot connect to the Docker engine at \(socketPath): \(error)")
-        }
-        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: DockerEngine.apiPrefix + path)
-        head.headers.add(name: "Host", value: "docker")
-        head.headers.add(name: "User-Agent", value: "pipeperf")
-        head.headers.add(name: "Connection", value: "close")
-        if let body {
-            head.headers.add(name: "Content-Type", value: contentType)
-            head.headers.add(name: "Content-Length", value: String(body.count))
-        } else if method == "POST" {
-            head.headers.add(name: "Content-Length", value: "0")
-        }
-        let timeout = loop.scheduleTask(in: .nanoseconds(Int64(timeoutNanos))) {
-            channel.pipeline.fireErrorCaught(DockerError("no answer within \(timeoutNanos / 1_000_000_000) s"))
-        }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
-        defer { timeout.cancel() }
-        do {
-            return try promise.futureResult.wait()
-        } catch let e as DockerError {
-            throw DockerError("\(method) \(path): \(e.description)")
-        } catch {
-            throw DockerError("\(method) \(path): \(error)")
+            throw DockerError(error.description)
         }
     }
 
@@ -121,47 +84,6 @@ public final class DockerEngine: Sendable {
             throw DockerError("\(what): \(r.message)", status: r.status)
         }
         return r
-    }
-}
-
-/// Collects one HTTP answer and completes the promise once (answer, error, timeout or close).
-final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTPClientResponsePart
-    let promise: EventLoopPromise<DockerResponse>
-    let maxBytes: Int
-    var status = 0
-    var body: [UInt8] = []
-    var done = false
-
-    init(promise: EventLoopPromise<DockerResponse>, maxBytes: Int) {
-        self.promise = promise
-        self.maxBytes = maxBytes
-    }
-
-    func finish(_ context: ChannelHandlerContext, _ result: Result<DockerResponse, Error>) {
-        guard !done else { return }
-        done = true
-        promise.completeWith(result)
-        context.close(promise: nil)
-    }
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        switch unwrapInboundIn(data) {
-        case .head(let h): status = Int(h.status.code)
-        case .body(var b):
-            if body.count + b.readableBytes > maxBytes {
-                finish(context, .failure(DockerError("answer larger than \(maxBytes >> 20) MiB")))
-                return
-            }
-            body += b.readBytes(length: b.readableBytes) ?? []
-        case .end: finish(context, .success(DockerResponse(status: status, body: body)))
-        }
-    }
-
-    func errorCaught(context: ChannelHandlerContext, error: Error) { finish(context, .failure(error)) }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        finish(context, .failure(DockerError("the engine closed the connection before its answer ended")))
     }
 }
 
@@ -207,45 +129,29 @@ public final class DockerStatsStream: Sendable {
         var newest: (unixNanos: UInt64, stats: JSON)? = nil
         var taken = true
         var channel: Channel? = nil
-        var closed = false
     }
-    final class Box: Sendable {
-        let m = Mutex(State())
-        func withLockedValue<R>(_ body: (inout State) -> R) -> R { m.withLock { body(&$0) } }
-    }
-    let state = Box()
+    let state = Mutex(State())
 
     public init(engine: DockerEngine, id: String) throws(DockerError) {
-        let loop = DockerEngine.group.next()
-        let box = state
-        let bootstrap = ClientBootstrap(group: loop)
-            .connectTimeout(.seconds(5))
-            .channelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
-                    try channel.pipeline.syncOperations.addHandler(LineSplitter { line in
-                        guard let j = JSON.parse(bytes: line) else { return }
-                        box.withLockedValue { $0.newest = (SystemClock.unixNanos(), j); $0.taken = false }
-                    } onClose: {
-                        box.withLockedValue { $0.closed = true }
-                    })
+        let channel: Channel
+        do {
+            channel = try HTTPExchange.connect(.unix(path: engine.socketPath)) { [weak self] in
+                LineSplitter { line in
+                    guard let j = JSON.parse(bytes: line) else { return }
+                    self?.state.withLock { $0.newest = (SystemClock.unixNanos(), j); $0.taken = false }
                 }
             }
-        let channel: Channel
-        do { channel = try bootstrap.connect(unixDomainSocketPath: engine.socketPath).wait() } catch {
-            throw DockerError("cannot connect to the Docker engine at \(engine.socketPath): \(error)")
+        } catch {
+            throw DockerError(error.description)
         }
-        state.withLockedValue { $0.channel = channel }
-        var head = HTTPRequestHead(version: .http1_1, method: .GET, uri: DockerEngine.apiPrefix + "/containers/\(id)/stats?stream=true")
-        head.headers.add(name: "Host", value: "docker")
-        head.headers.add(name: "User-Agent", value: "pipeperf")
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        state.withLock { $0.channel = channel }
+        HTTPExchange.send(channel, method: "GET", uri: DockerEngine.apiPrefix + "/containers/\(id)/stats?stream=true", host: "docker",
+                          headers: [], body: nil, contentType: nil)
     }
 
     /// The newest reading when it was not taken yet (its arrival time and document).
     public func takeNew() -> (unixNanos: UInt64, stats: JSON)? {
-        state.withLockedValue { s in
+        state.withLock { s in
             guard !s.taken, let n = s.newest else { return nil }
             s.taken = true
             return n
@@ -253,11 +159,7 @@ public final class DockerStatsStream: Sendable {
     }
 
     public func close() {
-        let channel = state.withLockedValue { s -> Channel? in
-            s.closed = true
-            return s.channel
-        }
-        _ = try? channel?.close().wait()
+        _ = try? state.withLock({ $0.channel })?.close().wait()
     }
 }
 
@@ -265,13 +167,9 @@ public final class DockerStatsStream: Sendable {
 final class LineSplitter: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPClientResponsePart
     let onLine: ([UInt8]) -> Void
-    let onClose: () -> Void
     var pending: [UInt8] = []
 
-    init(onLine: @escaping ([UInt8]) -> Void, onClose: @escaping () -> Void) {
-        self.onLine = onLine
-        self.onClose = onClose
-    }
+    init(onLine: @escaping ([UInt8]) -> Void) { self.onLine = onLine }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .body(var b) = unwrapInboundIn(data) else { return }
@@ -285,6 +183,4 @@ final class LineSplitter: ChannelInboundHandler, RemovableChannelHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) { context.close(promise: nil) }
-
-    func channelInactive(context: ChannelHandlerContext) { onClose() }
 }

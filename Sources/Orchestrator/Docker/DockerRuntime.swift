@@ -30,9 +30,8 @@ enum RunLabels {
     /// This process's start time (clock ticks since boot; /proc/PID/stat field 22): with the pid and the
     /// boot id, it names this orchestrator uniquely even after pids wrap around.
     static func startTime(of pid: Int32) -> String? {
-        guard let stat = Procfs.read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        return fields.count > 19 ? String(fields[19]) : nil
+        guard let fields = Procfs.statFields(pid), fields.count > 19 else { return nil }
+        return String(fields[19])
     }
 
     static var bootID: String { (Procfs.read("/proc/sys/kernel/random/boot_id") ?? "").trimmingSpaces }

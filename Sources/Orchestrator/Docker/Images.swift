@@ -54,14 +54,6 @@ public enum PipeperfImages {
         roles.first { image == tag($0) || image == "pipeperf/\($0)" || image == "pipeperf/\($0):latest" }
     }
 
-    /// The folder of this executable (the release binaries live side by side).
-    static var executableDirectory: String {
-        var buf = [CChar](repeating: 0, count: 4096)
-        let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        let exe = n > 0 ? String(cString: buf) : "."
-        return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
-    }
-
     /// `Dockerfiles/`: the given folder, or the first one found walking up from the current folder and
     /// from the executable's folder.
     public static func dockerfilesDirectory(_ explicit: String? = nil) throws(DockerError) -> String {
@@ -71,7 +63,7 @@ public enum PipeperfImages {
             }
             return explicit
         }
-        for start in [FileManager.default.currentDirectoryPath, executableDirectory] {
+        for start in [FileManager.default.currentDirectoryPath, ChildProcess.executableDirectory] {
             var dir = start
             while !dir.isEmpty {
                 if FileManager.default.fileExists(atPath: "\(dir)/Dockerfiles/fake-backend.Dockerfile") { return "\(dir)/Dockerfiles" }
@@ -146,7 +138,7 @@ public enum PipeperfImages {
     public static func build(engine: DockerEngine, roles: [String] = roles, dockerfiles: String? = nil, binaries: String? = nil,
                              log: (String) -> Void) throws(DockerError) -> [(String, Int)] {
         let dir = try dockerfilesDirectory(dockerfiles)
-        let bin = binaries ?? executableDirectory
+        let bin = binaries ?? ChildProcess.executableDirectory
         var built: [(String, Int)] = []
         for role in roles {
             let start = SystemClock.monotonicNanos()

@@ -72,14 +72,18 @@ public enum Procfs {
         return Swift.max(0, n - 2)
     }
 
+    /// The fields of /proc/PID/stat after "(comm)" (state is [0]; field N of proc(5) is [N - 3]).
+    static func statFields(_ pid: Int32) -> [Substring]? {
+        guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { return nil }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
+
     /// Sums the readings of `root`'s process tree (nil when the root is gone).
     public static func reading(tree root: Int32) -> ProcessReading? {
         var r = ProcessReading()
         for pid in tree(root) {
-            guard let stat = read("/proc/\(pid)/stat"), let close = stat.lastIndex(of: ")") else { continue }
-            // Fields after "comm)": state is field 3; utime 14, stime 15, num_threads 20, rss 24 (proc(5)).
-            let fields = stat[stat.index(after: close)...].split(separator: " ")
-            guard fields.count > 22 else { continue }
+            // utime 14, stime 15, num_threads 20, rss 24 (proc(5)).
+            guard let fields = statFields(pid), fields.count > 22 else { continue }
             r.userTicks += UInt64(fields[11]) ?? 0
             r.systemTicks += UInt64(fields[12]) ?? 0
             r.threads += Int(fields[17]) ?? 0

@@ -44,6 +44,8 @@ public final class Sampler: @unchecked Sendable {
     let monitors = Mutex<[Monitor]>([])
     let stopFlag = Atomic<Bool>(false)
     let cpuNanos = Atomic<UInt64>(0)
+    /// The HTTP client's event-loop CPU when the sampler started (its share is counted as the sampler's).
+    let loopCPUAtStart = HTTPExchange.loopCPUNanos()
     let samples = Atomic<Int>(0)
     var thread: pthread_t?
     /// The latest reading per component and source (for the live progress line).
@@ -89,7 +91,10 @@ public final class Sampler: @unchecked Sendable {
         w.field("v", 1)
         w.field("t", SystemClock.unixNanos())
         w.field("source", "sampler")
-        w.field("cpu_s", Double(cpuNanos.load(ordering: .relaxed)) / 1e9, decimals: 6)
+        // The sampler thread plus the HTTP client's event loop since the start (which also carries the
+        // run's other requests: ready probes, load start/stop, snapshots; an upper bound).
+        let loop = HTTPExchange.loopCPUNanos() &- loopCPUAtStart
+        w.field("cpu_s", Double(cpuNanos.load(ordering: .relaxed) &+ loop) / 1e9, decimals: 6)
         w.field("samples", samples.load(ordering: .relaxed))
         w.endObject()
         append(w.text)
@@ -114,10 +119,16 @@ public final class Sampler: @unchecked Sendable {
     }
 
     func sample(_ m: Monitor) {
+        // A docker reading is stamped with the time it arrived from the engine's stream; others now.
+        var dockerReading: (unixNanos: UInt64, stats: JSON)? = nil
+        if case .docker(let stream) = m.source {
+            dockerReading = stream.takeNew()
+            if dockerReading == nil { return }
+        }
         var w = JSONWriter()
         w.beginObject()
         w.field("v", 1)
-        w.field("t", SystemClock.unixNanos())
+        w.field("t", dockerReading?.unixNanos ?? SystemClock.unixNanos())
         w.field("component", m.component)
         w.field("source", m.source.name)
         var raw: String? = nil
@@ -140,16 +151,10 @@ public final class Sampler: @unchecked Sendable {
             raw = res.body.trimmingSpaces
             let body = raw
             latest.withLock { $0["\(m.component)|component"] = (SystemClock.monotonicNanos(), body, nil) }
-        case .docker(let stream):
-            // The engine's newest reading (about one a second), stamped with its arrival time.
-            guard let (t, stats) = stream.takeNew(), let reading = DockerStats(stats) else { return }
+        case .docker:
+            // The engine's newest reading (about one a second).
+            guard let stats = dockerReading?.stats, let reading = DockerStats(stats) else { return }
             latest.withLock { $0["\(m.component)|docker"] = (SystemClock.monotonicNanos(), nil, reading.cpuSeconds) }
-            w = JSONWriter()
-            w.beginObject()
-            w.field("v", 1)
-            w.field("t", t)
-            w.field("component", m.component)
-            w.field("source", "docker")
             reading.write(into: &w)
         case .prometheus(let url, let include, let exclude):
             guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return }

@@ -73,13 +73,16 @@ public final class ChildProcess: @unchecked Sendable {
     /// binary; anything else goes through PATH.
     static func resolve(_ program: String) -> String {
         guard !program.contains("/"), ["loadgen", "null-sink", "fake-backend", "pipeperf"].contains(program) else { return program }
+        let candidate = "\(executableDirectory)/\(program)"
+        return access(candidate, X_OK) == 0 ? candidate : program
+    }
+
+    /// The folder of this executable (pipeperf's release binaries live side by side).
+    static var executableDirectory: String {
         var buf = [CChar](repeating: 0, count: 4096)
         let n = readlink("/proc/self/exe", &buf, buf.count - 1)
-        guard n > 0 else { return program }
-        let exe = String(cString: buf)
-        let dir = exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)]
-        let candidate = "\(dir)/\(program)"
-        return access(candidate, X_OK) == 0 ? candidate : program
+        let exe = n > 0 ? String(cString: buf) : "./pipeperf"
+        return String(exe[..<(exe.lastIndex(of: "/") ?? exe.endIndex)])
     }
 
     /// Whether it is still running (reaps it when it has ended).

@@ -1,7 +1,12 @@
-// A small blocking HTTP/1.1 client for hooks and admin APIs (one request per connection,
-// `Connection: close`), with a deadline. The orchestrator's control path, not a hot path.
+// The orchestrator's one HTTP/1.1 client, for hooks, ready checks, admin APIs, monitors, self-telemetry
+// (TCP) and the Docker Engine API (its unix socket): requests encoded and answers parsed by SwiftNIO's
+// client codec (NIOHTTP1, the codec AsyncHTTPClient is built on) on one event-loop thread; one request per
+// connection (`Connection: close`) with a deadline, the calling thread waiting for the answer. The
+// control path, not a hot path.
 
-import H2Transport
+import NIOCore
+import NIOHTTP1
+import NIOPosix
 
 #if canImport(Glibc)
 import Glibc
@@ -12,83 +17,147 @@ public struct HTTPResult: Sendable {
     public var body: String
 }
 
+/// Where a request goes.
+enum HTTPTarget: Sendable, CustomStringConvertible {
+    case tcp(host: String, port: Int)
+    case unix(path: String)
+
+    var description: String {
+        switch self {
+        case .tcp(let host, let port): return "\(host):\(port)"
+        case .unix(let path): return path
+        }
+    }
+}
+
+enum HTTPExchange {
+    static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+
+    /// A connected channel with the HTTP client codec and `handler` after it.
+    static func connect(_ target: HTTPTarget, timeoutNanos: UInt64 = 5_000_000_000,
+                        handler: @escaping @Sendable () -> ChannelHandler) throws(ProcessError) -> Channel {
+        let bootstrap = ClientBootstrap(group: group.next())
+            .connectTimeout(.nanoseconds(Int64(min(timeoutNanos, 5_000_000_000))))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHTTPClientHandlers()
+                    try channel.pipeline.syncOperations.addHandler(handler())
+                }
+            }
+        do {
+            switch target {
+            case .tcp(let host, let port): return try bootstrap.connect(host: host, port: port).wait()
+            case .unix(let path): return try bootstrap.connect(unixDomainSocketPath: path).wait()
+            }
+        } catch {
+            throw ProcessError(description: "connect to \(target): \(error)")
+        }
+    }
+
+    /// Sends the request head (and body) on `channel`.
+    static func send(_ channel: Channel, method: String, uri: String, host: String, headers: [(String, String)], body: [UInt8]?,
+                     contentType: String?) {
+        var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri)
+        head.headers.add(name: "Host", value: host)
+        head.headers.add(name: "User-Agent", value: "pipeperf")
+        head.headers.add(name: "Connection", value: "close")
+        for (k, v) in headers { head.headers.add(name: k, value: v) }
+        if body != nil || method == "POST" || method == "PUT" {
+            head.headers.add(name: "Content-Length", value: String(body?.count ?? 0))
+            if let contentType, body != nil { head.headers.add(name: "Content-Type", value: contentType) }
+        }
+        channel.write(HTTPClientRequestPart.head(head), promise: nil)
+        if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+    }
+
+    /// One request and its whole answer (status, body), within `timeoutNanos`.
+    static func perform(_ target: HTTPTarget, method: String, uri: String, host: String, headers: [(String, String)] = [],
+                        body: [UInt8]? = nil, contentType: String? = nil, timeoutNanos: UInt64,
+                        maxBytes: Int = 64 << 20) throws(ProcessError) -> (status: Int, body: [UInt8]) {
+        let promise = group.next().makePromise(of: (Int, [UInt8]).self)
+        let channel: Channel
+        do { channel = try connect(target, timeoutNanos: timeoutNanos) { ResponseCollector(promise: promise, maxBytes: maxBytes) } } catch {
+            promise.fail(error)  // never handed to a handler
+            throw error
+        }
+        let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutNanos))) {
+            channel.pipeline.fireErrorCaught(ProcessError(description: "no answer within \(formatSeconds(timeoutNanos))"))
+        }
+        defer { timeout.cancel() }
+        send(channel, method: method, uri: uri, host: host, headers: headers, body: body, contentType: contentType)
+        do {
+            let (status, bytes) = try promise.futureResult.wait()
+            return (status, bytes)
+        } catch let e as ProcessError {
+            throw ProcessError(description: "\(method) \(target)\(uri): \(e.description)")
+        } catch {
+            throw ProcessError(description: "\(method) \(target)\(uri): \(error)")
+        }
+    }
+
+    /// CPU time of the event-loop thread so far (the monitors' HTTP work runs there, not on the sampler's thread).
+    static func loopCPUNanos() -> UInt64 {
+        (try? group.next().submit { () -> UInt64 in
+            var ts = timespec()
+            clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts)
+            return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
+        }.wait()) ?? 0
+    }
+
+    static func formatSeconds(_ nanos: UInt64) -> String {
+        nanos % 1_000_000_000 == 0 ? "\(nanos / 1_000_000_000) s" : "\(nanos / 1_000_000) ms"
+    }
+}
+
 public enum HTTPClient {
-    /// Sends one request; throws on connection problems or when `timeoutNanos` passes.
+    /// Sends one request to an http:// URL; throws on connection problems or when `timeoutNanos` passes.
     public static func request(_ method: String, _ url: HTTPURL, body: String? = nil, bodyBytes: [UInt8]? = nil, headers: [(String, String)] = [],
                                contentType: String? = nil, timeoutNanos: UInt64 = 10_000_000_000) throws(ProcessError) -> HTTPResult {
-        guard case .success(let address) = SocketAddress.resolve(Endpoint(host: url.host, port: UInt16(url.port))) else {
-            throw ProcessError(description: "cannot resolve \(url.host)")
-        }
-        let deadline = SystemClock.monotonicNanos() + timeoutNanos
-        let fd: Int32
-        do { fd = try TCPSocket.connect(address) } catch { throw ProcessError(description: "connect to \(url.host):\(url.port): \(error)") }
-        defer { close(fd) }
-        guard waitFor(fd, Int16(POLLOUT), deadline), TCPSocket.connectResult(fd) == 0 else {
-            let code = TCPSocket.connectResult(fd)
-            throw ProcessError(description: "connect to \(url.host):\(url.port): \(code != 0 ? String(cString: strerror(code)) : "timed out")")
-        }
-        var head = "\(method) \(url.path) HTTP/1.1\r\nHost: \(url.host):\(url.port)\r\nConnection: close\r\nUser-Agent: pipeperf\r\n"
-        for (k, v) in headers { head += "\(k): \(v)\r\n" }
-        let payload = bodyBytes ?? Array((body ?? "").utf8)
-        if body != nil || bodyBytes != nil || method == "POST" || method == "PUT" {
-            head += "Content-Length: \(payload.count)\r\n"
-            if let contentType { head += "Content-Type: \(contentType)\r\n" }
-        }
-        let request = Array((head + "\r\n").utf8) + payload
-        var sent = 0
-        while sent < request.count {
-            guard waitFor(fd, Int16(POLLOUT), deadline) else { throw ProcessError(description: "timed out sending to \(url.host):\(url.port)") }
-            let n: Int
-            do { n = try request.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(SystemError) -> Int in try TCPSocket.write(fd, UnsafeRawBufferPointer(rebasing: b[sent...])) } } catch {
-                throw ProcessError(description: "sending to \(url.host):\(url.port): \(error)")
-            }
-            sent += n
-        }
-        var response: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 16 * 1024)
-        while true {
-            guard waitFor(fd, Int16(POLLIN), deadline) else { throw ProcessError(description: "timed out waiting for \(url.host):\(url.port)") }
-            let n: Int
-            do { n = try buffer.withUnsafeMutableBytes { (b: UnsafeMutableRawBufferPointer) throws(SystemError) -> Int in try TCPSocket.read(fd, b) } } catch {
-                throw ProcessError(description: "reading from \(url.host):\(url.port): \(error)")
-            }
-            if n == 0 { break }
-            if n > 0 { response += buffer[..<n] }
-            if response.count > 64 << 20 { throw ProcessError(description: "response from \(url.host):\(url.port) over 64 MiB") }
-        }
-        let text = String(decoding: response, as: UTF8.self)
-        guard text.hasPrefix("HTTP/1."), text.count >= 12, let status = Int(text.dropFirst(9).prefix(3)) else {
-            throw ProcessError(description: "not an HTTP response from \(url.host):\(url.port)")
-        }
-        var bodyText = ""
-        if let r = text.range(of: "\r\n\r\n") { bodyText = String(text[r.upperBound...]) }
-        if text[..<(text.range(of: "\r\n\r\n")?.lowerBound ?? text.endIndex)].lowercased().contains("transfer-encoding: chunked") {
-            bodyText = dechunk(bodyText)
-        }
-        return HTTPResult(status: status, body: bodyText)
+        let payload = bodyBytes ?? body.map { Array($0.utf8) }
+        let r = try HTTPExchange.perform(.tcp(host: url.host, port: url.port), method: method, uri: url.path, host: "\(url.host):\(url.port)",
+                                         headers: headers, body: payload, contentType: contentType, timeoutNanos: timeoutNanos)
+        return HTTPResult(status: r.status, body: String(decoding: r.body, as: UTF8.self))
+    }
+}
+
+/// Collects one HTTP answer and completes the promise once (answer, error, timeout or close).
+final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPClientResponsePart
+    let promise: EventLoopPromise<(Int, [UInt8])>
+    let maxBytes: Int
+    var status = 0
+    var body: [UInt8] = []
+    var done = false
+
+    init(promise: EventLoopPromise<(Int, [UInt8])>, maxBytes: Int) {
+        self.promise = promise
+        self.maxBytes = maxBytes
     }
 
-    static func waitFor(_ fd: Int32, _ events: Int16, _ deadline: UInt64) -> Bool {
-        while true {
-            let now = SystemClock.monotonicNanos()
-            if now >= deadline { return false }
-            var p = pollfd(fd: fd, events: events, revents: 0)
-            let r = poll(&p, 1, Int32(Swift.min(1000, (deadline - now) / 1_000_000 + 1)))
-            if r > 0 { return true }
-            if r < 0 && errno != EINTR { return true }
+    func finish(_ context: ChannelHandlerContext, _ result: Result<(Int, [UInt8]), Error>) {
+        guard !done else { return }
+        done = true
+        promise.completeWith(result)
+        context.close(promise: nil)
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let h): status = Int(h.status.code)
+        case .body(var b):
+            if body.count + b.readableBytes > maxBytes {
+                finish(context, .failure(ProcessError(description: "answer larger than \(maxBytes >> 20) MiB")))
+                return
+            }
+            body += b.readBytes(length: b.readableBytes) ?? []
+        case .end: finish(context, .success((status, body)))
         }
     }
 
-    static func dechunk(_ s: String) -> String {
-        var out = ""
-        var rest = Substring(s)
-        while let nl = rest.range(of: "\r\n") {
-            guard let size = Int(rest[..<nl.lowerBound].split(separator: ";").first ?? "", radix: 16), size > 0 else { break }
-            let start = nl.upperBound
-            let end = rest.index(start, offsetBy: size, limitedBy: rest.endIndex) ?? rest.endIndex
-            out += rest[start..<end]
-            rest = rest[end...].dropFirst(2)
-        }
-        return out
+    func errorCaught(context: ChannelHandlerContext, error: Error) { finish(context, .failure(error)) }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        finish(context, .failure(ProcessError(description: "the connection closed before the answer ended")))
     }
 }
