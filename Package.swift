@@ -42,6 +42,10 @@ let package = Package(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
 
+        // What every target may use and needs no transport: clocks, durations, endpoints, text and number
+        // formatting, console output, threads and termination signals. Standard library and Glibc only.
+        .target(name: "PipeperfBase", swiftSettings: strict),
+
         // The OTLP wire format: encoder, batch templates, scanner, gRPC framing. Standard library only.
         .target(name: "OTLPWire", swiftSettings: strict),
         // syslog messages (RFC 5424, RFC 3164) built as patchable batches, and read back by the fake backend.
@@ -52,7 +56,7 @@ let package = Package(
         // The shared transport: per-thread epoll loops, sockets, and the nghttp2 sessions (client and
         // server) used by the load generator and both sinks; TLS over OpenSSL. The only importer of CNGHTTP2
         // and COpenSSL.
-        .target(name: "H2Transport", dependencies: ["CNGHTTP2", "CLinux", "COpenSSL", "OTLPWire"], swiftSettings: strict),
+        .target(name: "H2Transport", dependencies: ["PipeperfBase", "CNGHTTP2", "CLinux", "COpenSSL", "OTLPWire"], swiftSettings: strict),
         // Linux headers Glibc's module leaves out (epoll), like swift-nio's CNIOLinux.
         .target(name: "CLinux"),
 
@@ -61,6 +65,7 @@ let package = Package(
         .target(
             name: "AdminHTTP",
             dependencies: [
+                "PipeperfBase",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
@@ -71,20 +76,20 @@ let package = Package(
         .target(
             name: "LoadGen",
             dependencies: [
-                "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "AdminHTTP",
+                "PipeperfBase", "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "AdminHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "LoadGenCLI", dependencies: ["LoadGen", "AdminHTTP"], path: "Sources/LoadGenCLI",
+            name: "LoadGenCLI", dependencies: ["LoadGen", "PipeperfBase", "AdminHTTP"], path: "Sources/LoadGenCLI",
             swiftSettings: strict),
 
         // What both sinks share: the gRPC server on the shared transport, counters, the policy interface.
         .target(
             name: "SinkCore",
             dependencies: [
-                "OTLPWire", "H2Transport", "AdminHTTP",
+                "PipeperfBase", "OTLPWire", "H2Transport", "AdminHTTP",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -96,30 +101,30 @@ let package = Package(
         .target(
             name: "NullSink",
             dependencies: [
-                "OTLPWire", "H2Transport", "AdminHTTP", "SinkCore",
+                "PipeperfBase", "OTLPWire", "H2Transport", "AdminHTTP", "SinkCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "NullSinkCLI", dependencies: ["NullSink", "AdminHTTP"], path: "Sources/NullSinkCLI", swiftSettings: strict),
+            name: "NullSinkCLI", dependencies: ["NullSink", "PipeperfBase", "AdminHTTP"], path: "Sources/NullSinkCLI", swiftSettings: strict),
 
         // The fake backend: counts items, tracks loss, duplicates and latency, injects faults.
         .target(
             name: "FakeBackend",
             dependencies: [
-                "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "AdminHTTP", "SinkCore",
+                "PipeperfBase", "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "AdminHTTP", "SinkCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Histogram", package: "hdrhistogram-swift"),
             ],
             swiftSettings: strict),
         .executableTarget(
-            name: "FakeBackendCLI", dependencies: ["FakeBackend", "AdminHTTP"], path: "Sources/FakeBackendCLI", swiftSettings: strict),
+            name: "FakeBackendCLI", dependencies: ["FakeBackend", "PipeperfBase", "AdminHTTP"], path: "Sources/FakeBackendCLI", swiftSettings: strict),
 
         // The orchestrator: strict suite loading (Yams), templates, the runtime; `pipeperf` is its shell.
         .target(
             name: "Orchestrator",
             dependencies: [
-                "H2Transport", "CLinux", "AdminHTTP", "LoadGen",
+                "PipeperfBase", "CLinux", "AdminHTTP", "OTLPWire", "LoadGen",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -138,11 +143,11 @@ let package = Package(
             swiftSettings: strict),
         .testTarget(
             name: "LoadGenTests",
-            dependencies: ["LoadGen", "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "TestSupport"],
+            dependencies: ["LoadGen", "PipeperfBase", "OTLPWire", "OTLPGzip", "SyslogWire", "H2Transport", "TestSupport"],
             swiftSettings: strict),
         .testTarget(name: "SyslogWireTests", dependencies: ["SyslogWire", "OTLPWire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "FakeBackendTests", dependencies: ["FakeBackend", "OTLPWire", "TestSupport"], swiftSettings: strict),
-        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "TestSupport"], resources: [.copy("Suites")], swiftSettings: strict),
-        .testTarget(name: "NullSinkTests", dependencies: ["NullSink", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "FakeBackendTests", dependencies: ["FakeBackend", "PipeperfBase", "OTLPWire", "TestSupport"], swiftSettings: strict),
+        .testTarget(name: "OrchestratorTests", dependencies: ["Orchestrator", "PipeperfBase", "AdminHTTP", "TestSupport"], resources: [.copy("Suites")], swiftSettings: strict),
+        .testTarget(name: "NullSinkTests", dependencies: ["NullSink", "PipeperfBase", "TestSupport"], swiftSettings: strict),
     ]
 )

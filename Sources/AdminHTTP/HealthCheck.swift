@@ -3,6 +3,7 @@
 // 1 otherwise, within 2 seconds.
 
 #if canImport(Glibc)
+import PipeperfBase
 import Glibc
 #endif
 

@@ -2,6 +2,7 @@
 // items with the OTLPWire scanner, read the tracking attributes (sequence runs go to the ledger, send
 // times to the latency histogram), then apply the faults. No lock and no allocation per request.
 
+import PipeperfBase
 import H2Transport
 import Histogram
 import OTLPGzip

@@ -3,6 +3,7 @@
 // read the settings with one relaxed atomic load per request and copy them only when they changed.
 
 import ArgumentParser
+import PipeperfBase
 import H2Transport
 import OTLPWire
 import SinkCore

@@ -10,6 +10,7 @@
 // as `late` only: whether they are duplicates or fill a gap already settled as missing cannot be told,
 // so `missing` is an upper bound when `late` is not zero (make the window larger than the reordering).
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 import Synchronization

@@ -4,6 +4,7 @@
 // and latency histogram as OTLP logs, so a pipeline that turns OTLP into syslog (or back) is measured
 // end to end.
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 import SinkCore

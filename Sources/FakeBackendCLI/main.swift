@@ -1,3 +1,4 @@
+import PipeperfBase
 import AdminHTTP
 import FakeBackend
 

@@ -4,6 +4,7 @@
 // and SyslogDatagramConnection) fill in how requests are written and how replies are read. Runs on
 // the worker's thread only.
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 

@@ -1,6 +1,7 @@
 // One HTTP/2 connection of a worker (OTLP over gRPC): submits export requests as streams, reads
 // replies and trailers, and reports each finished batch to its worker. Runs on the worker's thread only.
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 

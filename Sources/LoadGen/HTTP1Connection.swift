@@ -5,6 +5,7 @@
 // application/x-protobuf; 200 carries an Export*ServiceResponse (partial success), other statuses fail
 // the batch (429/502/503/504 are the retryable ones, with an optional Retry-After).
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 

@@ -1,3 +1,4 @@
+import PipeperfBase
 import H2Transport
 import OTLPWire
 import SyslogWire

@@ -1,6 +1,7 @@
 // A whole load run: resolves the endpoint, starts one worker thread per --threads, prints progress,
 // and merges the workers' stats into the summary.
 
+import PipeperfBase
 import AdminHTTP
 import H2Transport
 import Histogram

@@ -1,4 +1,5 @@
 import ArgumentParser
+import PipeperfBase
 import H2Transport
 import OTLPGzip
 import OTLPWire

@@ -2,6 +2,7 @@
 // request head; nothing for syslog) followed by the body from a payload template. Shared by OTLP/HTTP
 // (HTTP/1.1 pipelining, RFC 9112 §9.3.2: responses come back in request order) and syslog over TCP.
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 

@@ -1,3 +1,4 @@
+import PipeperfBase
 import AdminHTTP
 
 /// A target rate in items per second, or `max` (closed loop: as fast as replies allow).

@@ -1,3 +1,4 @@
+import PipeperfBase
 import AdminHTTP
 import ArgumentParser
 import H2Transport

@@ -2,6 +2,7 @@
 // POST /start takes the run options as JSON (the same names as the flags: {"rate": "100k",
 // "duration": "30s", "batch_size": 1000, ...}), validated exactly like the command line.
 
+import PipeperfBase
 import AdminHTTP
 import ArgumentParser
 import H2Transport

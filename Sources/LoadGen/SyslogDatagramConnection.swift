@@ -2,6 +2,7 @@
 // There is no reply: a batch counts as delivered (acked) when all its datagrams were handed to the
 // kernel. UDP loses silently under load; the receiving end (the fake backend's `missing`) shows it.
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 

@@ -4,6 +4,7 @@
 // last reply. A batch that cannot go out on time (no free stream) goes out as soon as one frees up
 // and its lag is recorded; the rate is never silently lowered.
 
+import PipeperfBase
 import H2Transport
 import Histogram
 import OTLPGzip

@@ -2,7 +2,8 @@
 
 import ArgumentParser
 import FoundationEssentials
-import H2Transport
+import PipeperfBase
+
 
 #if canImport(Glibc)
 import Glibc

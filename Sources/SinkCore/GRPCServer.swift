@@ -4,6 +4,7 @@
 // policy asks for them (the null sink does not). Replies can be held for a while (injected latency)
 // on a per-thread timer heap.
 
+import PipeperfBase
 import H2Transport
 import OTLPWire
 import Synchronization

@@ -5,6 +5,7 @@
 // docs/specification.md, "OTLP/HTTP Response"): 200 with an Export*ServiceResponse (partial success
 // when items were rejected); errors with a google.rpc.Status body and, for throttling, Retry-After.
 
+import PipeperfBase
 import AdminHTTP
 import H2Transport
 import NIOCore

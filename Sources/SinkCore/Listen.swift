@@ -2,6 +2,7 @@
 // servers with one policy per receiving thread.
 
 import ArgumentParser
+import PipeperfBase
 import H2Transport
 
 #if canImport(Glibc)

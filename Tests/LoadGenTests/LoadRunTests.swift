@@ -1,4 +1,5 @@
 import Foundation
+import PipeperfBase
 import H2Transport
 import LoadGen
 import OTLPWire

@@ -2,6 +2,7 @@
 // images from the release binaries): images, the docker deployment and monitoring, errors, SIGINT, gc.
 // On CI these run always (a missing engine fails them); elsewhere they need /var/run/docker.sock.
 
+import PipeperfBase
 import AdminHTTP
 import Foundation
 import TestSupport

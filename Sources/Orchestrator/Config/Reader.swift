@@ -2,7 +2,8 @@
 // mean", wrong types and bad values are reported with their location, and `{{ … }}` in values is
 // rendered with the suite variables (strictly: a missing variable is an error at that value).
 
-import H2Transport
+import PipeperfBase
+
 
 /// One documented key of a config object (the suite reference and `pipeperf strategies` are built
 /// from these, and a test checks docs/suites.md against them).

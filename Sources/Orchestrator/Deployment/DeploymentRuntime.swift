@@ -3,9 +3,10 @@
 // do); all with the ready probe after deploy, and the snapshot (read until it settles) and monitoring
 // stop before destroy.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 
 #if canImport(Glibc)
 import Glibc

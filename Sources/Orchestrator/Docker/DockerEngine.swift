@@ -2,8 +2,9 @@
 // orchestrator's HTTP client (Runtime/HTTPClient.swift: SwiftNIO's HTTP/1.1 codec). Control path only:
 // a few requests per component per phase, and one stats stream per monitored container.
 
+import PipeperfBase
 import AdminHTTP
-import H2Transport
+
 import NIOCore
 import NIOHTTP1
 import Synchronization

@@ -5,9 +5,10 @@
 // then SIGKILL after the grace), its logs saved into the run folder, removed. `pipeperf gc` removes
 // what runs that are no longer alive left behind.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 
 #if canImport(Glibc)
 import Glibc

@@ -3,9 +3,10 @@
 // fake-backend), FROM scratch with the stripped release binary, exactly the shared libraries `ldd`
 // names for it, /etc/passwd and /etc/group for the non-root user, and Dockerfiles/<role>.Dockerfile.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 
 #if canImport(Glibc)
 import Glibc

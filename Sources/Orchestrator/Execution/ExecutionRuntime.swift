@@ -1,9 +1,10 @@
 // Execution strategies at run time: `loadgen` (POST /start with the options as JSON, POST /stop, then the
 // final summary from /status into the test folder) and `command` (a child process group for the load).
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 
 #if canImport(Glibc)
 import Glibc

@@ -2,9 +2,10 @@
 // interval, every reading appended as one JSON line to the run folder's samples.jsonl (raw and
 // versioned: the report is computed from these later). The sampler measures its own CPU time.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 import Synchronization
 
 #if canImport(Glibc)

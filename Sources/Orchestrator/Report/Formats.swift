@@ -1,6 +1,7 @@
 // The report's outputs: report.json (versioned schema, docs/reports.md), a console table, Markdown for a
 // pull request or CI job summary, and github-action-benchmark JSON.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
 

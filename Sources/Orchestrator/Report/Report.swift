@@ -4,8 +4,9 @@
 // end-to-end latency, bytes per item, load-generator lateness and validity, and per component CPU and
 // memory from the `process` monitor's samples in the window. Documented in docs/reports.md.
 
+import PipeperfBase
 import AdminHTTP
-import H2Transport
+
 
 public struct ThroughputReport: Sendable {
     public var signal = "logs"

@@ -1,6 +1,7 @@
 // Reading a run folder back: the records `pipeperf run` wrote (status, events, samples, per-test
 // summaries and snapshots, run metadata). Reports are pure functions of these.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
 

@@ -4,7 +4,8 @@
 
 import CLinux
 import FoundationEssentials
-import H2Transport
+import PipeperfBase
+
 
 #if canImport(Glibc)
 import Glibc

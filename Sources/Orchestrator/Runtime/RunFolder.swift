@@ -1,9 +1,10 @@
 // The run folder, results/<suite>/<timestamp>/: the suite as run, rendered configs, component logs,
 // the event timeline and the status, every file written atomically (temporary file, then rename).
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 
 #if canImport(Glibc)
 import Glibc

@@ -3,9 +3,10 @@
 // failed step, an error or SIGINT/SIGTERM (first: stop the load, destroy everything, record `aborted`;
 // second: kill every process group at once) all end with no process of the run left.
 
+import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-import H2Transport
+
 import LoadGen
 
 #if canImport(Glibc)

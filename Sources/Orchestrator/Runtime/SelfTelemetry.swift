@@ -6,7 +6,8 @@
 // generator is validated with, and the fake backend receives it as proof.
 
 import FoundationEssentials
-import H2Transport
+import PipeperfBase
+
 import OTLPWire
 
 public enum SelfTelemetry {

@@ -4,7 +4,8 @@
 // options checked by loadgen's own parser).
 
 import FoundationEssentials
-import H2Transport
+import PipeperfBase
+
 import LoadGen
 
 #if canImport(Glibc)

@@ -1,6 +1,7 @@
 // The suite model: what a suite file says, validated and with its variables resolved.
 
-import H2Transport
+import PipeperfBase
+
 
 /// A whole suite.
 public struct Suite: Sendable {

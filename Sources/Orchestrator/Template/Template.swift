@@ -9,8 +9,9 @@
 //
 // Filters: default(value), upper, lower, int, json (a JSON string literal), join(sep), length.
 
+import PipeperfBase
 import AdminHTTP
-import H2Transport
+
 
 /// A template value: text, a list or a mapping (from suite variables).
 public indirect enum TemplateValue: Sendable, Equatable {

@@ -5,6 +5,7 @@
 // every admin body (POST /start, POST /faults) and Docker Engine answer. Any crash, sanitizer report or
 // broken invariant aborts.
 
+import PipeperfBase
 import AdminHTTP
 import FakeBackend
 import LoadGen
