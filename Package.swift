@@ -23,6 +23,7 @@ let package = Package(
         .library(name: "SinkCore", targets: ["SinkCore"]),
         .library(name: "FakeBackend", targets: ["FakeBackend"]),
         .library(name: "AdminHTTP", targets: ["AdminHTTP"]),
+        .library(name: "PipeperfBase", targets: ["PipeperfBase"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),

@@ -95,7 +95,10 @@ public struct RunSuite: ParsableCommand {
             printError("pipeperf: \(error)")
             throw ExitCode(1)
         }
-        try? folder.write("suite.yaml", suiteAsRun(suite, text: (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""))
+        do { try folder.write("suite.yaml", suiteAsRun(suite, text: (try? String(contentsOfFile: config, encoding: .utf8)) ?? "")) } catch {
+            printError("pipeperf: \(error.message); nothing was run")
+            throw ExitCode(1)
+        }
         Termination.install()
         printError("pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)")
         let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
@@ -199,19 +202,22 @@ public struct Strategies: ParsableCommand {
     public func run() throws { print(markdown ? keysMarkdown() : strategiesText(), terminator: "") }
 }
 
-/// Every section of the suite language with its keys, in reference order.
+/// Every section of the suite language with its keys, in reference order: the suite's own keys, then
+/// every kind of every strategy family from the registry, then the test keys, actions and hooks.
 public let keySections: [(title: String, keys: [KeySpec])] = {
-    var s: [(String, [KeySpec])] = [
-        ("suite (top level)", SuiteKeys.suite), ("component", SuiteKeys.component),
-        ("deployment: process", SuiteKeys.process), ("deployment: docker", SuiteKeys.docker),
-        ("docker: build", SuiteKeys.dockerBuild), ("docker: ports (long form)", SuiteKeys.dockerPort),
-        ("docker: volumes (long form)", SuiteKeys.dockerVolume), ("deployment: external", SuiteKeys.external),
-        ("execution: loadgen", SuiteKeys.loadgen), ("execution: command", SuiteKeys.command),
-        ("configuration: template", SuiteKeys.template), ("test", SuiteKeys.test), ("flow", SuiteKeys.flow),
-        ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError), ("hooks: pre / post", SuiteKeys.phaseHooks),
-    ]
-    for name in SuiteKeys.actions.keys.sorted() { s.append(("action: \(name)", SuiteKeys.actions[name]!)) }
-    for name in SuiteKeys.hooks.keys.sorted() { s.append(("hook: \(name)", SuiteKeys.hooks[name]! + SuiteKeys.hookCommon)) }
+    var s: [(String, [KeySpec])] = [("suite (top level)", SuiteKeys.suite), ("component", SuiteKeys.component)]
+    func add(_ family: String, _ info: StrategyInfo) {
+        s.append(("\(family): \(info.name)", info.keys))
+        for section in info.sections { s.append((section.title, section.keys)) }
+    }
+    for k in Registry.deployments { add("deployment", k.info) }
+    for k in Registry.executions { add("execution", k.info) }
+    for k in Registry.configurations { add("configuration", k.info) }
+    for k in Registry.monitors { add("monitoring", k.info) }
+    s += [("test", SuiteKeys.test), ("flow", SuiteKeys.flow), ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError),
+          ("hooks: pre / post", SuiteKeys.phaseHooks)]
+    for a in Registry.actions { s.append(("action: \(a.name)", a.keys)) }
+    for h in Registry.hooks { s.append(("hook: \(h.name)", h.keys + SuiteKeys.hookCommon)) }
     return s
 }()
 
@@ -244,17 +250,16 @@ public func strategiesText() -> String {
         return s
     }
     var out = ""
-    out += section("deployment", "process", SuiteKeys.process, "a local process in its own process group")
-    out += section("deployment", "docker", SuiteKeys.docker, "a container through the Docker Engine API (docs/docker.md)")
-    out += section("deployment", "docker.build", SuiteKeys.dockerBuild, "an image built before deploy")
-    out += section("deployment", "docker.ports[]", SuiteKeys.dockerPort, "a published port, long form")
-    out += section("deployment", "docker.volumes[]", SuiteKeys.dockerVolume, "a mount, long form")
-    out += section("deployment", "external", SuiteKeys.external, "an endpoint that already runs")
-    out += section("execution", "loadgen", SuiteKeys.loadgen, "drives a `loadgen serve` component through its admin API")
-    out += section("execution", "command", SuiteKeys.command, "a command that runs while the load runs")
-    out += section("configuration", "template", SuiteKeys.template, "renders a config file before deploy")
-    for name in SuiteKeys.actions.keys.sorted() { out += section("action", name, SuiteKeys.actions[name]!, "a step action") }
-    for name in SuiteKeys.hooks.keys.sorted() { out += section("hook", name, SuiteKeys.hooks[name]! + SuiteKeys.hookCommon, "a hook") }
+    func add(_ family: String, _ info: StrategyInfo) {
+        out += section(family, info.name, info.keys, info.summary)
+        for sub in info.sections { out += section(family, "\(info.name).\(sub.path)", sub.keys, sub.summary) }
+    }
+    for k in Registry.deployments { add("deployment", k.info) }
+    for k in Registry.executions { add("execution", k.info) }
+    for k in Registry.configurations { add("configuration", k.info) }
+    for k in Registry.monitors { add("monitoring", k.info) }
+    for a in Registry.actions { out += section("action", a.name, a.keys, "a step action") }
+    for h in Registry.hooks { out += section("hook", h.name, h.keys + SuiteKeys.hookCommon, "a hook") }
     out += section("test", "flow", SuiteKeys.flow, "the standard flow")
     return out
 }
@@ -308,7 +313,7 @@ public struct ImagesCommand: ParsableCommand {
                     throw ExitCode(1)
                 }
             }
-        } catch let e as DockerError {
+        } catch let e as PipeperfError {
             printError("pipeperf: \(e.description)")
             throw ExitCode(1)
         }
@@ -341,7 +346,7 @@ public struct GCCommand: ParsableCommand {
             for p in problems { printError("pipeperf gc: \(p)") }
             print("pipeperf gc: removed \(items.count - problems.count) of \(items.count)")
             if !problems.isEmpty { throw ExitCode(1) }
-        } catch let e as DockerError {
+        } catch let e as PipeperfError {
             printError("pipeperf gc: \(e.description)")
             throw ExitCode(1)
         }

@@ -259,18 +259,18 @@ struct DockerTests {
 struct DockerPieceTests {
     @Test("port and size forms; the tar writer's headers; the log demultiplexer")
     func pieces() throws {
-        #expect(try SuiteLoader.parsePortMapping("8080").get() == PortMapping(hostPort: 8080, containerPort: 8080))
-        #expect(try SuiteLoader.parsePortMapping("0.0.0.0:9000:80/udp").get() == PortMapping(hostIP: "0.0.0.0", hostPort: 9000, containerPort: 80, proto: "udp"))
-        #expect(try SuiteLoader.parsePortMapping("127.0.0.1::80").get().hostPort == 0)
+        #expect(try Values.portMapping("8080").get() == PortMapping(hostPort: 8080, containerPort: 8080))
+        #expect(try Values.portMapping("0.0.0.0:9000:80/udp").get() == PortMapping(hostIP: "0.0.0.0", hostPort: 9000, containerPort: 80, proto: "udp"))
+        #expect(try Values.portMapping("127.0.0.1::80").get().hostPort == 0)
         for bad in ["80/sctp", "1:2:3:4", "x:80", "70000", "300.1.1.1:80:80", ""] {
-            #expect(throws: ProcessError.self, "\(bad)") { try SuiteLoader.parsePortMapping(bad).get() }
+            #expect(throws: PipeperfError.self, "\(bad)") { try Values.portMapping(bad).get() }
         }
-        #expect(SuiteLoader.parseByteSize("256m") == 256 << 20 && SuiteLoader.parseByteSize("1g") == 1 << 30 && SuiteLoader.parseByteSize("1024") == 1024)
-        #expect(SuiteLoader.parseByteSize("-1m") == nil && SuiteLoader.parseByteSize("lots") == nil)
+        #expect(Values.byteSize("256m") == 256 << 20 && Values.byteSize("1g") == 1 << 30 && Values.byteSize("1024") == 1024)
+        #expect(Values.byteSize("-1m") == nil && Values.byteSize("lots") == nil)
         var t = TarWriter()
         try t.addFile(String(repeating: "d", count: 60) + "/" + String(repeating: "f", count: 60), [1, 2, 3])
         var tooLong = TarWriter()
-        #expect(throws: DockerError.self) { try tooLong.addFile("a/" + String(repeating: "b", count: 120), []) }
+        #expect(throws: PipeperfError.self) { try tooLong.addFile("a/" + String(repeating: "b", count: 120), []) }
         let bytes = t.finish()
         #expect(bytes.count == 512 + 512 + 1024)
         let sum = bytes[0..<512].enumerated().reduce(0) { $0 + (148..<156 ~= $1.offset ? 32 : Int($1.element)) }

@@ -112,7 +112,7 @@ struct LoaderTests {
         let process = try SuiteLoader.load(path: "\(dir)/quickstart.yaml")
         #expect(docker.variables.keys.filter { ["rate", "warmup", "observe"].contains($0) }.sorted() == ["observe", "rate", "warmup"])
         #expect(docker.variables["rate"] == process.variables["rate"] && docker.variables["observe"] == process.variables["observe"])
-        guard case .docker(let backend)? = docker.component("backend")?.deployment else { Issue.record("backend is not a docker deployment"); return }
+        guard let backend = docker.component("backend")?.deployment as? DockerDeployment else { Issue.record("backend is not a docker deployment"); return }
         #expect(backend.cpus == 1 && backend.network != nil)
     }
 

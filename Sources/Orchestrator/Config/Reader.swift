@@ -127,6 +127,16 @@ struct ObjectReader {
         return n
     }
 
+    /// An http:// URL (an empty value is left to the required-key check).
+    func url(_ key: String) -> HTTPURL? {
+        guard let s = string(key), !s.isEmpty else { return nil }
+        guard let u = HTTPURL(s) else {
+            context.diags.add(location(key), sub(key), "expected an http:// URL such as http://127.0.0.1:8081/healthz, found '\(s)'")
+            return nil
+        }
+        return u
+    }
+
     /// A list of scalars (a single scalar counts as a one-item list only when `single` is true).
     func stringList(_ key: String, single: Bool = false) -> [String]? {
         guard let v = value(key) else { return nil }

@@ -13,18 +13,6 @@ import Synchronization
 import Glibc
 #endif
 
-/// A failure talking to the engine, or an error it answered with (its `message`).
-public struct DockerError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-    /// The HTTP status the engine answered with (0: no answer).
-    public var status = 0
-
-    public init(_ description: String, status: Int = 0) {
-        self.description = description
-        self.status = status
-    }
-}
-
 /// One answer of the engine.
 public struct DockerResponse: Sendable {
     public var status: Int
@@ -41,12 +29,12 @@ public final class DockerEngine: Sendable {
     public let socketPath: String
     static let apiPrefix = "/v1.41"
 
-    public init(socketPath: String? = nil) throws(DockerError) {
+    public init(socketPath: String? = nil) throws(PipeperfError) {
         if let socketPath {
             self.socketPath = socketPath
         } else if let host = getenv("DOCKER_HOST").map({ String(cString: $0) }), !host.isEmpty {
             guard host.hasPrefix("unix://") else {
-                throw DockerError("DOCKER_HOST=\(host): pipeperf talks to the engine over a unix socket only (unix:///var/run/docker.sock)")
+                throw PipeperfError(.docker, "DOCKER_HOST=\(host): pipeperf talks to the engine over a unix socket only (unix:///var/run/docker.sock)")
             }
             self.socketPath = String(host.dropFirst("unix://".count))
         } else {
@@ -55,34 +43,34 @@ public final class DockerEngine: Sendable {
     }
 
     /// Checks that an engine answers; the error says how to start one.
-    public func ping() throws(DockerError) {
+    public func ping() throws(PipeperfError) {
         do {
             let r = try request("GET", "/_ping", timeoutNanos: 5_000_000_000)
-            guard r.status == 200 else { throw DockerError("the Docker engine on \(socketPath) answered /_ping with \(r.status)") }
+            guard r.status == 200 else { throw PipeperfError(.docker, "the Docker engine on \(socketPath) answered /_ping with \(r.status)") }
         } catch {
-            throw DockerError("no Docker engine answers on \(socketPath) (\(error)); start one with scripts/docker-engine, or set DOCKER_HOST=unix://PATH")
+            throw PipeperfError(.docker, "no Docker engine answers on \(socketPath) (\(error)); start one with scripts/docker-engine, or set DOCKER_HOST=unix://PATH")
         }
     }
 
     /// Sends one request (path without the API version prefix, query included) and returns the whole answer.
     public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
-                        timeoutNanos: UInt64 = 30_000_000_000, maxBytes: Int = 256 << 20) throws(DockerError) -> DockerResponse {
+                        timeoutNanos: UInt64 = 30_000_000_000, maxBytes: Int = 256 << 20) throws(PipeperfError) -> DockerResponse {
         do {
             let r = try HTTPExchange.perform(.unix(path: socketPath), method: method, uri: DockerEngine.apiPrefix + path, host: "docker",
                                              body: body, contentType: contentType, timeoutNanos: timeoutNanos, maxBytes: maxBytes)
             return DockerResponse(status: r.status, body: r.body)
         } catch {
-            throw DockerError(error.description)
+            throw PipeperfError(.docker, error.description)
         }
     }
 
     /// A request whose answer must be 2xx (or one of `accept`); the engine's message otherwise.
     @discardableResult
     public func expect(_ method: String, _ path: String, body: JSON? = nil, accept: [Int] = [], what: String,
-                       timeoutNanos: UInt64 = 30_000_000_000) throws(DockerError) -> DockerResponse {
+                       timeoutNanos: UInt64 = 30_000_000_000) throws(PipeperfError) -> DockerResponse {
         let r = try request(method, path, body: body.map { Array($0.text.utf8) }, timeoutNanos: timeoutNanos)
         guard (200..<300).contains(r.status) || accept.contains(r.status) else {
-            throw DockerError("\(what): \(r.message)", status: r.status)
+            throw PipeperfError(.docker, "\(what): \(r.message)", status: r.status)
         }
         return r
     }
@@ -133,7 +121,7 @@ public final class DockerStatsStream: Sendable {
     }
     let state = Mutex(State())
 
-    public init(engine: DockerEngine, id: String) throws(DockerError) {
+    public init(engine: DockerEngine, id: String) throws(PipeperfError) {
         let channel: Channel
         do {
             channel = try HTTPExchange.connect(.unix(path: engine.socketPath)) { [weak self] in
@@ -143,7 +131,7 @@ public final class DockerStatsStream: Sendable {
                 }
             }
         } catch {
-            throw DockerError(error.description)
+            throw PipeperfError(.docker, error.description)
         }
         state.withLock { $0.channel = channel }
         HTTPExchange.send(channel, method: "GET", uri: DockerEngine.apiPrefix + "/containers/\(id)/stats?stream=true", host: "docker",

@@ -17,28 +17,28 @@ extension DockerEngine {
     /// Returns the build's output lines (for the run folder's log).
     @discardableResult
     public func build(tag: String, context: [UInt8], dockerfile: String = "Dockerfile", args: [(String, String)] = [],
-                      target: String? = nil, labels: [(String, String)] = []) throws(DockerError) -> String {
+                      target: String? = nil, labels: [(String, String)] = []) throws(PipeperfError) -> String {
         var query = "/build?t=\(queryEscape(tag))&dockerfile=\(queryEscape(dockerfile))&rm=1&forcerm=1"
         if !args.isEmpty { query += "&buildargs=" + queryEscape(JSON.object(Dictionary(args.map { ($0.0, JSON.string($0.1)) }, uniquingKeysWith: { $1 })).text) }
         if !labels.isEmpty { query += "&labels=" + queryEscape(JSON.object(Dictionary(labels.map { ($0.0, JSON.string($0.1)) }, uniquingKeysWith: { $1 })).text) }
         if let target { query += "&target=\(queryEscape(target))" }
         let r = try request("POST", query, body: context, contentType: "application/x-tar", timeoutNanos: 600_000_000_000)
-        guard r.status == 200 else { throw DockerError("building \(tag): \(r.message)", status: r.status) }
+        guard r.status == 200 else { throw PipeperfError(.docker, "building \(tag): \(r.message)", status: r.status) }
         var output = ""
         // One JSON document per line ("\r\n" is one Character in Swift: split the bytes).
         for line in r.body.split(separator: UInt8(ascii: "\n")) {
             guard let j = JSON.parse(bytes: line.filter { $0 != UInt8(ascii: "\r") }) else { continue }
-            if let e = j["errorDetail"]?["message"]?.string ?? j["error"]?.string { throw DockerError("building \(tag): \(e)") }
+            if let e = j["errorDetail"]?["message"]?.string ?? j["error"]?.string { throw PipeperfError(.docker, "building \(tag): \(e)") }
             if let s = j["stream"]?.string { output += s }
         }
         return output
     }
 
     /// The image's size in bytes, or nil when the engine does not have it.
-    public func imageSize(_ name: String) throws(DockerError) -> Int? {
+    public func imageSize(_ name: String) throws(PipeperfError) -> Int? {
         let r = try request("GET", "/images/\(queryEscape(name))/json")
         if r.status == 404 { return nil }
-        guard r.status == 200 else { throw DockerError("inspecting image \(name): \(r.message)", status: r.status) }
+        guard r.status == 200 else { throw PipeperfError(.docker, "inspecting image \(name): \(r.message)", status: r.status) }
         return r.json?["Size"]?.number.map { Int($0) }
     }
 }
@@ -57,10 +57,10 @@ public enum PipeperfImages {
 
     /// `Dockerfiles/`: the given folder, or the first one found walking up from the current folder and
     /// from the executable's folder.
-    public static func dockerfilesDirectory(_ explicit: String? = nil) throws(DockerError) -> String {
+    public static func dockerfilesDirectory(_ explicit: String? = nil) throws(PipeperfError) -> String {
         if let explicit {
             guard FileManager.default.fileExists(atPath: "\(explicit)/fake-backend.Dockerfile") else {
-                throw DockerError("\(explicit) has no fake-backend.Dockerfile (expected pipeperf's Dockerfiles/ folder)")
+                throw PipeperfError(.docker, "\(explicit) has no fake-backend.Dockerfile (expected pipeperf's Dockerfiles/ folder)")
             }
             return explicit
         }
@@ -72,27 +72,27 @@ public enum PipeperfImages {
                 dir = String(dir[..<slash])
             }
         }
-        throw DockerError("cannot find pipeperf's Dockerfiles/ folder (run from the repository, or pass --dockerfiles DIR)")
+        throw PipeperfError(.docker, "cannot find pipeperf's Dockerfiles/ folder (run from the repository, or pass --dockerfiles DIR)")
     }
 
     /// The build context of `role`: its Dockerfile and rootfs/ (binary, libraries, passwd, group, tmp).
-    public static func context(role: String, binary: String, dockerfile: String) throws(DockerError) -> [UInt8] {
+    public static func context(role: String, binary: String, dockerfile: String) throws(PipeperfError) -> [UInt8] {
         guard access(binary, X_OK) == 0 else {
-            throw DockerError("\(binary) is missing: build the release binaries first (scripts/swift-release)")
+            throw PipeperfError(.docker, "\(binary) is missing: build the release binaries first (scripts/swift-release)")
         }
-        guard let df = FileManager.default.contents(atPath: dockerfile) else { throw DockerError("cannot read \(dockerfile)") }
+        guard let df = FileManager.default.contents(atPath: dockerfile) else { throw PipeperfError(.docker, "cannot read \(dockerfile)") }
         let libraries = try sharedLibraries(of: binary)
         if let swift = libraries.first(where: { $0.0.contains("libswiftCore") }) {
-            throw DockerError("\(binary) links the Swift runtime dynamically (\(swift.1)): build it with scripts/swift-release, which links it statically")
+            throw PipeperfError(.docker, "\(binary) links the Swift runtime dynamically (\(swift.1)): build it with scripts/swift-release, which links it statically")
         }
         let stripped = "/tmp/pipeperf-image-\(getpid())-\(role)"
         defer { unlink(stripped) }
         _ = try runTool(["strip", "-o", stripped, binary])
-        guard let bin = FileManager.default.contents(atPath: stripped) else { throw DockerError("cannot read \(stripped)") }
+        guard let bin = FileManager.default.contents(atPath: stripped) else { throw PipeperfError(.docker, "cannot read \(stripped)") }
         var tar = TarWriter()
         try tar.addFile("Dockerfile", [UInt8](df))
         var dirs: Set<String> = []
-        func addParents(_ path: String, _ tar: inout TarWriter) throws(DockerError) {
+        func addParents(_ path: String, _ tar: inout TarWriter) throws(PipeperfError) {
             var parts = path.split(separator: "/").dropLast()
             var prefixes: [String] = []
             while !parts.isEmpty { prefixes.insert("rootfs/" + parts.joined(separator: "/"), at: 0); parts = parts.dropLast() }
@@ -102,7 +102,7 @@ public enum PipeperfImages {
         try addParents("/usr/local/bin/\(role)", &tar)
         try tar.addFile("rootfs/usr/local/bin/\(role)", [UInt8](bin), mode: 0o755)
         for (path, real) in libraries {
-            guard let data = FileManager.default.contents(atPath: real) else { throw DockerError("cannot read \(real)") }
+            guard let data = FileManager.default.contents(atPath: real) else { throw PipeperfError(.docker, "cannot read \(real)") }
             try addParents(path, &tar)
             try tar.addFile("rootfs" + path, [UInt8](data), mode: 0o755)
         }
@@ -114,12 +114,12 @@ public enum PipeperfImages {
     }
 
     /// (path in the image, real file) for each shared library `ldd` lists for `binary` (the loader too).
-    static func sharedLibraries(of binary: String) throws(DockerError) -> [(String, String)] {
+    static func sharedLibraries(of binary: String) throws(PipeperfError) -> [(String, String)] {
         let out = try runTool(["ldd", binary])
         var libs: [(String, String)] = []
         for line in out.split(separator: "\n") {
             let t = String(line).trimmingSpaces
-            if t.contains("not found") { throw DockerError("ldd \(binary): \(t)") }
+            if t.contains("not found") { throw PipeperfError(.docker, "ldd \(binary): \(t)") }
             var path: String? = nil
             if let arrow = t.range(of: "=> ") {
                 path = t[arrow.upperBound...].split(separator: " ").first.map(String.init)
@@ -127,17 +127,17 @@ public enum PipeperfImages {
                 path = t.split(separator: " ").first.map(String.init)
             }
             guard let p = path, p.hasPrefix("/") else { continue }  // linux-vdso: in the kernel
-            guard let real = realpath(p, nil) else { throw DockerError("ldd \(binary): cannot resolve \(p)") }
+            guard let real = realpath(p, nil) else { throw PipeperfError(.docker, "ldd \(binary): cannot resolve \(p)") }
             libs.append((p, String(cString: real)))
             free(real)
         }
-        guard !libs.isEmpty else { throw DockerError("ldd \(binary) listed no libraries: \(out)") }
+        guard !libs.isEmpty else { throw PipeperfError(.docker, "ldd \(binary) listed no libraries: \(out)") }
         return libs
     }
 
     /// Builds each role's image (tag `pipeperf/ROLE:VERSION`, also `:latest`); returns (tag, size).
     public static func build(engine: DockerEngine, roles: [String] = roles, dockerfiles: String? = nil, binaries: String? = nil,
-                             log: (String) -> Void) throws(DockerError) -> [(String, Int)] {
+                             log: (String) -> Void) throws(PipeperfError) -> [(String, Int)] {
         let dir = try dockerfilesDirectory(dockerfiles)
         let bin = binaries ?? ChildProcess.executableDirectory
         var built: [(String, Int)] = []
@@ -157,7 +157,7 @@ public enum PipeperfImages {
 }
 
 /// Runs a tool to its end (at most 60 s) and returns its standard output; its error output on failure.
-func runTool(_ argv: [String]) throws(DockerError) -> String {
+func runTool(_ argv: [String]) throws(PipeperfError) -> String {
     let base = "/tmp/pipeperf-tool-\(getpid())-\(SystemClock.monotonicNanos())"
     defer {
         unlink(base + ".out")
@@ -165,16 +165,16 @@ func runTool(_ argv: [String]) throws(DockerError) -> String {
     }
     let p: ChildProcess
     do { p = try ChildProcess(command: argv, stdoutPath: base + ".out", stderrPath: base + ".err") } catch {
-        throw DockerError("\(argv[0]): \(error)")
+        throw PipeperfError(.docker, "\(argv[0]): \(error)")
     }
     guard p.wait(timeoutNanos: 60_000_000_000) else {
         p.stop(graceNanos: 1_000_000_000)
-        throw DockerError("\(argv.joined(separator: " ")) did not finish within 60 s")
+        throw PipeperfError(.docker, "\(argv.joined(separator: " ")) did not finish within 60 s")
     }
     let out = (try? String(contentsOfFile: base + ".out", encoding: .utf8)) ?? ""
     guard p.exitCode == 0 else {
         let err = (try? String(contentsOfFile: base + ".err", encoding: .utf8)) ?? ""
-        throw DockerError("\(argv.joined(separator: " ")) ended with \(p.exitDescription): \(err.trimmingSpaces)")
+        throw PipeperfError(.docker, "\(argv.joined(separator: " ")) ended with \(p.exitDescription): \(err.trimmingSpaces)")
     }
     return out
 }

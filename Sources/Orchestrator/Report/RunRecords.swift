@@ -15,11 +15,11 @@ public struct RunRecords: Sendable {
     /// Per test folder name: file name → parsed content.
     public var testFiles: [String: [String: JSON]]
 
-    public init(folder: String) throws(ProcessError) {
+    public init(folder: String) throws(PipeperfError) {
         self.folder = folder
         func read(_ name: String) -> String? { try? String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8) }
         guard let statusText = read("status.json"), let status = JSON.parse(statusText) else {
-            throw ProcessError(description: "\(folder) is not a pipeperf run folder (no readable status.json)")
+            throw PipeperfError(.process, "\(folder) is not a pipeperf run folder (no readable status.json)")
         }
         self.status = status
         events = JSON.parse(read("events.json") ?? "")?["events"]?.array ?? []

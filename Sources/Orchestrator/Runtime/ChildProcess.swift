@@ -5,16 +5,12 @@
 import CLinux
 import FoundationEssentials
 import PipeperfBase
+import Synchronization
 
 
 #if canImport(Glibc)
 import Glibc
 #endif
-
-/// A failure to start or run a process.
-public struct ProcessError: Error, CustomStringConvertible, Sendable {
-    public let description: String
-}
 
 /// A child process of the run.
 public final class ChildProcess: @unchecked Sendable {
@@ -22,13 +18,14 @@ public final class ChildProcess: @unchecked Sendable {
     public let command: [String]
     var exitStatus: Int32? = nil
 
-    /// Every process group the run started and has not reaped: killed at once on a second signal.
-    nonisolated(unsafe) static var live: Set<Int32> = []
+    /// Every process group the run started and has not reaped: killed at once on a second signal (from
+    /// the interrupt watcher's thread, hence the lock).
+    static let live = Mutex<Set<Int32>>([])
 
     /// Starts `command` with `environment` added, in `directory`, output to `stdoutPath`/`stderrPath`.
     public init(command: [String], environment: [(String, String)] = [], directory: String? = nil, stdoutPath: String, stderrPath: String,
-                cpus: [Int]? = nil) throws(ProcessError) {
-        guard let program = command.first else { throw ProcessError(description: "empty command") }
+                cpus: [Int]? = nil) throws(PipeperfError) {
+        guard let program = command.first else { throw PipeperfError(.process, "empty command") }
         let resolved = ChildProcess.resolve(program)
         let out = open(stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         let err = open(stderrPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -36,7 +33,7 @@ public final class ChildProcess: @unchecked Sendable {
             if out >= 0 { close(out) }
             if err >= 0 { close(err) }
         }
-        guard out >= 0, err >= 0 else { throw ProcessError(description: "cannot create \(stdoutPath): \(String(cString: strerror(errno)))") }
+        guard out >= 0, err >= 0 else { throw PipeperfError(.process, "cannot create \(stdoutPath): \(String(cString: strerror(errno)))") }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         let envStrings = env.map { "\($0.key)=\($0.value)" }
@@ -63,11 +60,11 @@ public final class ChildProcess: @unchecked Sendable {
             }
         }
         guard pid > 0 else {
-            throw ProcessError(description: "cannot start \(program): \(String(cString: strerror(errno)))")
+            throw PipeperfError(.process, "cannot start \(program): \(String(cString: strerror(errno)))")
         }
         self.pid = pid
         self.command = command
-        ChildProcess.live.insert(pid)
+        _ = ChildProcess.live.withLock { $0.insert(pid) }
     }
 
     /// pipeperf's own executables (loadgen, null-sink, fake-backend, pipeperf) are found next to this
@@ -93,7 +90,7 @@ public final class ChildProcess: @unchecked Sendable {
         let r = waitpid(pid, &status, WNOHANG)
         if r == pid {
             exitStatus = status
-            ChildProcess.live.remove(pid)
+            _ = ChildProcess.live.withLock { $0.remove(pid) }
             return false
         }
         return r == 0
@@ -137,6 +134,6 @@ public final class ChildProcess: @unchecked Sendable {
 
     /// Kills every process group of the run at once (a second SIGINT).
     public static func killAll() {
-        for pid in live { kill(-pid, SIGKILL) }
+        for pid in live.withLock({ $0 }) { kill(-pid, SIGKILL) }
     }
 }

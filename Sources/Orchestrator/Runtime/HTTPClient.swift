@@ -5,6 +5,7 @@
 // control path, not a hot path.
 
 import NIOCore
+import PipeperfBase
 import NIOHTTP1
 import NIOPosix
 
@@ -35,7 +36,7 @@ enum HTTPExchange {
 
     /// A connected channel with the HTTP client codec and `handler` after it.
     static func connect(_ target: HTTPTarget, timeoutNanos: UInt64 = 5_000_000_000,
-                        handler: @escaping @Sendable () -> ChannelHandler) throws(ProcessError) -> Channel {
+                        handler: @escaping @Sendable () -> ChannelHandler) throws(PipeperfError) -> Channel {
         let bootstrap = ClientBootstrap(group: group.next())
             .connectTimeout(.nanoseconds(Int64(min(timeoutNanos, 5_000_000_000))))
             .channelInitializer { channel in
@@ -50,7 +51,7 @@ enum HTTPExchange {
             case .unix(let path): return try bootstrap.connect(unixDomainSocketPath: path).wait()
             }
         } catch {
-            throw ProcessError(description: "connect to \(target): \(error)")
+            throw PipeperfError(.process, "connect to \(target): \(error)")
         }
     }
 
@@ -74,7 +75,7 @@ enum HTTPExchange {
     /// One request and its whole answer (status, body), within `timeoutNanos`.
     static func perform(_ target: HTTPTarget, method: String, uri: String, host: String, headers: [(String, String)] = [],
                         body: [UInt8]? = nil, contentType: String? = nil, timeoutNanos: UInt64,
-                        maxBytes: Int = 64 << 20) throws(ProcessError) -> (status: Int, body: [UInt8]) {
+                        maxBytes: Int = 64 << 20) throws(PipeperfError) -> (status: Int, body: [UInt8]) {
         let promise = group.next().makePromise(of: (Int, [UInt8]).self)
         let channel: Channel
         do { channel = try connect(target, timeoutNanos: timeoutNanos) { ResponseCollector(promise: promise, maxBytes: maxBytes) } } catch {
@@ -82,17 +83,17 @@ enum HTTPExchange {
             throw error
         }
         let timeout = channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeoutNanos))) {
-            channel.pipeline.fireErrorCaught(ProcessError(description: "no answer within \(formatSeconds(timeoutNanos))"))
+            channel.pipeline.fireErrorCaught(PipeperfError(.process, "no answer within \(formatSeconds(timeoutNanos))"))
         }
         defer { timeout.cancel() }
         send(channel, method: method, uri: uri, host: host, headers: headers, body: body, contentType: contentType)
         do {
             let (status, bytes) = try promise.futureResult.wait()
             return (status, bytes)
-        } catch let e as ProcessError {
-            throw ProcessError(description: "\(method) \(target)\(uri): \(e.description)")
+        } catch let e as PipeperfError {
+            throw PipeperfError(.process, "\(method) \(target)\(uri): \(e.description)")
         } catch {
-            throw ProcessError(description: "\(method) \(target)\(uri): \(error)")
+            throw PipeperfError(.process, "\(method) \(target)\(uri): \(error)")
         }
     }
 
@@ -113,7 +114,7 @@ enum HTTPExchange {
 public enum HTTPClient {
     /// Sends one request to an http:// URL; throws on connection problems or when `timeoutNanos` passes.
     public static func request(_ method: String, _ url: HTTPURL, body: String? = nil, bodyBytes: [UInt8]? = nil, headers: [(String, String)] = [],
-                               contentType: String? = nil, timeoutNanos: UInt64 = 10_000_000_000) throws(ProcessError) -> HTTPResult {
+                               contentType: String? = nil, timeoutNanos: UInt64 = 10_000_000_000) throws(PipeperfError) -> HTTPResult {
         let payload = bodyBytes ?? body.map { Array($0.utf8) }
         let r = try HTTPExchange.perform(.tcp(host: url.host, port: url.port), method: method, uri: url.path, host: "\(url.host):\(url.port)",
                                          headers: headers, body: payload, contentType: contentType, timeoutNanos: timeoutNanos)
@@ -147,7 +148,7 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
         case .head(let h): status = Int(h.status.code)
         case .body(var b):
             if body.count + b.readableBytes > maxBytes {
-                finish(context, .failure(ProcessError(description: "answer larger than \(maxBytes >> 20) MiB")))
+                finish(context, .failure(PipeperfError(.process, "answer larger than \(maxBytes >> 20) MiB")))
                 return
             }
             body += b.readBytes(length: b.readableBytes) ?? []
@@ -158,6 +159,30 @@ final class ResponseCollector: ChannelInboundHandler, RemovableChannelHandler {
     func errorCaught(context: ChannelHandlerContext, error: Error) { finish(context, .failure(error)) }
 
     func channelInactive(context: ChannelHandlerContext) {
-        finish(context, .failure(ProcessError(description: "the connection closed before the answer ended")))
+        finish(context, .failure(PipeperfError(.process, "the connection closed before the answer ended")))
+    }
+}
+
+/// A parsed http:// URL.
+public struct HTTPURL: Sendable {
+    public var host: String
+    public var port: Int
+    public var path: String
+
+    public init(host: String, port: Int, path: String) {
+        self.host = host
+        self.port = port
+        self.path = path
+    }
+
+    public init?(_ text: String) {
+        guard text.hasPrefix("http://") else { return nil }
+        let rest = text.dropFirst(7)
+        let slash = rest.firstIndex(of: "/") ?? rest.endIndex
+        let authority = String(rest[..<slash])
+        path = slash == rest.endIndex ? "/" : String(rest[slash...])
+        guard case .success(let e) = Endpoint.parse(authority.contains(":") ? authority : authority + ":80") else { return nil }
+        host = e.host
+        port = Int(e.port)
     }
 }

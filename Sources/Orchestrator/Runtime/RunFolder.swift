@@ -14,7 +14,7 @@ public final class RunFolder: @unchecked Sendable {
     public let path: String
 
     /// Creates `results/<suite>/<UTC timestamp>` (with a suffix when that exists already).
-    public init(results: String, suite: String) throws(ProcessError) {
+    public init(results: String, suite: String) throws(PipeperfError) {
         let safe = String(suite.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
         let t = SystemClock.unixNanos() / 1_000_000_000
         var tm = tm()
@@ -33,27 +33,49 @@ public final class RunFolder: @unchecked Sendable {
                 try FileManager.default.createDirectory(atPath: candidate + sub, withIntermediateDirectories: true)
             }
         } catch {
-            throw ProcessError(description: "cannot create the run folder \(candidate): \(error.localizedDescription)")
+            throw PipeperfError(.process, "cannot create the run folder \(candidate): \(error.localizedDescription)")
         }
         path = candidate
     }
 
     public func file(_ name: String) -> String { "\(path)/\(name)" }
 
-    /// Writes `text` to `name` inside the run folder atomically.
-    public func write(_ name: String, _ text: String) throws(ProcessError) {
+    /// Writes `text` to `name` inside the run folder atomically (a temporary file, synced, then renamed);
+    /// the error names the file and the system's reason (a full disk: "No space left on device").
+    public func write(_ name: String, _ text: String) throws(PipeperfError) {
         let target = file(name)
         let dir = String(target[..<target.lastIndex(of: "/")!])
-        do {
-            try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-            let tmp = "\(target).tmp-\(getpid())"
-            try Data(text.utf8).write(to: URL(fileURLWithPath: tmp))
-            guard rename(tmp, target) == 0 else { throw ProcessError(description: "rename: \(String(cString: strerror(errno)))") }
-        } catch let e as ProcessError {
-            throw e
-        } catch {
-            throw ProcessError(description: "cannot write \(target): \(error.localizedDescription)")
+        do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
+            throw PipeperfError(.results, "cannot write \(target): cannot create \(dir): \(error.localizedDescription)", cause: error)
         }
+        let tmp = "\(target).tmp-\(getpid())"
+        func failed(_ what: String) -> PipeperfError {
+            let reason = String(cString: strerror(errno))
+            unlink(tmp)
+            return PipeperfError(.results, "cannot write \(target): \(what): \(reason)")
+        }
+        let fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failed("open") }
+        var bytes = Array(text.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeMutableBytes { Glibc.write(fd, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else {
+                let e = failed("write")
+                close(fd)
+                throw e
+            }
+            done += n
+        }
+        bytes.removeAll()
+        guard fsync(fd) == 0 || errno == EINVAL else {
+            let e = failed("fsync")
+            close(fd)
+            throw e
+        }
+        guard close(fd) == 0 else { throw failed("close") }
+        guard rename(tmp, target) == 0 else { throw failed("rename") }
     }
 }
 

@@ -1,13 +1,14 @@
 // Runs a suite: tests in order, steps in order with their hooks and error policy, component phases
-// through their strategies, every phase/step/hook recorded as an event. Teardown is guaranteed: a
-// failed step, an error or SIGINT/SIGTERM (first: stop the load, destroy everything, record `aborted`;
-// second: kill every process group at once) all end with no process of the run left.
+// through the components' strategies, every phase/step/hook recorded as an event. The runner holds
+// tests, steps, hooks and policies, plus one set of live handles (deployments, executions) that is torn
+// down in reverse order. Teardown is guaranteed: a failed step, an error or SIGINT/SIGTERM (first: stop
+// the load, destroy everything, record `aborted`; second: the interrupt watcher kills everything at once,
+// Runtime/Interrupts.swift) all end with no process or container of the run left. A result that cannot
+// be written fails the run, naming the file and the reason.
 
-import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
-
-import LoadGen
+import PipeperfBase
 
 #if canImport(Glibc)
 import Glibc
@@ -18,34 +19,34 @@ public enum RunStatus: String, Sendable {
     case passed, failed, aborted
 }
 
-/// A failure inside a run (a step, hook or phase), with what failed.
-public struct RunFailure: Error, CustomStringConvertible, Sendable {
-    public let description: String
-}
-
-/// Thrown when SIGINT/SIGTERM arrives: unwinds to the teardown.
-struct Interrupted: Error {}
-
 public final class Runner {
     let suite: Suite
     let folder: RunFolder
     let events = EventLog()
-    /// Runtime state per component.
-    var processes: [String: ChildProcess] = [:]
-    var commandExecutions: [String: ChildProcess] = [:]
-    var loadgenOptions: [String: [(String, String)]] = [:]
-    var loadRunning: Set<String> = []
-    var rendered: [String: String] = [:]
-    /// Docker state: containers per component, networks this run created, images built this run.
-    var containers: [String: RunContainer] = [:]
-    var createdNetworks: [String] = []
-    var builtImages: Set<String> = []
-    /// --docker.no-build: use the images the engine has.
-    public var dockerNoBuild = false
+    let run: RunContext
+    /// Deployed components by name, and the order they were deployed in (torn down in reverse).
+    var deployed: [String: any LiveDeployment] = [:]
+    var deployOrder: [String] = []
+    /// Running executions by component.
+    var executions: [String: any LiveExecution] = [:]
+    /// Execution options changed by `update_component_strategy`, per component.
+    var overrides: [String: [(String, String)]] = [:]
+    var monitored: [String] = []
     var testResults: [(name: String, status: RunStatus, error: String?)] = []
     let log: (String) -> Void
     /// Verbose progress (--debug).
-    public var debug = false
+    public var debug: Bool {
+        get { run.debug }
+        set { run.debug = newValue }
+    }
+    /// --docker.no-build: use the images the engine has.
+    public var dockerNoBuild: Bool {
+        get { run.dockerNoBuild }
+        set { run.dockerNoBuild = newValue }
+    }
+    /// Live progress (on a terminal, or with --progress): test, step, time left, live rates and CPU.
+    public var progress = false
+    var previous: [String: (t: UInt64, value: Double)] = [:]
     /// The monitoring sampler (samples.jsonl).
     var sampler: Sampler?
     /// The report computed at the end of the run.
@@ -55,72 +56,20 @@ public final class Runner {
         self.suite = suite
         self.folder = folder
         self.log = log
-        for c in suite.components {
-            if case .loadgen(let l)? = c.execution { loadgenOptions[c.name] = l.options }
-        }
+        run = RunContext(suite: suite, folder: folder, events: events, log: log)
     }
 
-    // MARK: Signals
-
-    var interruptions: Int { Termination.received }
-
-    func checkInterrupt() throws(Interrupted) {
-        if interruptions >= 2 {
-            ChildProcess.killAll()
-            DockerLive.removeAll()
-            _exit(130)
-        }
-        if interruptions >= 1 { throw Interrupted() }
-    }
-
-    /// Sleeps, waking early for signals (and printing the progress line once a second).
-    func sleep(_ nanos: UInt64) throws(Interrupted) {
-        let start = SystemClock.monotonicNanos()
-        let deadline = start + nanos
-        var nextProgress = start + 1_000_000_000
-        while true {
-            try checkInterrupt()
-            let now = SystemClock.monotonicNanos()
-            if now >= deadline { return }
-            if progress && now >= nextProgress && nanos >= 2_000_000_000 {
-                nextProgress += 1_000_000_000
-                printProgress(elapsed: Double(now - start) / 1e9, total: Double(nanos) / 1e9)
-            }
-            usleep(UInt32(Swift.min(20_000, (deadline - now) / 1000)))
-        }
-    }
-
-    /// Live progress (on a terminal, or with --progress): test, step, time left, live rates and CPU.
-    public var progress = false
-    var previous: [String: (t: UInt64, value: Double)] = [:]
-
-    func printProgress(elapsed: Double, total: Double) {
-        var line = "pipeperf: \(events.test ?? "") / \(events.step ?? "") \(formatFixed(elapsed, 0))/\(formatFixed(total, 0)) s"
-        let latest = sampler?.latest.withLock { $0 } ?? [:]
-        for key in latest.keys.sorted() {
-            guard let reading = latest[key] else { continue }
-            let component = String(key.split(separator: "|").first ?? "")
-            func rate(_ name: String, _ value: Double) -> Double? {
-                defer { previous["\(component)|\(name)"] = (reading.t, value) }
-                guard let p = previous["\(component)|\(name)"], reading.t > p.t, value >= p.value else { return nil }
-                return (value - p.value) / (Double(reading.t - p.t) / 1e9)
-            }
-            if let cpu = reading.cpuSeconds, let r = rate("cpu", cpu) {
-                line += " | \(component) cpu \(formatFixed(r, 2))"
-            }
-            if let body = reading.status, let doc = JSON.parse(body) {
-                for (label, path) in [("sent", "sent"), ("received", "logs.received"), ("received", "traces.received"), ("received", "metrics.received")] {
-                    if let v = doc.at(path)?.number, v > 0, let r = rate(path, v) { line += " | \(component) \(label) \(formatRate(r))/s" }
-                }
-            }
-        }
-        log(line)
+    /// Sleeps, waking at once for a signal (and printing the progress line once a second).
+    func sleep(_ nanos: UInt64) throws(PipeperfError) {
+        guard progress && nanos >= 2_000_000_000 else { return try Interrupts.sleep(nanos) }
+        try Interrupts.sleep(nanos) { [self] elapsed in printProgress(elapsed: Double(elapsed) / 1e9, total: Double(nanos) / 1e9) }
     }
 
     // MARK: The run
 
     /// Runs every test; returns the overall status. Teardown always happens.
     public func run(tests selected: [TestCase]) -> RunStatus {
+        Interrupts.startWatcher(log: { printError($0) })
         events.record("suite_start", [("suite", suite.name)])
         writeMeta(selected)
         do { sampler = try Sampler(path: folder.file("samples.jsonl")) } catch { log("pipeperf: monitoring is off: \(error)") }
@@ -131,10 +80,10 @@ public final class Runner {
                 let s = try runTest(t)
                 testResults.append((t.name, s.0, s.1))
                 if s.0 == .failed { status = .failed }
-                try checkInterrupt()
+                try Interrupts.check()
             }
             try runHooks(suite.hooks.post, point: "suite post")
-        } catch is Interrupted {
+        } catch let e as PipeperfError where e.isInterruption {
             status = .aborted
             log("pipeperf: interrupted: stopping the load and destroying every component (a second signal kills them at once)")
         } catch {
@@ -142,37 +91,30 @@ public final class Runner {
             log("pipeperf: \(error)")
         }
         teardown()
-        removeCreatedNetworks()
+        run.finishResources()
         events.test = nil
         events.step = nil
         events.record("suite_end", [("status", status.rawValue)])
         sampler?.stop()
+        if let failure = sampler?.writeFailure.withLock({ $0 }) { run.lost(failure) }
         writeStatus(status)
         // The report: computed from the run folder's records, as `pipeperf report` would.
-        if let records = try? RunRecords(folder: folder.path) {
+        do {
+            let records = try RunRecords(folder: folder.path)
             let r = ReportBuilder.build(records)
             report = r
-            try? folder.write("report.json", r.render(.json))
-            try? folder.write("report.md", r.render(.markdown))
-            try? folder.write("report-gab.json", r.render(.gab))
+            run.keep("report.json", r.render(.json))
+            run.keep("report.md", r.render(.markdown))
+            run.keep("report-gab.json", r.render(.gab))
             if status == .passed && r.tests.contains(where: { $0.status == "failed" || $0.status == "invalid" }) { status = .failed }
+        } catch {
+            run.lost("cannot compute the report from \(folder.path): \(error)")
+        }
+        if !run.lostResults.isEmpty {
+            log("pipeperf: the run fails: \(run.lostResults.count) result\(run.lostResults.count == 1 ? "" : "s") could not be written (\(run.lostResults[0]))")
+            if status == .passed { status = .failed }
         }
         return status
-    }
-
-    /// run.json: the environment and what the report needs from the suite (assertions).
-    func writeMeta(_ tests: [TestCase]) {
-        var w = JSONWriter()
-        w.beginObject()
-        w.field("version", 1)
-        w.beginObject("environment")
-        for (k, v) in environmentFacts() { w.field(k, v) }
-        w.endObject()
-        w.beginObject("assertions")
-        for t in tests where !t.assertions.isEmpty { w.field(t.name, t.assertions) }
-        w.endObject()
-        w.endObject()
-        try? folder.write("run.json", w.text + "\n")
     }
 
     /// Takes a reading of every monitored component now (the window's edges).
@@ -181,11 +123,9 @@ public final class Runner {
         for c in monitored { sampler.sampleNow(component: c) }
     }
 
-    var monitored: [String] = []
-
     /// One test: pre hooks, steps (a failed step fails the test; later steps still run only when they are
     /// teardown steps of the flow or `continue` is set), post hooks, then any component still up is destroyed.
-    func runTest(_ t: TestCase) throws(Interrupted) -> (RunStatus, String?) {
+    func runTest(_ t: TestCase) throws(PipeperfError) -> (RunStatus, String?) {
         events.test = t.name
         events.step = nil
         events.record("test_start", t.matrix)
@@ -193,8 +133,8 @@ public final class Runner {
         var firstError: String? = nil
         do {
             try runHooks(t.hooks.pre, point: "test pre")
-        } catch let e as Interrupted {
-            throw e
+        } catch where error.isInterruption {
+            throw error
         } catch {
             firstError = "\(error)"
         }
@@ -204,8 +144,8 @@ public final class Runner {
                 if debug { log("pipeperf: \(t.name): step '\(step.name)'") }
                 do {
                     try runStep(step)
-                } catch let e as Interrupted {
-                    throw e
+                } catch where error.isInterruption {
+                    throw error
                 } catch {
                     firstError = firstError ?? "step '\(step.name)': \(error)"
                     log("pipeperf: \(t.name): step '\(step.name)' failed: \(error)")
@@ -214,19 +154,19 @@ public final class Runner {
                 events.step = nil
             }
         }
-        do { try runHooks(t.hooks.post, point: "test post") } catch let e as Interrupted { throw e } catch {
+        do { try runHooks(t.hooks.post, point: "test post") } catch where error.isInterruption { throw error } catch {
             firstError = firstError ?? "\(error)"
         }
         events.step = nil
         teardown()  // anything the test left running
         let status: RunStatus = firstError == nil ? .passed : .failed
         events.record("test_end", [("status", status.rawValue)] + (firstError.map { [("error", $0)] } ?? []))
-        try? folder.write("events.json", events.json)
+        run.keep("events.json", events.json)
         return (status, firstError)
     }
 
-    func runStep(_ step: Step) throws {
-        try withPolicy(step.onError, what: "step '\(step.name)'") {
+    func runStep(_ step: Step) throws(PipeperfError) {
+        try withPolicy(step.onError, what: "step '\(step.name)'") { () throws(PipeperfError) in
             try runHooks(step.hooks.pre, point: "step pre")
             events.record("step_start")
             try perform(step.action)
@@ -236,14 +176,14 @@ public final class Runner {
     }
 
     /// Retries and `continue`, as `on_error` says.
-    func withPolicy(_ policy: OnError, what: String, _ body: () throws -> Void) throws {
+    func withPolicy(_ policy: OnError, what: String, _ body: () throws(PipeperfError) -> Void) throws(PipeperfError) {
         var attempt = 0
         while true {
             do {
                 try body()
                 return
-            } catch let e as Interrupted {
-                throw e
+            } catch where error.isInterruption {
+                throw error
             } catch {
                 if attempt < policy.retries {
                     attempt += 1
@@ -262,7 +202,7 @@ public final class Runner {
         }
     }
 
-    func perform(_ action: Action) throws {
+    func perform(_ action: Action) throws(PipeperfError) {
         switch action {
         case .componentAction(let target, let phase): try phaseOf(target, phase)
         case .multiComponentAction(let phase, let targets):
@@ -271,10 +211,10 @@ public final class Runner {
             for n in names { try phaseOf(n, phase) }
         case .wait(let nanos): try sleep(nanos)
         case .updateComponentStrategy(let target, let options):
-            var current = loadgenOptions[target] ?? []
+            var current = overrides[target] ?? []
             current.removeAll { o in options.contains { $0.0 == o.0 } }
             current += options
-            loadgenOptions[target] = current
+            overrides[target] = current
             events.record("strategy_updated", component: target, options)
         case .recordEvent(let name, let attributes):
             events.record(name, attributes)
@@ -285,8 +225,8 @@ public final class Runner {
 
     // MARK: Component phases
 
-    func phaseOf(_ name: String, _ phase: ComponentPhase) throws {
-        guard let c = suite.component(name) else { throw RunFailure(description: "no component '\(name)'") }
+    func phaseOf(_ name: String, _ phase: ComponentPhase) throws(PipeperfError) {
+        guard let c = suite.component(name) else { throw PipeperfError(.failed, "no component '\(name)'") }
         let hooks = c.hooks[phase] ?? PhaseHooks()
         try runHooks(hooks.pre, point: "\(name) pre_\(phase.rawValue)")
         events.record("phase_start", component: name, [("phase", phase.rawValue)])
@@ -303,30 +243,74 @@ public final class Runner {
         try runHooks(hooks.post, point: "\(name) post_\(phase.rawValue)")
     }
 
+    func configure(_ c: Component) throws(PipeperfError) {
+        guard let t = c.configuration else { return }
+        run.rendered[c.name] = try t.configure(c, in: run)
+    }
+
+    func deploy(_ c: Component) throws(PipeperfError) {
+        if deployed[c.name] != nil { throw PipeperfError(.failed, "component '\(c.name)' is already deployed") }
+        if c.configuration != nil && run.rendered[c.name] == nil { try configure(c) }
+        let live = try c.deployment.deploy(c, in: run)
+        deployed[c.name] = live
+        deployOrder.append(c.name)
+        if let r = c.ready { try readyCheck(r, component: c.name) }
+    }
+
+    /// Stops its load and monitors, keeps its snapshot (read until the counts settle), destroys it.
+    func destroy(_ c: Component) {
+        if executions[c.name] != nil {
+            do { try stopExecution(c) } catch { log("pipeperf: \(c.name): stopping its execution: \(error)") }
+        }
+        if monitored.contains(c.name) { stopMonitoring(c) }
+        let live = deployed[c.name]
+        if let s = c.snapshot, let url = HTTPURL(s), live?.exited == nil { takeSnapshot(c, url: url, text: s) }
+        guard let live else { return }
+        live.destroy(in: run)
+        deployed.removeValue(forKey: c.name)
+        deployOrder.removeAll { $0 == c.name }
+    }
+
+    /// Drain: reads until the counts stop changing (at most 10 s), so what was still in flight is
+    /// counted rather than reported as lost.
+    func takeSnapshot(_ c: Component, url: HTTPURL, text: String) {
+        var last: HTTPResult? = nil
+        let deadline = SystemClock.monotonicNanos() + 10_000_000_000
+        while let r = try? HTTPClient.request("GET", url, timeoutNanos: 5_000_000_000) {
+            if let l = last, receivedTotal(l.body) == receivedTotal(r.body) { break }
+            last = r
+            if SystemClock.monotonicNanos() > deadline || Interrupts.received > 0 { break }
+            usleep(300_000)
+        }
+        if let r = last {
+            run.keep("\(run.testFolder)/\(c.name).snapshot", r.body)
+            events.record("snapshot", component: c.name, [("url", text), ("status", String(r.status))])
+        }
+    }
+
+    func startExecution(_ c: Component) throws(PipeperfError) {
+        guard let e = c.execution else { throw PipeperfError(.failed, "component '\(c.name)' has no execution strategy") }
+        if executions[c.name] != nil { throw PipeperfError(.failed, "component '\(c.name)': its execution is already running") }
+        executions[c.name] = try e.start(c, overrides: overrides[c.name] ?? [], in: run)
+    }
+
+    func stopExecution(_ c: Component) throws(PipeperfError) {
+        guard let e = executions.removeValue(forKey: c.name) else { return }
+        try e.stop(in: run)
+    }
+
     func startMonitoring(_ c: Component) {
         guard let sampler, !c.monitors.isEmpty, !monitored.contains(c.name) else { return }
         for m in c.monitors {
-            switch m.kind {
-            case "process":
-                guard let pid = processes[c.name]?.pid ?? containerPid(c.name) else { continue }
-                sampler.add(component: c.name, source: .process(root: pid), intervalNanos: m.intervalNanos)
-            case "docker":
-                guard let rc = containers[c.name], let engine = DockerLive.engine else { continue }
-                do {
-                    sampler.add(component: c.name, source: .docker(stream: try DockerStatsStream(engine: engine, id: rc.id)), intervalNanos: m.intervalNanos)
-                } catch {
-                    log("pipeperf: \(c.name): docker monitoring is off: \(error)")
-                }
-            case "component":
-                guard let u = m.url.flatMap(HTTPURL.init) else { continue }
-                sampler.add(component: c.name, source: .component(url: u), intervalNanos: m.intervalNanos)
-            default:
-                guard let u = m.url.flatMap(HTTPURL.init) else { continue }
-                sampler.add(component: c.name, source: .prometheus(url: u, include: m.include, exclude: m.exclude), intervalNanos: m.intervalNanos)
+            do {
+                guard let source = try m.source(component: c, deployed: deployed[c.name], in: run) else { continue }
+                sampler.add(component: c.name, source: source, intervalNanos: m.intervalNanos)
+            } catch {
+                log("pipeperf: \(c.name): \(type(of: m).info.name) monitoring is off: \(error)")
             }
         }
         monitored.append(c.name)
-        events.record("monitoring_started", component: c.name, [("strategies", c.monitors.map(\.kind).joined(separator: ","))])
+        events.record("monitoring_started", component: c.name, [("strategies", c.monitors.map { type(of: $0).info.name }.joined(separator: ","))])
     }
 
     func stopMonitoring(_ c: Component) {
@@ -337,140 +321,14 @@ public final class Runner {
         events.record("monitoring_stopped", component: c.name)
     }
 
-    func configure(_ c: Component) throws {
-        guard let t = c.configuration else { return }
-        rendered[c.name] = try render(source: t.source, destination: t.destination, variables: t.variables)
-    }
-
-    func render(source: String, destination: String, variables: [String: TemplateValue]) throws -> String {
-        let full = source.hasPrefix("/") ? source : "\(suite.baseDirectory)/\(source)"
-        let text: String
-        do { text = try String(contentsOfFile: full, encoding: .utf8) } catch { throw RunFailure(description: "cannot read template \(full)") }
-        var vars = suite.variables
-        for (k, v) in variables { vars[k] = v }
-        vars["rendered"] = .map(rendered.mapValues { .text($0) })
-        vars["run_folder"] = .text(folder.path)
-        let out: String
-        do { out = try Template(text).render(vars) } catch { throw RunFailure(description: "\(full): \(error)") }
-        try folder.write("rendered/\(destination)", out)
-        events.record("template_rendered", [("source", full), ("destination", folder.file("rendered/\(destination)"))])
-        return folder.file("rendered/\(destination)")
-    }
-
     /// Everything still running, destroyed in reverse order (loads stopped first).
     func teardown() {
-        for c in suite.components.reversed() where loadRunning.contains(c.name) { try? stopExecution(c) }
-        for c in suite.components.reversed() where processes[c.name] != nil || commandExecutions[c.name] != nil || containers[c.name] != nil {
-            destroy(c)
+        for c in suite.components.reversed() where executions[c.name] != nil {
+            do { try stopExecution(c) } catch { log("pipeperf: \(c.name): stopping its execution: \(error)") }
         }
-    }
-
-    // MARK: Hooks
-
-    func runHooks(_ hooks: [Hook], point: String) throws {
-        for h in hooks {
-            try withPolicy(h.onError, what: "hook \(h.name) (\(point))") {
-                events.record("hook_start", [("hook", h.name), ("point", point)])
-                try runHook(h)
-                events.record("hook_end", [("hook", h.name), ("point", point)])
-            }
+        for name in deployOrder.reversed() {
+            if let c = suite.component(name) { destroy(c) }
         }
-    }
-
-    func runHook(_ h: Hook) throws {
-        switch h.kind {
-        case .runCommand(let command, let environment, let timeout, let shell):
-            let argv = shell ? ["/bin/sh", "-c", command.first ?? ""] : command
-            let n = events.events.count
-            let p: ChildProcess
-            do {
-                p = try ChildProcess(command: argv, environment: environment, directory: folder.path,
-                                     stdoutPath: folder.file("logs/hook-\(n).stdout"), stderrPath: folder.file("logs/hook-\(n).stderr"))
-            } catch { throw RunFailure(description: "run_command: \(error)") }
-            let deadline = SystemClock.monotonicNanos() + timeout
-            while p.isRunning {
-                if SystemClock.monotonicNanos() >= deadline {
-                    p.stop(graceNanos: 1_000_000_000)
-                    throw RunFailure(description: "run_command \(argv.joined(separator: " ")) timed out")
-                }
-                try sleep(10_000_000)
-            }
-            guard p.exitCode == 0 else {
-                let err = (try? String(contentsOfFile: folder.file("logs/hook-\(n).stderr"), encoding: .utf8)) ?? ""
-                throw RunFailure(description: "run_command \(argv.joined(separator: " ")) ended with \(p.exitDescription): \(err.split(separator: "\n").last ?? "")")
-            }
-        case .sendHTTPRequest(let method, let url, let body, let headers, let expect):
-            guard let u = HTTPURL(url) else { throw RunFailure(description: "bad URL \(url)") }
-            let r = try HTTPClient.request(method, u, body: body, headers: headers)
-            if let expect, r.status != expect { throw RunFailure(description: "\(method) \(url) answered \(r.status), expected \(expect)") }
-            if expect == nil && !(200..<300).contains(r.status) { throw RunFailure(description: "\(method) \(url) answered \(r.status)") }
-        case .readyCheckHTTP(let r): try readyCheck(r, component: nil)
-        case .recordEvent(let name, let attributes):
-            if name == "observation_stop" { sampleAll() }
-            events.record(name, attributes)
-            if name == "observation_start" { sampleAll() }
-        case .renderTemplate(let source, let destination, let variables):
-            _ = try render(source: source, destination: destination, variables: variables)
-        case .raiseError(let message): throw RunFailure(description: message)
-        }
-    }
-
-    func readyCheck(_ r: ReadyCheck, component: String?) throws {
-        guard let url = HTTPURL(r.url) else { throw RunFailure(description: "bad URL \(r.url)") }
-        let deadline = SystemClock.monotonicNanos() + r.timeoutNanos
-        var last = "no answer"
-        while SystemClock.monotonicNanos() < deadline {
-            if let name = component, let p = processes[name], !p.isRunning {
-                throw RunFailure(description: "component '\(name)' exited (\(p.exitDescription)) before it was ready")
-            }
-            do {
-                let res = try HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000)
-                if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true)
-                    && (r.jsonField.map { jsonFieldMatches(res.body, $0, r.jsonValue) } ?? true) {
-                    events.record("ready", component: component, [("url", r.url)])
-                    return
-                }
-                last = "status \(res.status)"
-            } catch {
-                last = "\(error)"
-            }
-            try sleep(r.intervalNanos)
-        }
-        throw RunFailure(description: "not ready: \(r.url) (\(last)) after \(formatFixed(Double(r.timeoutNanos) / 1e9, 1)) s")
-    }
-
-    // MARK: Records
-
-    func writeStatus(_ status: RunStatus) {
-        var w = JSONWriter()
-        w.beginObject()
-        w.field("version", 1)
-        w.field("suite", suite.name)
-        w.field("status", status.rawValue)
-        w.beginArray("tests")
-        for t in testResults {
-            w.beginObject()
-            w.field("name", t.name)
-            w.field("status", t.status.rawValue)
-            if let e = t.error { w.field("error", e) } else { w.fieldNull("error") }
-            w.endObject()
-        }
-        w.endArray()
-        w.endObject()
-        try? folder.write("status.json", w.text + "\n")
-        try? folder.write("events.json", events.json)
-    }
-}
-
-/// Whether `body` is JSON with the dotted `field` (and, when given, that value as text).
-func jsonFieldMatches(_ body: String, _ field: String, _ value: String?) -> Bool {
-    guard let found = JSON.parse(body)?.at(field), found != .null else { return false }
-    guard let value else { return true }
-    switch found {
-    case .bool(let b): return (b ? "true" : "false") == value
-    case .number(let d): return (d == d.rounded() && abs(d) < 1e18 ? String(Int64(d)) : String(d)) == value
-    case .string(let s): return s == value
-    default: return false
     }
 }
 
@@ -479,25 +337,3 @@ func receivedTotal(_ body: String) -> Double {
     guard let j = JSON.parse(body) else { return -1 }
     return ["logs", "traces", "metrics"].compactMap { j.at("\($0).received")?.number ?? j.at("\($0).requests")?.number }.reduce(0, +)
 }
-
-/// Facts about where the run ran, for the report.
-func environmentFacts() -> [(String, String)] {
-    var facts: [(String, String)] = []
-    let cpuinfo = Procfs.read("/proc/cpuinfo") ?? ""
-    if let model = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") })?.split(separator: ":").last {
-        facts.append(("cpu_model", String(model).trimmingSpaces))
-    }
-    facts.append(("cpus", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
-    var u = utsname()
-    uname(&u)
-    let release = withUnsafePointer(to: u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
-    facts.append(("kernel", release))
-    facts.append(("build", isDebugBuild ? "debug" : "release"))
-    facts.append(("pipeperf_version", "0.1.0"))
-    if let mem = (Procfs.read("/proc/meminfo") ?? "").split(separator: "\n").first(where: { $0.hasPrefix("MemTotal") }) {
-        facts.append(("memory", String(mem.split(separator: ":").last ?? "").trimmingSpaces))
-    }
-    return facts
-}
-
-func safeName(_ s: String) -> String { String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "=" || $0 == "," ? $0 : "_" }) }

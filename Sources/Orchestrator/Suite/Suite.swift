@@ -38,126 +38,21 @@ public struct OnError: Sendable, Equatable {
     public init() {}
 }
 
+/// A component of the pipeline: how it is configured, deployed, driven and monitored (each a strategy
+/// of its family, Strategies/), its readiness probe, snapshot and phase hooks.
 public struct Component: Sendable {
     public var name: String
     public var location: SourceLocation
-    public var configuration: TemplateConfiguration?
-    public var deployment: Deployment
-    public var execution: Execution?
+    var configuration: (any ConfigurationStrategy)?
+    var deployment: any DeploymentStrategy
+    var execution: (any ExecutionStrategy)?
     public var ready: ReadyCheck?
     public var snapshot: String?
-    public var monitors: [MonitorSpec] = []
+    var monitors: [any MonitorStrategy] = []
     public var hooks: [ComponentPhase: PhaseHooks] = [:]
-}
 
-/// One monitoring strategy of a component.
-public struct MonitorSpec: Sendable {
-    public var kind: String
-    public var url: String?
-    public var intervalNanos: UInt64 = 1_000_000_000
-    public var include: [String] = []
-    public var exclude: [String] = []
-}
-
-/// `configuration: template:` — a config file rendered into the run folder before deploy.
-public struct TemplateConfiguration: Sendable {
-    public var source: String
-    public var destination: String
-    public var variables: [String: TemplateValue]
-}
-
-public enum Deployment: Sendable {
-    case process(ProcessDeployment)
-    case external(ExternalDeployment)
-    case docker(DockerDeployment)
-
-    public var kind: String {
-        switch self {
-        case .process: return "process"
-        case .external: return "external"
-        case .docker: return "docker"
-        }
-    }
-}
-
-public struct ProcessDeployment: Sendable {
-    public var command: [String]
-    public var environment: [(String, String)] = []
-    public var workingDirectory: String? = nil
-    public var cpus: [Int]? = nil
-    public var cpusText: String? = nil
-    /// After start, the process must still be alive this long.
-    public var startupCheckNanos: UInt64 = 500_000_000
-    /// On destroy: SIGTERM, then SIGKILL after this long.
-    public var stopGraceNanos: UInt64 = 5_000_000_000
-}
-
-/// `deployment: docker:` — a container through the Docker Engine API.
-public struct DockerDeployment: Sendable {
-    public var image: String? = nil
-    public var build: DockerBuildSpec? = nil
-    public var command: [String]? = nil
-    public var entrypoint: [String]? = nil
-    public var environment: [(String, String)] = []
-    public var ports: [PortMapping] = []
-    public var volumes: [VolumeMount] = []
-    public var network: String? = nil
-    public var cpuset: String? = nil
-    public var cpus: Double? = nil
-    public var memoryBytes: Int64? = nil
-    /// The container's name (default pipeperf-<suite>-<component>).
-    public var name: String? = nil
-    /// Replaces the image's health command; `[]` turns it off.
-    public var healthcheck: [String]? = nil
-    public var startupTimeoutNanos: UInt64 = 60_000_000_000
-    public var startupCheckNanos: UInt64 = 500_000_000
-    public var stopGraceNanos: UInt64 = 5_000_000_000
-}
-
-public struct DockerBuildSpec: Sendable {
-    /// Absolute path of the context folder.
-    public var context: String
-    public var dockerfile = "Dockerfile"
-    public var args: [(String, String)] = []
-    public var target: String? = nil
-}
-
-/// A published port: container port/protocol on the host's address and port (0: any free port).
-public struct PortMapping: Sendable, Equatable {
-    public var hostIP = "127.0.0.1"
-    public var hostPort = 0
-    public var containerPort: Int
-    public var proto = "tcp"
-}
-
-/// A bind mount (absolute host path) or a named volume.
-public struct VolumeMount: Sendable, Equatable {
-    public var source: String
-    public var target: String
-    public var readOnly = false
-    public var isBind = true
-    /// A file of the run folder's rendered/ (the source is the file's name): always read-only.
-    public var rendered = false
-}
-
-public struct ExternalDeployment: Sendable {
-    public var endpoint: String
-}
-
-public enum Execution: Sendable {
-    case loadgen(LoadgenExecution)
-    case command(CommandExecution)
-}
-
-public struct LoadgenExecution: Sendable {
-    public var admin: Endpoint
-    /// Options of `loadgen run` (names without dashes), sent to POST /start.
-    public var options: [(String, String)]
-}
-
-public struct CommandExecution: Sendable {
-    public var command: [String]
-    public var environment: [(String, String)] = []
+    /// The deployment kind's name (`process`, `docker`, ...).
+    public var deploymentKind: String { type(of: deployment).info.name }
 }
 
 /// An HTTP readiness probe.

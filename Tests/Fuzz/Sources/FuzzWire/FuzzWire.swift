@@ -5,7 +5,6 @@
 // every admin body (POST /start, POST /faults) and Docker Engine answer. Any crash, sanitizer report or
 // broken invariant aborts.
 
-import PipeperfBase
 import AdminHTTP
 import FakeBackend
 import LoadGen

@@ -1,0 +1,39 @@
+// `monitoring: component:` — a JSON status endpoint (loadgen's or a sink's /status), embedded in the
+// sample as is: the report reads sent, received, dropped and latency from these documents.
+
+import PipeperfBase
+
+struct ComponentMonitor: MonitorStrategy {
+    var url: HTTPURL
+    var intervalNanos: UInt64 = 1_000_000_000
+
+    static let info = StrategyInfo(
+        name: "component", summary: "a component's JSON status endpoint",
+        keys: [KeySpec("url", "URL", required: true, "a JSON status endpoint (loadgen's or a sink's /status)"),
+               KeySpec("interval", "duration", default: "1s", "between readings")])
+
+    static func read(_ o: ObjectReader, context: ReadContext) -> ComponentMonitor? {
+        let interval = monitorInterval(o, context)
+        guard let url = o.url("url") else { return nil }
+        return ComponentMonitor(url: url, intervalNanos: interval ?? 1_000_000_000)
+    }
+
+    func problem(with deployment: any DeploymentStrategy) -> String? { nil }
+
+    func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)? {
+        StatusSource(url: url)
+    }
+}
+
+final class StatusSource: SampleSource {
+    let url: HTTPURL
+    init(url: HTTPURL) { self.url = url }
+    var name: String { "component" }
+
+    func read() -> SampleReading? {
+        guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return nil }
+        let body = res.body.trimmingSpaces
+        guard body.hasPrefix("{") else { return nil }
+        return SampleReading(status: body)
+    }
+}

@@ -1,0 +1,75 @@
+// Steps: each with one action (Registry.actions), its hooks and its error policy.
+
+import FoundationEssentials
+import PipeperfBase
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension SuiteLoader {
+    static func stepList(_ node: YNode, path: String, context: ReadContext) -> [Step] {
+        guard case .list(let items, _) = node else {
+            context.diags.add(node.location, path, "expected a list of steps, found \(node.kind)")
+            return []
+        }
+        var out: [Step] = []
+        // from_template entries: a rendered list is spliced in, a rendered mapping is merged into the step.
+        var expanded: [(YNode, String)] = []
+        for (i, item) in items.enumerated() {
+            let p = "\(path)[\(i)]"
+            if let t = expandTemplate(item, path: p, listKey: nil, context: context) {
+                if case .list(let more, _) = t {
+                    for (k, m) in more.enumerated() { expanded.append((m, "\(p) (from_template)[\(k)]")) }
+                } else {
+                    expanded.append((t, p))
+                }
+            } else {
+                expanded.append((item, p))
+            }
+        }
+        for (i, (item, p)) in expanded.enumerated() {
+            guard let o = ObjectReader(item, path: p, keys: SuiteKeys.step, context: context, what: "step") else { continue }
+            let name = o.string("name") ?? "step \(i + 1)"
+            guard let a = o.value("action"),
+                  let (kind, options, _) = ObjectReader.choose(a, path: "\(p).action", kinds: Registry.actions.map(\.name), what: "action", context: context),
+                  let ao = ObjectReader(options, path: "\(p).action.\(kind)", keys: Registry.actionKeys(kind) ?? [], context: context, what: "\(kind) action") else { continue }
+            let action: Action
+            switch kind {
+            case "component_action":
+                guard let t = ao.string("target"), let ph = phase(ao, context) else { continue }
+                action = .componentAction(target: t, phase: ph)
+            case "multi_component_action":
+                guard let ph = phase(ao, context) else { continue }
+                action = .multiComponentAction(phase: ph, targets: ao.stringList("targets"))
+            case "wait":
+                action = .wait(nanos: ao.duration("duration") ?? 0)
+            case "update_component_strategy":
+                let opts = ao.stringMap("options") ?? []
+                action = .updateComponentStrategy(target: ao.string("target") ?? "", options: opts)
+            case "record_event":
+                action = .recordEvent(name: ao.string("name") ?? "", attributes: ao.stringMap("attributes") ?? [])
+            case "no_op":
+                action = .noOp
+            default:
+                // `choose` accepted only Registry.actions; an action listed there but not read here is a bug.
+                context.diags.add(a.location, "\(p).action", "internal error: the action '\(kind)' has no reader")
+                continue
+            }
+            let hooks = o.value("hooks").map { phaseHooks($0, path: "\(p).hooks", context: context) } ?? PhaseHooks()
+            out.append(Step(name: name, location: item.location, action: action, hooks: hooks,
+                            onError: onError(o.value("on_error"), path: "\(p).on_error", context: context)))
+        }
+        return out
+    }
+
+    static func phase(_ o: ObjectReader, _ context: ReadContext) -> ComponentPhase? {
+        guard let s = o.string("phase") else { return nil }
+        guard let p = ComponentPhase(rawValue: s) else {
+            let names = ComponentPhase.allCases.map(\.rawValue)
+            context.diags.add(o.location("phase"), o.sub("phase"), "unknown phase '\(s)'\(didYouMean(s, among: names)); phases: \(names.joined(separator: ", "))")
+            return nil
+        }
+        return p
+    }
+}
