@@ -123,7 +123,7 @@ public final class CountingPolicy: ExportPolicy {
 
     func malformed(_ c: SignalCounters, _ message: String) -> ExportReply {
         c.malformed.wrappingAdd(1, ordering: .relaxed)
-        return ExportReply(kind: .error(grpcCode: 3, httpStatus: 400), message: message)
+        return ExportReply(kind: .error(grpcCode: GRPCStatusCode.invalidArgument.rawValue, httpStatus: GRPCStatusCode.invalidArgument.httpStatus), message: message)
     }
 
     /// Starts reading the items of one request (or a burst of syslog messages) of `signal`.

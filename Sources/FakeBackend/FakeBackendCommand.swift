@@ -131,34 +131,36 @@ public final class FakeBackend: @unchecked Sendable {
         CountingPolicy(slot: slot, counters: counters, ledger: ledger, board: board, faults: faults, maxInflatedBytes: maxInflatedBytes)
     }
 
-    public func admin(_ r: AdminRequest) -> AdminResponse {
-        switch (r.method, r.path) {
-        case ("GET", "/healthz"): return AdminResponse(body: "ok\n")
-        case ("GET", "/status"): return .json(status())
-        case ("GET", "/metrics"): return AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics())
-        case ("POST", "/reset"):
-            counters.reset()
-            syslog.reset()
-            ledger.reset()
-            board.reset()
-            return .json("{\"reset\":true}\n")
-        case ("GET", "/faults"): return .json(faultsJSON(faults.current))
-        case ("POST", "/faults"):
-            do {
-                let args = try jsonArguments(r.body, example: "{\"error_fraction\": 0.1, \"error_code\": \"UNAVAILABLE\"}")
-                let options = try FaultOptions.parse(args)
-                let c = try options.config(now: SystemClock.monotonicNanos())
-                faults.set(c)
-                return .json(faultsJSON(c))
-            } catch let e as JSONArgumentsError {
-                return .error(400, e.description)
-            } catch {
-                return .error(400, "faults: " + FaultOptions.message(for: error))
-            }
-        case (_, "/healthz"), (_, "/status"), (_, "/metrics"), (_, "/reset"), (_, "/faults"):
-            return .error(405, "\(r.method) is not allowed on \(r.path)")
-        default:
-            return .error(404, "no such endpoint \(r.method) \(r.path); try GET /healthz, /status, /metrics, /faults or POST /reset, /faults")
+    /// The admin API: the shared control surface plus GET and POST /faults.
+    public var surface: ControlSurface {
+        ControlSurface(
+            status: { [self] in status() }, metrics: { [self] in metrics() },
+            reset: { [self] in
+                counters.reset()
+                syslog.reset()
+                ledger.reset()
+                board.reset()
+                return .json("{\"reset\":true}\n")
+            },
+            extra: [
+                ControlRoute("GET", "/faults") { [self] _ in .json(faultsJSON(faults.current)) },
+                ControlRoute("POST", "/faults") { [self] r in setFaults(r.body) },
+            ])
+    }
+
+    public func admin(_ r: AdminRequest) -> AdminResponse { surface.handle(r) }
+
+    func setFaults(_ body: [UInt8]) -> AdminResponse {
+        do {
+            let args = try jsonArguments(body, example: "{\"error_fraction\": 0.1, \"error_code\": \"UNAVAILABLE\"}")
+            let options = try FaultOptions.parse(args)
+            let c = try options.config(now: SystemClock.monotonicNanos())
+            faults.set(c)
+            return .json(faultsJSON(c))
+        } catch let e as JSONArgumentsError {
+            return .error(400, e.description)
+        } catch {
+            return .error(400, "faults: " + FaultOptions.message(for: error))
         }
     }
 
@@ -166,7 +168,7 @@ public final class FakeBackend: @unchecked Sendable {
         var w = JSONWriter()
         w.beginObject()
         w.field("error_fraction", c.errorFraction, decimals: 6)
-        w.field("error_code", FaultOptions.codeNames[c.errorCode - 1])
+        w.field("error_code", GRPCStatusCode(rawValue: c.errorCode)?.name ?? String(c.errorCode))
         w.field("http_error_status", c.httpStatus)
         if let r = c.retryAfterSeconds { w.field("retry_after", r) } else { w.fieldNull("retry_after") }
         w.field("latency_ms", Double(c.latencyNanos) / 1e6)

@@ -14,7 +14,7 @@ public struct FaultConfig: Sendable, Equatable {
     /// Fraction of requests answered with `errorCode` (0 = none).
     public var errorFraction = 0.0
     /// gRPC status code of injected errors (1-16).
-    public var errorCode = 14
+    public var errorCode = GRPCStatusCode.unavailable.rawValue
     /// HTTP status of injected errors on OTLP/HTTP.
     public var httpStatus = 503
     /// Retry delay to advertise with injected errors and outages (gRPC RetryInfo, HTTP Retry-After).
@@ -122,15 +122,10 @@ public struct FaultOptions: ParsableArguments, Sendable {
         return n
     }
 
-    /// gRPC status codes by name (grpc doc/statuscodes.md).
-    static let codeNames = ["CANCELLED", "UNKNOWN", "INVALID_ARGUMENT", "DEADLINE_EXCEEDED", "NOT_FOUND", "ALREADY_EXISTS",
-                            "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION", "ABORTED", "OUT_OF_RANGE",
-                            "UNIMPLEMENTED", "INTERNAL", "UNAVAILABLE", "DATA_LOSS", "UNAUTHENTICATED"]
-
+    /// An error code to inject: a gRPC status name or number, OK excluded.
     static func grpcCode(_ text: String) -> Int? {
-        if let n = Int(text), (1...16).contains(n) { return n }
-        if let i = codeNames.firstIndex(of: text.uppercased()) { return i + 1 }
-        return nil
+        guard let c = GRPCStatusCode(name: text), c != .ok else { return nil }
+        return c.rawValue
     }
 }
 
@@ -175,7 +170,7 @@ struct FaultDecider {
         refresh()
         if config.isNone { return nil }
         if config.inOutage(now) {
-            return ExportReply(kind: .error(grpcCode: 14, httpStatus: 503), message: "outage injected by pipeperf fake-backend",
+            return ExportReply(kind: .error(grpcCode: GRPCStatusCode.unavailable.rawValue, httpStatus: GRPCStatusCode.unavailable.httpStatus), message: "outage injected by pipeperf fake-backend",
                                retryAfterSeconds: config.retryAfterSeconds, delayNanos: config.latencyNanos)
         }
         if config.errorFraction > 0 && Double(rng.next() >> 11) / Double(1 << 53) < config.errorFraction {

@@ -66,25 +66,21 @@ final class ServeController: Sendable {
     let phase = Mutex<Phase>(.idle)
     let totals = Mutex<(runs: Int, sent: Int, acked: Int, failed: Int, late: Int)>((0, 0, 0, 0, 0))
 
-    func handle(_ r: AdminRequest) -> AdminResponse {
-        switch (r.method, r.path) {
-        case ("GET", "/healthz"): return AdminResponse(body: "ok\n")
-        case ("GET", "/status"): return .json(status())
-        case ("GET", "/metrics"): return AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics())
-        case ("POST", "/start"): return start(r.body)
-        case ("POST", "/stop"): return stop()
-        case ("POST", "/reset"):
-            return phase.withLock { p in
-                if case .running = p { return .error(409, "a run is in progress: POST /stop first") }
-                p = .idle
-                return .json("{\"state\":\"idle\"}\n")
-            }
-        case (_, "/healthz"), (_, "/status"), (_, "/metrics"), (_, "/start"), (_, "/stop"), (_, "/reset"):
-            return .error(405, "\(r.method) is not allowed on \(r.path)")
-        default:
-            return .error(404, "no such endpoint \(r.path); try /healthz, /status, /metrics, /start, /stop, /reset")
-        }
+    /// The admin API: the shared control surface plus POST /start and POST /stop.
+    var surface: ControlSurface {
+        ControlSurface(
+            status: { [self] in status() }, metrics: { [self] in metrics() },
+            reset: { [self] in
+                phase.withLock { p in
+                    if case .running = p { return .error(409, "a run is in progress: POST /stop first") }
+                    p = .idle
+                    return .json("{\"state\":\"idle\"}\n")
+                }
+            },
+            extra: [ControlRoute("POST", "/start") { [self] r in start(r.body) }, ControlRoute("POST", "/stop") { [self] _ in stop() }])
     }
+
+    func handle(_ r: AdminRequest) -> AdminResponse { surface.handle(r) }
 
     /// Turns the JSON body into command-line arguments (parsed by the run command itself).
     func arguments(_ body: [UInt8]) throws -> [String] {

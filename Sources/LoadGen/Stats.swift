@@ -1,4 +1,5 @@
 import Histogram
+import OTLPWire
 import Synchronization
 
 #if canImport(Glibc)
@@ -26,22 +27,10 @@ public enum FailureKind: Int, CaseIterable, Sendable {
 
     public var name: String {
         switch self {
-        case .cancelled: return "CANCELLED"
-        case .unknown: return "UNKNOWN"
-        case .invalidArgument: return "INVALID_ARGUMENT"
-        case .deadlineExceeded: return "DEADLINE_EXCEEDED"
-        case .notFound: return "NOT_FOUND"
-        case .alreadyExists: return "ALREADY_EXISTS"
-        case .permissionDenied: return "PERMISSION_DENIED"
-        case .resourceExhausted: return "RESOURCE_EXHAUSTED"
-        case .failedPrecondition: return "FAILED_PRECONDITION"
-        case .aborted: return "ABORTED"
-        case .outOfRange: return "OUT_OF_RANGE"
-        case .unimplemented: return "UNIMPLEMENTED"
-        case .internalError: return "INTERNAL"
-        case .unavailable: return "UNAVAILABLE"
-        case .dataLoss: return "DATA_LOSS"
-        case .unauthenticated: return "UNAUTHENTICATED"
+        case .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted,
+             .failedPrecondition, .aborted, .outOfRange, .unimplemented, .internalError, .unavailable, .dataLoss, .unauthenticated:
+            // gRPC codes keep their numbers (above), so the name is the status code's.
+            return GRPCStatusCode(rawValue: rawValue)?.name ?? "UNKNOWN"
         case .httpError: return "HTTP_ERROR"
         case .connectionLost: return "CONNECTION_LOST"
         case .streamReset: return "STREAM_RESET"

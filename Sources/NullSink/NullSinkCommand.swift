@@ -29,9 +29,8 @@ public struct NullSinkCommand: ParsableCommand {
         guard case .success(let a) = Endpoint.parse(listen.admin) else { return }
         let server: AdminServer
         do {
-            server = try AdminServer.start(host: a.host, port: Int(a.port)) { r in
-                nullSinkAdmin(r, counters: counters, grpcPort: ports.0, httpPort: ports.1)
-            }
+            let surface = nullSinkSurface(counters: counters, grpcPort: ports.0, httpPort: ports.1)
+            server = try AdminServer.start(host: a.host, port: Int(a.port)) { r in surface.handle(r) }
         } catch {
             throw ValidationError("--admin \(listen.admin): cannot listen: \(error)")
         }
@@ -42,37 +41,50 @@ public struct NullSinkCommand: ParsableCommand {
     }
 }
 
-/// The null sink's admin API.
-func nullSinkAdmin(_ r: AdminRequest, counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16) -> AdminResponse {
-    switch (r.method, r.path) {
-    case ("GET", "/healthz"): return AdminResponse(body: "ok\n")
-    case ("POST", "/reset"):
-        counters.reset()
-        return .json("{\"reset\":true}\n")
-    case ("GET", "/status"):
-        var s = "{"
-        for sig in Signal.allCases {
-            let c = counters.forSignal(sig)
-            s += "\"\(sig.rawValue)\":{\"requests\":\(c.requests.load(ordering: .relaxed)),\"bytes\":\(c.bytes.load(ordering: .relaxed)),"
-            s += "\"malformed\":\(c.malformed.load(ordering: .relaxed))},"
-        }
-        s += "\"unknown_path\":\(counters.unknownPath.load(ordering: .relaxed)),\"connections\":\(counters.connections.load(ordering: .relaxed)),"
-        s += "\"unparseable\":\(counters.unparseable.load(ordering: .relaxed)),\"grpc_port\":\(grpcPort),\"http_port\":\(httpPort)}\n"
-        return .json(s)
-    case ("GET", "/metrics"):
-        var out = ""
-        for (name, help, pick) in [
-            ("pipeperf_sink_requests_total", "Export requests received, by signal.", { (c: SignalCounters) in c.requests.load(ordering: .relaxed) }),
-            ("pipeperf_sink_bytes_total", "Bytes of request bodies received (gRPC framing included), by signal.", { (c: SignalCounters) in c.bytes.load(ordering: .relaxed) }),
-            ("pipeperf_sink_malformed_total", "Requests answered INVALID_ARGUMENT or RESOURCE_EXHAUSTED, by signal.", { (c: SignalCounters) in c.malformed.load(ordering: .relaxed) }),
-        ] {
-            out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
-            for sig in Signal.allCases { out += "\(name){signal=\"\(sig.rawValue)\"} \(pick(counters.forSignal(sig)))\n" }
-        }
-        out += "# HELP pipeperf_sink_connections Open connections (gRPC and OTLP/HTTP).\n# TYPE pipeperf_sink_connections gauge\n"
-        out += "pipeperf_sink_connections \(counters.connections.load(ordering: .relaxed))\n"
-        return AdminResponse(contentType: "text/plain; version=0.0.4", body: out)
-    default:
-        return .error(404, "no such endpoint \(r.method) \(r.path); try GET /healthz, /status, /metrics or POST /reset")
+/// The null sink's admin API: the shared control surface over its counters.
+func nullSinkSurface(counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16) -> ControlSurface {
+    ControlSurface(
+        status: { nullSinkStatus(counters, grpcPort: grpcPort, httpPort: httpPort) },
+        metrics: { nullSinkMetrics(counters) },
+        reset: {
+            counters.reset()
+            return .json("{\"reset\":true}\n")
+        })
+}
+
+/// The /status document: requests, bytes and malformed requests per signal, connections, ports.
+func nullSinkStatus(_ counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16) -> String {
+    var w = JSONWriter()
+    w.beginObject()
+    for sig in Signal.allCases {
+        let c = counters.forSignal(sig)
+        w.beginObject(sig.rawValue)
+        w.field("requests", c.requests.load(ordering: .relaxed))
+        w.field("bytes", c.bytes.load(ordering: .relaxed))
+        w.field("malformed", c.malformed.load(ordering: .relaxed))
+        w.endObject()
     }
+    w.field("unknown_path", counters.unknownPath.load(ordering: .relaxed))
+    w.field("connections", counters.connections.load(ordering: .relaxed))
+    w.field("unparseable", counters.unparseable.load(ordering: .relaxed))
+    w.field("grpc_port", Int(grpcPort))
+    w.field("http_port", Int(httpPort))
+    w.endObject()
+    return w.text + "\n"
+}
+
+/// The Prometheus text: requests, bytes and malformed requests per signal, open connections.
+func nullSinkMetrics(_ counters: SinkCounters) -> String {
+    var out = ""
+    for (name, help, pick) in [
+        ("pipeperf_sink_requests_total", "Export requests received, by signal.", { (c: SignalCounters) in c.requests.load(ordering: .relaxed) }),
+        ("pipeperf_sink_bytes_total", "Bytes of request bodies received (gRPC framing included), by signal.", { (c: SignalCounters) in c.bytes.load(ordering: .relaxed) }),
+        ("pipeperf_sink_malformed_total", "Requests answered INVALID_ARGUMENT or RESOURCE_EXHAUSTED, by signal.", { (c: SignalCounters) in c.malformed.load(ordering: .relaxed) }),
+    ] {
+        out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
+        for sig in Signal.allCases { out += "\(name){signal=\"\(sig.rawValue)\"} \(pick(counters.forSignal(sig)))\n" }
+    }
+    out += "# HELP pipeperf_sink_connections Open connections (gRPC and OTLP/HTTP).\n# TYPE pipeperf_sink_connections gauge\n"
+    out += "pipeperf_sink_connections \(counters.connections.load(ordering: .relaxed))\n"
+    return out
 }

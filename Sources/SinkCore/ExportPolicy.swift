@@ -32,19 +32,7 @@ public struct ExportReply: Sendable, Equatable {
 
     /// gRPC status → HTTP status, as OTLP/HTTP maps them (opentelemetry-proto docs/specification.md,
     /// "Failures": retryable 429, 502, 503, 504; bad data 400).
-    public static func httpStatus(forGRPC code: Int) -> Int {
-        switch code {
-        case 3, 9, 11: return 400  // INVALID_ARGUMENT, FAILED_PRECONDITION, OUT_OF_RANGE
-        case 5: return 404
-        case 7: return 403
-        case 16: return 401
-        case 8: return 429  // RESOURCE_EXHAUSTED
-        case 14: return 503  // UNAVAILABLE
-        case 4: return 504  // DEADLINE_EXCEEDED
-        case 12: return 501
-        default: return 500
-        }
-    }
+    public static func httpStatus(forGRPC code: Int) -> Int { GRPCStatusCode(rawValue: code)?.httpStatus ?? 500 }
 }
 
 /// A request as the transport hands it over.

@@ -160,28 +160,28 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         guard let signal = Signal.allCases.first(where: { $0.httpPath == path }) else {
             counters.unknownPath.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 404, grpcCode: 12, message: "no OTLP export at \(path); pipeperf \(name) serves /v1/logs, /v1/traces, /v1/metrics")
+            return respond(context, head, status: 404, grpcCode: GRPCStatusCode.unimplemented.rawValue, message: "no OTLP export at \(path); pipeperf \(name) serves /v1/logs, /v1/traces, /v1/metrics")
         }
         guard head.method == .POST else {
-            return respond(context, head, status: 405, grpcCode: 12, message: "\(head.method.rawValue) is not allowed on \(path): use POST")
+            return respond(context, head, status: 405, grpcCode: GRPCStatusCode.unimplemented.rawValue, message: "\(head.method.rawValue) is not allowed on \(path): use POST")
         }
         let c = counters.forSignal(signal)
         c.requests.wrappingAdd(1, ordering: .relaxed)
         c.bytes.wrappingAdd(bytes, ordering: .relaxed)
         if tooLarge {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 413, grpcCode: 8, message: "body of \(bytes) bytes is over the limit of \(maxBodyBytes)")
+            return respond(context, head, status: 413, grpcCode: GRPCStatusCode.resourceExhausted.rawValue, message: "body of \(bytes) bytes is over the limit of \(maxBodyBytes)")
         }
         let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-protobuf") else {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 415, grpcCode: 3,
+            return respond(context, head, status: 415, grpcCode: GRPCStatusCode.invalidArgument.rawValue,
                            message: "Content-Type '\(contentType)' is not supported: send application/x-protobuf (OTLP/HTTP binary protobuf)")
         }
         let encoding = head.headers.first(name: "content-encoding")?.lowercased() ?? "identity"
         guard encoding == "gzip" || encoding == "identity" else {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 415, grpcCode: 3, message: "Content-Encoding '\(encoding)' is not supported: use gzip or none")
+            return respond(context, head, status: 415, grpcCode: GRPCStatusCode.invalidArgument.rawValue, message: "Content-Encoding '\(encoding)' is not supported: use gzip or none")
         }
         let reply: ExportReply
         if policy.needsMessage, let body {
