@@ -15,6 +15,7 @@ conns=${CONNECTIONS:-1}
 streams=${STREAMS:-16}
 port=${PORT:-14999}
 scripts/install-deps
+. scripts/venv-path   # python3: the venv with grpcio and opentelemetry-proto (SINK=python)
 scripts/swift-release loadgen null-sink
 bin=.build/release/loadgen
 tmp=$(mktemp -d)

@@ -13,6 +13,7 @@ rps=${RPS:-100}
 streams=${STREAMS:-16}
 port=${PORT:-14998}
 scripts/install-deps
+. scripts/venv-path   # python3: the venv with grpcio and opentelemetry-proto
 scripts/swift-release loadgen null-sink fake-backend
 tmp=$(mktemp -d)
 sink_pid=""

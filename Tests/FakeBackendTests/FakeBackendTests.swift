@@ -17,6 +17,23 @@ func peer(_ script: String, _ args: [String]) throws -> [String: Any] {
     return json
 }
 
+/// Repeats `body` until `until` holds for its result, for at most `seconds` (then returns the last
+/// result, for the caller's expectation to report): behaviour, not the scheduler's speed, is tested.
+func eventually<T>(seconds: Double = 20, until: (T) -> Bool, _ body: () throws -> T) rethrows -> T {
+    let deadline = Date().addingTimeInterval(seconds)
+    var result = try body()
+    while !until(result) && Date() < deadline {
+        usleep(100_000)
+        result = try body()
+    }
+    return result
+}
+
+/// A peer run repeated until it reports no error (the sink is serving again).
+func eventually(seconds: Double = 20, _ body: () throws -> [String: Any]) rethrows -> [String: Any] {
+    try eventually(seconds: seconds, until: { ($0["errors"] as? [String: Int] ?? [:]).isEmpty && ($0["ok"] as? Int ?? 0) > 0 }, body)
+}
+
 /// Runs loadgen and returns its JSON summary.
 func loadgenSummary(_ args: [String]) throws -> [String: Any] {
     let path = FileManager.default.temporaryDirectory.appendingPathComponent("fb-summary-\(UUID().uuidString).json").path
@@ -26,7 +43,7 @@ func loadgenSummary(_ args: [String]) throws -> [String: Any] {
     return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]) ?? [:]
 }
 
-@Suite("fake-backend (real process, independent senders)", .serialized)
+@Suite("fake-backend (real process, independent senders)", .serialized, .timeLimit(.minutes(3)))
 struct FakeBackendTests {
     let tmp: URL = {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("fb-files-\(UUID().uuidString)")
@@ -157,37 +174,43 @@ struct FakeBackendTests {
         #expect(lg["acked"] as? Int == 750)
     }
 
-    @Test("an outage window answers UNAVAILABLE (HTTP 503) while it lasts, then recovers")
+    @Test("an outage window answers UNAVAILABLE (HTTP 503) while it lasts, then recovers by itself")
     func outage() throws {
         let backend = try startFakeBackend()
         defer { backend.stop() }
-        _ = try backend.admin("POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"1500ms\", \"retry_after\": 1}")
+        // A window long enough for every request below, however slowly the Python peers start.
+        _ = try backend.admin("POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"120s\", \"retry_after\": 1}")
         let during = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
         #expect((during["errors"] as? [String: Int]) == ["UNAVAILABLE": 2])
         #expect((during["retry_delays"] as? [Int]) == [1, 1])
         let http = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
         #expect((http["errors"] as? [String: Int]) == ["HTTP_503": 1])
-        usleep(1_600_000)
-        let after = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
-        #expect(after["ok"] as? Int == 2)
+        // A short window: once it has passed, exports are served again without anyone lifting it.
+        _ = try backend.admin("POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"500ms\"}")
+        let after = try eventually { try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"]) }
+        #expect(after["ok"] as? Int == 2, "\(after)")
     }
 
     @Test("outage in refuse mode: connections refused (gRPC UNAVAILABLE, HTTP connection error) while it lasts, then served again")
     func outageRefuses() throws {
         let backend = try startFakeBackend(["--threads", "2"])
         defer { backend.stop() }
-        _ = try backend.admin("POST", "/faults", "{\"outage_for\": \"1500ms\", \"outage_mode\": \"refuse\"}")
-        usleep(150_000)
+        _ = try backend.admin("POST", "/faults", "{\"outage_for\": \"120s\", \"outage_mode\": \"refuse\"}")
+        // The listeners close on the receiving threads' next turn.
+        _ = try eventually(until: { $0.out == "000" }) {
+            try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/"])
+        }
         let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
         #expect((g["errors"] as? [String: Int]) == ["UNAVAILABLE": 2], "\(g)")
         let refused = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/"])
         #expect(refused.out == "000", "nothing listens on the gRPC port")
         let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
         #expect((h["errors"] as? [String: Int]) == ["CONNECTION_ERROR": 1], "\(h)")
-        usleep(1_700_000)
-        let after = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        // Lifting the outage (POST /faults {}) opens the listeners again.
+        _ = try backend.admin("POST", "/faults", "{}")
+        let after = try eventually { try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"]) }
         #expect(after["ok"] as? Int == 2, "\(after)")
-        let afterHTTP = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
+        let afterHTTP = try eventually { try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"]) }
         #expect(afterHTTP["ok"] as? Int == 1, "\(afterHTTP)")
     }
 
@@ -267,7 +290,7 @@ struct FakeBackendTests {
     }
 }
 
-@Suite("fake-backend syslog input", .serialized)
+@Suite("fake-backend syslog input", .serialized, .timeLimit(.minutes(3)))
 struct FakeBackendSyslogTests {
     func waitFor(_ backend: SinkProcess, received: Int) throws -> [String: Any] {
         var logs: [String: Any] = [:]

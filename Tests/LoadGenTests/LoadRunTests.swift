@@ -73,7 +73,7 @@ func loadgen(_ args: [String]) throws -> (status: Int32, summary: [String: Any],
     return (r.status, summary, r.err)
 }
 
-@Suite("loadgen run against an independent gRPC receiver (grpcio + opentelemetry-proto)", .serialized)
+@Suite("loadgen run against an independent gRPC receiver (grpcio + opentelemetry-proto)", .serialized, .timeLimit(.minutes(3)))
 struct LoadRunTests {
     @Test("the receiver counts exactly what loadgen reports as acked", arguments: Signal.allCases)
     func exactCounts(signal: Signal) throws {

@@ -39,7 +39,7 @@ func scanFile(_ path: String, _ signal: Signal) throws -> (compressed: Bool, mes
     return (compressed, plain.count, counts, v.seqs, v.runs)
 }
 
-@Suite("loadgen payload (real process)")
+@Suite("loadgen payload (real process)", .timeLimit(.minutes(3)))
 struct PayloadCommandTests {
     let dir: URL = {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("pipeperf-payload-\(UUID().uuidString)")

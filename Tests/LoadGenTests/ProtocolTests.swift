@@ -4,7 +4,7 @@ import OTLPWire
 import TestSupport
 import Testing
 
-@Suite("loadgen --protocol http against Python's own HTTP/1.1 server (opentelemetry-proto decoding)", .serialized)
+@Suite("loadgen --protocol http against Python's own HTTP/1.1 server (opentelemetry-proto decoding)", .serialized, .timeLimit(.minutes(3)))
 struct HTTPProtocolTests {
     @Test("the receiver counts exactly what loadgen acks, pipelined, plain and gzip", arguments: Signal.allCases)
     func exactCounts(signal: Signal) throws {
@@ -68,7 +68,7 @@ struct HTTPProtocolTests {
     }
 }
 
-@Suite("loadgen --protocol syslog against rsyslogd", .serialized)
+@Suite("loadgen --protocol syslog against rsyslogd", .serialized, .timeLimit(.minutes(3)))
 struct SyslogProtocolTests {
     struct Variant: CustomStringConvertible, Sendable {
         let args: [String]

@@ -54,7 +54,7 @@ final class ServeProcess {
     }
 }
 
-@Suite("loadgen serve (real process, curl)", .serialized)
+@Suite("loadgen serve (real process, curl)", .serialized, .timeLimit(.minutes(3)))
 struct ServeTests {
     @Test("start, live status, stop, finished summary, metrics; conflicts are 409 and bad options 400")
     func lifecycle() throws {

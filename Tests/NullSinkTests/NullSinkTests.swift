@@ -7,7 +7,7 @@ func sh(_ argv: [String]) throws -> ProcessResult { try runProcess(argv) }
 /// A null-sink process on free ports.
 func startNullSink(_ extra: [String] = [], port: Int = 0) throws -> SinkProcess { try SinkProcess("null-sink", extra, grpcPort: port) }
 
-@Suite("null-sink (real process, independent senders)", .serialized)
+@Suite("null-sink (real process, independent senders)", .serialized, .timeLimit(.minutes(3)))
 struct NullSinkTests {
     let tmp: URL = {
         let d = FileManager.default.temporaryDirectory.appendingPathComponent("ns-files-\(UUID().uuidString)")

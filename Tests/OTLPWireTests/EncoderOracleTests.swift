@@ -4,7 +4,7 @@ import Testing
 
 /// The encoders checked field by field against an independent decoder: `protoc --decode` over the
 /// OTLP schema in Fixtures/otlp (written from the OTLP field numbers).
-@Suite("Encoder vs protoc --decode")
+@Suite("Encoder vs protoc --decode", .timeLimit(.minutes(3)))
 struct EncoderOracleTests {
     func check<Item: OTLPItem>(_ request: ExportRequest<Item>, item: (Item) -> [TextField]) throws {
         let bytes = request.encodedBytes()

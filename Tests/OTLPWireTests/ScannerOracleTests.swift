@@ -70,7 +70,7 @@ struct OracleItems {
     }
 }
 
-@Suite("Scanner vs protoc --decode")
+@Suite("Scanner vs protoc --decode", .timeLimit(.minutes(3)))
 struct ScannerOracleTests {
     func check(_ signal: Signal, _ message: [UInt8]) throws {
         let oracle = OracleItems(signal, try TextTreeParser.parse(try Protoc.decode(signal, message)))
