@@ -188,21 +188,23 @@ public enum ReportBuilder {
             }
             report.throughput = tp
         }
-        // CPU and memory per component from its samples in the window: the engine's container stats when
-        // the component has a `docker` monitor, else procfs (`process`).
+        // CPU and memory per component from its samples in the window, read as the monitor kind that wrote
+        // them says (its `ResourceFields`); of several kinds, the one of highest precedence (the engine's
+        // container stats over procfs).
+        let readers = Registry.monitors.compactMap { k in k.resources.map { (name: k.info.name, fields: $0) } }
         var names: [String] = []
-        for s in windowSamples where ["process", "docker"].contains(s["source"]?.string ?? "") {
+        for s in windowSamples where readers.contains(where: { $0.name == s["source"]?.string }) {
             if let c = s["component"]?.string, !names.contains(c) { names.append(c) }
         }
         for c in names {
-            let source = windowSamples.contains { $0["component"]?.string == c && $0["source"]?.string == "docker" } ? "docker" : "process"
+            let present = readers.filter { r in windowSamples.contains { $0["component"]?.string == c && $0["source"]?.string == r.name } }
+            guard let reader = present.max(by: { $0.fields.precedence < $1.fields.precedence }) else { continue }
+            let source = reader.name
             let ps = windowSamples.filter { $0["component"]?.string == c && $0["source"]?.string == source }
             guard ps.count >= 2 else { continue }
             var rates: [Double] = []
             var used = 0.0
-            let cpu = { (s: JSON) in
-                source == "docker" ? (s["cpu_s"]?.number ?? 0) : (s["cpu_user_s"]?.number ?? 0) + (s["cpu_system_s"]?.number ?? 0)
-            }
+            let cpu = { (s: JSON) in reader.fields.cpuSeconds(s) ?? 0 }
             for i in 1..<ps.count {
                 let dt = ((ps[i]["t"]?.number ?? 0) - (ps[i - 1]["t"]?.number ?? 0)) / 1e9
                 let d = cpu(ps[i]) - cpu(ps[i - 1])
@@ -217,7 +219,7 @@ public enum ReportBuilder {
             }
             let total = ((ps.last!["t"]?.number ?? 0) - (ps.first!["t"]?.number ?? 0)) / 1e9
             let avg = total > 0 ? used / total : 0
-            let rss = ps.compactMap { $0[source == "docker" ? "mem_bytes" : "rss_bytes"]?.number }
+            let rss = ps.compactMap { reader.fields.memoryBytes($0) }
             let sorted = rates.sorted()
             let p95 = sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
             var per100k: Double? = nil
@@ -226,11 +228,7 @@ public enum ReportBuilder {
                                      rssBytesAvg: rss.isEmpty ? 0 : rss.reduce(0, +) / Double(rss.count), rssBytesMax: rss.max() ?? 0,
                                      cpuPer100kPerSecond: per100k, samples: ps.count)
             cr.source = source
-            if source == "docker" {
-                cr.netRxBytesPerSecond = windowRate(ps, "net_rx_bytes")
-                cr.netTxBytesPerSecond = windowRate(ps, "net_tx_bytes")
-                if let a = ps.first?["throttled_s"]?.number, let b = ps.last?["throttled_s"]?.number { cr.throttledSeconds = Swift.max(0, b - a) }
-            }
+            reader.fields.extras(ps, &cr)
             report.components.append(cr)
         }
         if !report.invalidReasons.isEmpty && report.status == "passed" { report.status = "invalid" }

@@ -87,11 +87,31 @@ protocol LiveExecution: Killable {
 // MARK: Monitoring
 
 protocol MonitorStrategy: Strategy {
+    /// How this kind's samples give a component's CPU and memory in the report, when they do.
+    static var resources: ResourceFields? { get }
     var intervalNanos: UInt64 { get }
     /// Why this monitor cannot watch a component deployed so (checked at load time), or nil.
     func problem(with deployment: any DeploymentStrategy) -> String?
     /// The source the sampler reads for this component, or nil when there is nothing to read now.
     func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)?
+}
+
+extension MonitorStrategy {
+    static var resources: ResourceFields? { nil }
+}
+
+/// How a monitor's samples (in samples.jsonl) become a component's CPU and memory figures: the report
+/// is a pure function of the run folder, and each monitor kind says how to read what it wrote.
+struct ResourceFields: Sendable {
+    /// When a component has samples of several such kinds, the highest wins (the engine's container
+    /// stats over procfs: they count the whole container, under its limits).
+    var precedence: Int
+    /// Cumulative CPU seconds in a sample.
+    var cpuSeconds: @Sendable (JSON) -> Double?
+    /// Memory in use in a sample, bytes.
+    var memoryBytes: @Sendable (JSON) -> Double?
+    /// Figures this kind adds over the window (the docker monitor's network rates and CPU throttling).
+    var extras: @Sendable (_ window: [JSON], _ report: inout ComponentReport) -> Void = { _, _ in }
 }
 
 /// One reading of a source: its fields (written after the sample's header), the time it was taken
@@ -131,6 +151,8 @@ protocol ConfigurationStrategy: Strategy {
 struct StrategyKind<Family>: Sendable {
     let info: StrategyInfo
     let read: @Sendable (ObjectReader, ReadContext) -> Family?
+    /// Monitors only: how their samples enter the report.
+    var resources: ResourceFields? = nil
 }
 
 extension StrategyKind where Family == any DeploymentStrategy {
@@ -142,7 +164,7 @@ extension StrategyKind where Family == any ExecutionStrategy {
 }
 
 extension StrategyKind where Family == any MonitorStrategy {
-    init<S: MonitorStrategy>(_ kind: S.Type) { self.init(info: S.info, read: { S.read($0, context: $1) }) }
+    init<S: MonitorStrategy>(_ kind: S.Type) { self.init(info: S.info, read: { S.read($0, context: $1) }, resources: S.resources) }
 }
 
 extension StrategyKind where Family == any ConfigurationStrategy {

@@ -12,6 +12,18 @@ struct DockerMonitor: MonitorStrategy {
         name: "docker", summary: "a container's stats from the Docker engine",
         keys: [KeySpec("interval", "duration", default: "1s", "between readings of the container's stats from the engine (CPU in cores from the usage deltas, memory without page cache, network rx/tx, block I/O, CPU throttling when limited); needs a `docker` deployment")])
 
+    /// The container's cumulative CPU and memory without page cache; network rates and the CPU time lost
+    /// to the limit over the window.
+    static let resources: ResourceFields? = ResourceFields(
+        precedence: 2,
+        cpuSeconds: { $0["cpu_s"]?.number },
+        memoryBytes: { $0["mem_bytes"]?.number },
+        extras: { window, report in
+            report.netRxBytesPerSecond = ReportBuilder.windowRate(window, "net_rx_bytes")
+            report.netTxBytesPerSecond = ReportBuilder.windowRate(window, "net_tx_bytes")
+            if let a = window.first?["throttled_s"]?.number, let b = window.last?["throttled_s"]?.number { report.throttledSeconds = Swift.max(0, b - a) }
+        })
+
     static func read(_ o: ObjectReader, context: ReadContext) -> DockerMonitor? {
         DockerMonitor(intervalNanos: monitorInterval(o, context) ?? 1_000_000_000)
     }

@@ -12,6 +12,12 @@ struct ProcessMonitor: MonitorStrategy {
         name: "process", summary: "the component's process tree from procfs",
         keys: [KeySpec("interval", "duration", default: "1s", "between readings of the component's process tree (procfs: CPU user/system, RSS, threads, open files, context switches)")])
 
+    /// CPU user + system and RSS of the whole process tree.
+    static let resources: ResourceFields? = ResourceFields(
+        precedence: 1,
+        cpuSeconds: { s in (s["cpu_user_s"]?.number ?? 0) + (s["cpu_system_s"]?.number ?? 0) },
+        memoryBytes: { $0["rss_bytes"]?.number })
+
     static func read(_ o: ObjectReader, context: ReadContext) -> ProcessMonitor? {
         ProcessMonitor(intervalNanos: monitorInterval(o, context) ?? 1_000_000_000)
     }
