@@ -106,7 +106,11 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
             body.removeAll(keepingCapacity: true)
             tooLarge = false
         case .body(var b):
-            if body.count + b.readableBytes > maxBodyBytes { tooLarge = true } else { body += b.readBytes(length: b.readableBytes) ?? [] }
+            if body.count + b.readableBytes > maxBodyBytes {
+                tooLarge = true
+            } else {
+                body += b.readBytes(length: b.readableBytes) ?? []
+            }
         case .end:
             guard let head else { return }
             let response: AdminResponse
@@ -114,9 +118,11 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
                 response = .error(413, "request body over \(maxBodyBytes) bytes")
             } else {
                 let parts = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
-                response = handler(AdminRequest(
-                    method: head.method.rawValue, path: String(parts.first ?? ""), query: parts.count > 1 ? String(parts[1]) : "",
-                    body: body))
+                response = handler(
+                    AdminRequest(
+                        method: head.method.rawValue, path: String(parts.first ?? ""),
+                        query: parts.count > 1 ? String(parts[1]) : "",
+                        body: body))
             }
             write(context: context, response: response, keepAlive: head.isKeepAlive)
             self.head = nil
@@ -126,7 +132,8 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
     func write(context: ChannelHandlerContext, response: AdminResponse, keepAlive: Bool) {
         var buffer = context.channel.allocator.buffer(capacity: response.body.utf8.count)
         buffer.writeString(response.body)
-        writeHTTPResponse(context, status: response.status, contentType: response.contentType, body: buffer, keepAlive: keepAlive)
+        writeHTTPResponse(
+            context, status: response.status, contentType: response.contentType, body: buffer, keepAlive: keepAlive)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
@@ -137,8 +144,10 @@ final class AdminHandler: ChannelInboundHandler, @unchecked Sendable {
 /// Writes one HTTP/1.1 response on a server channel (head with content-type and content-length, the
 /// body when there is one, end) and closes the connection after it unless `keepAlive`. Shared by the
 /// admin servers and the sinks' OTLP/HTTP server.
-public func writeHTTPResponse(_ context: ChannelHandlerContext, status: Int, contentType: String?, body: ByteBuffer?, keepAlive: Bool,
-                              extraHeaders: [(String, String)] = []) {
+public func writeHTTPResponse(
+    _ context: ChannelHandlerContext, status: Int, contentType: String?, body: ByteBuffer?, keepAlive: Bool,
+    extraHeaders: [(String, String)] = []
+) {
     var headers = HTTPHeaders()
     if let contentType { headers.add(name: "content-type", value: contentType) }
     headers.add(name: "content-length", value: String(body?.readableBytes ?? 0))
@@ -146,7 +155,9 @@ public func writeHTTPResponse(_ context: ChannelHandlerContext, status: Int, con
     if !keepAlive { headers.add(name: "connection", value: "close") }
     let head = HTTPResponseHead(version: .http1_1, status: HTTPResponseStatus(statusCode: status), headers: headers)
     context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
-    if let body, body.readableBytes > 0 { context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil) }
+    if let body, body.readableBytes > 0 {
+        context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+    }
     let done = context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil)))
     if !keepAlive {
         let channel = context.channel

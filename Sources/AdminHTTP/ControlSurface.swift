@@ -22,14 +22,19 @@ public struct ControlSurface: Sendable {
 
     /// `status` is the /status document, `metrics` the Prometheus text, `reset` what POST /reset does
     /// (answering with its JSON, or an error); `extra` the component's own routes.
-    public init(status: @escaping @Sendable () -> String, metrics: @escaping @Sendable () -> String,
-                reset: @escaping @Sendable () -> AdminResponse, extra: [ControlRoute] = []) {
-        routes = [
-            ControlRoute("GET", "/healthz") { _ in AdminResponse(body: "ok\n") },
-            ControlRoute("GET", "/status") { _ in .json(status()) },
-            ControlRoute("GET", "/metrics") { _ in AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics()) },
-            ControlRoute("POST", "/reset") { _ in reset() },
-        ] + extra
+    public init(
+        status: @escaping @Sendable () -> String, metrics: @escaping @Sendable () -> String,
+        reset: @escaping @Sendable () -> AdminResponse, extra: [ControlRoute] = []
+    ) {
+        routes =
+            [
+                ControlRoute("GET", "/healthz") { _ in AdminResponse(body: "ok\n") },
+                ControlRoute("GET", "/status") { _ in .json(status()) },
+                ControlRoute("GET", "/metrics") { _ in
+                    AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics())
+                },
+                ControlRoute("POST", "/reset") { _ in reset() },
+            ] + extra
     }
 
     /// Answers one admin request.
@@ -39,6 +44,9 @@ public struct ControlSurface: Sendable {
         if !allowed.isEmpty {
             return .error(405, "\(r.method) is not allowed on \(r.path); use \(allowed.joined(separator: " or "))")
         }
-        return .error(404, "no such endpoint \(r.method) \(r.path); try \(routes.map { "\($0.method) \($0.path)" }.joined(separator: ", "))")
+        return .error(
+            404,
+            "no such endpoint \(r.method) \(r.path); try \(routes.map { "\($0.method) \($0.path)" }.joined(separator: ", "))"
+        )
     }
 }

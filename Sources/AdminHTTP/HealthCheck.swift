@@ -13,7 +13,9 @@ public enum HealthCheck {
         let args = CommandLine.arguments
         guard args.count >= 2, args[1] == "healthcheck" else { return }
         if args.count > 3 || args.dropFirst(2).contains(where: { $0.hasPrefix("-") }) {
-            printError("usage: \(args[0]) healthcheck [HOST:PORT]  (GET /healthz on the admin address, default \(defaultAdmin))")
+            printError(
+                "usage: \(args[0]) healthcheck [HOST:PORT]  (GET /healthz on the admin address, default \(defaultAdmin))"
+            )
             exit(2)
         }
         let target = args.count == 3 ? args[2] : defaultAdmin
@@ -43,7 +45,9 @@ public enum HealthCheck {
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
         let rc = withUnsafePointer(to: &addr) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
         }
         guard rc == 0 else { return "connect: \(String(cString: strerror(errno)))" }
         let request = "GET /healthz HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n"
@@ -56,7 +60,8 @@ public enum HealthCheck {
             got += n
         }
         let head = String(decoding: buffer[..<got], as: UTF8.self)
-        return head.hasPrefix("HTTP/1.1 200") || head.hasPrefix("HTTP/1.0 200") ? nil : "answered \(head.split(separator: "\r\n").first ?? "")"
+        return head.hasPrefix("HTTP/1.1 200") || head.hasPrefix("HTTP/1.0 200")
+            ? nil : "answered \(head.split(separator: "\r\n").first ?? "")"
     }
 }
 

@@ -68,7 +68,8 @@ public enum JSON: Equatable, Sendable {
             return d.isFinite ? String(d) : "null"
         case .string(let s): return JSONWriter.quote(s)
         case .array(let a): return "[" + a.map(\.text).joined(separator: ",") + "]"
-        case .object(let o): return "{" + o.keys.sorted().map { JSONWriter.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
+        case .object(let o):
+            return "{" + o.keys.sorted().map { JSONWriter.quote($0) + ":" + o[$0]!.text }.joined(separator: ",") + "}"
         }
     }
 

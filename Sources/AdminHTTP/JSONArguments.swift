@@ -32,11 +32,16 @@ public func jsonArguments(_ body: [UInt8], example: String) throws(JSONArguments
         case .bool(false): continue
         case .array(let values):
             for v in values {
-                guard case .string(let s) = v else { throw JSONArgumentsError(description: "option \(key): a list holds strings, e.g. [\"a=b\"]") }
+                guard case .string(let s) = v else {
+                    throw JSONArgumentsError(description: "option \(key): a list holds strings, e.g. [\"a=b\"]")
+                }
                 args += [flag, s]
             }
         case let v:
-            guard let text = optionText(v) else { throw JSONArgumentsError(description: "option \(key): expected a string, number, boolean or list of strings") }
+            guard let text = optionText(v) else {
+                throw JSONArgumentsError(
+                    description: "option \(key): expected a string, number, boolean or list of strings")
+            }
             args += [flag, text]
         }
     }

@@ -50,10 +50,18 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
-    public mutating func field(_ k: String, _ v: Int) { key(k); text += String(v); needsComma[needsComma.count - 1] = true }
-    public mutating func field(_ k: String, _ v: UInt64) { key(k); text += String(v); needsComma[needsComma.count - 1] = true }
-    public mutating func field(_ k: String, _ v: Bool) { key(k); text += v ? "true" : "false"; needsComma[needsComma.count - 1] = true }
-    public mutating func field(_ k: String, _ v: String) { key(k); text += JSONWriter.quote(v); needsComma[needsComma.count - 1] = true }
+    public mutating func field(_ k: String, _ v: Int) {
+        key(k); text += String(v); needsComma[needsComma.count - 1] = true
+    }
+    public mutating func field(_ k: String, _ v: UInt64) {
+        key(k); text += String(v); needsComma[needsComma.count - 1] = true
+    }
+    public mutating func field(_ k: String, _ v: Bool) {
+        key(k); text += v ? "true" : "false"; needsComma[needsComma.count - 1] = true
+    }
+    public mutating func field(_ k: String, _ v: String) {
+        key(k); text += JSONWriter.quote(v); needsComma[needsComma.count - 1] = true
+    }
     public mutating func fieldNull(_ k: String) { key(k); text += "null"; needsComma[needsComma.count - 1] = true }
     public mutating func field(_ k: String, _ v: Double, decimals: Int = 3) {
         key(k)

@@ -23,7 +23,9 @@ public final class LatencyBoard: Sendable {
         /// A policy publishes here (slots of transports that are off stay inactive and are not waited for).
         let active = Atomic<Bool>(false)
         let state = Mutex<(generation: Int, histogram: Histogram<UInt64>)>((0, LatencyBoard.empty()))
-        func withLock<R>(_ body: (inout (generation: Int, histogram: Histogram<UInt64>)) -> R) -> R { state.withLock { body(&$0) } }
+        func withLock<R>(_ body: (inout (generation: Int, histogram: Histogram<UInt64>)) -> R) -> R {
+            state.withLock { body(&$0) }
+        }
     }
     let slots: [Slot]
 
@@ -78,7 +80,10 @@ public final class CountingPolicy: ExportPolicy {
     var lastSent: UInt64 = 0
     var sentCount = 0
 
-    public init(slot: Int, counters: SinkCounters, ledger: Ledger, board: LatencyBoard, faults: FaultState, maxInflatedBytes: Int) {
+    public init(
+        slot: Int, counters: SinkCounters, ledger: Ledger, board: LatencyBoard, faults: FaultState,
+        maxInflatedBytes: Int
+    ) {
         self.slot = slot
         self.counters = counters
         ring = ledger.rings[slot]
@@ -123,7 +128,10 @@ public final class CountingPolicy: ExportPolicy {
 
     func malformed(_ c: SignalCounters, _ message: String) -> ExportReply {
         c.malformed.wrappingAdd(1, ordering: .relaxed)
-        return ExportReply(kind: .error(grpcCode: GRPCStatusCode.invalidArgument.rawValue, httpStatus: GRPCStatusCode.invalidArgument.httpStatus), message: message)
+        return ExportReply(
+            kind: .error(
+                grpcCode: GRPCStatusCode.invalidArgument.rawValue, httpStatus: GRPCStatusCode.invalidArgument.httpStatus
+            ), message: message)
     }
 
     /// Starts reading the items of one request (or a burst of syslog messages) of `signal`.
@@ -148,7 +156,9 @@ public final class CountingPolicy: ExportPolicy {
         if let seq {
             let id = id ?? 0
             // Extend the run only without wrapping past UInt64.max (a number off the wire can be anything).
-            if rangeCount > 0 && id == runID && seq != 0 && seq == rangeStart &+ UInt64(rangeCount) && rangeCount < UInt32.max {
+            if rangeCount > 0 && id == runID && seq != 0 && seq == rangeStart &+ UInt64(rangeCount)
+                && rangeCount < UInt32.max
+            {
                 rangeCount += 1
             } else {
                 flushRange()

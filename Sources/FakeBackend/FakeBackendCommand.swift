@@ -16,7 +16,8 @@ import Glibc
 public struct FakeBackendCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "fake-backend",
-        abstract: "Receive OTLP (gRPC, OTLP/HTTP) and syslog, count items, track loss, duplicates and latency, and inject faults.",
+        abstract:
+            "Receive OTLP (gRPC, OTLP/HTTP) and syslog, count items, track loss, duplicates and latency, and inject faults.",
         discussion: """
             Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset, GET /faults, \
             POST /faults (JSON with the fault option names, e.g. {"error_fraction": 0.1, "error_code": \
@@ -27,7 +28,8 @@ public struct FakeBackendCommand: ParsableCommand {
 
     @OptionGroup public var listen: SinkListenOptions
 
-    @Option(help: "syslog over TCP listen address, HOST:PORT (RFC 6587 octet counting or newline framing; default: off).")
+    @Option(
+        help: "syslog over TCP listen address, HOST:PORT (RFC 6587 octet counting or newline framing; default: off).")
     public var syslogTcp: String?
 
     @Option(help: "syslog over UDP listen address, HOST:PORT (RFC 5426; default: off).")
@@ -39,7 +41,10 @@ public struct FakeBackendCommand: ParsableCommand {
     @Option(help: "Largest message after gunzip; larger ones are refused as malformed.")
     public var maxDecompressedBytes: Int = 64 * 1024 * 1024
 
-    @Option(help: "Sequence numbers tracked per run id below the highest seen (loss window; memory is this / 8 bytes per run id).")
+    @Option(
+        help:
+            "Sequence numbers tracked per run id below the highest seen (loss window; memory is this / 8 bytes per run id)."
+    )
     public var ledgerWindow: Int = 1 << 24
 
     @Option(help: "Run ids tracked at once (older ones are settled and kept as totals).")
@@ -51,16 +56,23 @@ public struct FakeBackendCommand: ParsableCommand {
 
     public func validate() throws {
         for (flag, value) in [("--syslog-tcp", syslogTcp), ("--syslog-udp", syslogUdp)] {
-            if let value, case .failure = Endpoint.parse(value) { throw ValidationError("\(flag) must be HOST:PORT, e.g. 127.0.0.1:5514 (got '\(value)')") }
+            if let value, case .failure = Endpoint.parse(value) {
+                throw ValidationError("\(flag) must be HOST:PORT, e.g. 127.0.0.1:5514 (got '\(value)')")
+            }
         }
         guard (480...16 * 1024 * 1024).contains(syslogMaxMessage) else {
-            throw ValidationError("--syslog-max-message must be between 480 (RFC 5424's minimum) and 16777216 (got \(syslogMaxMessage))")
+            throw ValidationError(
+                "--syslog-max-message must be between 480 (RFC 5424's minimum) and 16777216 (got \(syslogMaxMessage))")
         }
-        guard maxDecompressedBytes >= 1024 else { throw ValidationError("--max-decompressed-bytes must be at least 1024 (got \(maxDecompressedBytes))") }
+        guard maxDecompressedBytes >= 1024 else {
+            throw ValidationError("--max-decompressed-bytes must be at least 1024 (got \(maxDecompressedBytes))")
+        }
         guard (1024...(1 << 32)).contains(ledgerWindow) else {
             throw ValidationError("--ledger-window must be between 1024 and 4294967296 (got \(ledgerWindow))")
         }
-        guard (1...100_000).contains(maxRuns) else { throw ValidationError("--max-runs must be between 1 and 100000 (got \(maxRuns))") }
+        guard (1...100_000).contains(maxRuns) else {
+            throw ValidationError("--max-runs must be between 1 and 100000 (got \(maxRuns))")
+        }
     }
 
     public func run() throws {
@@ -81,8 +93,10 @@ public struct FakeBackendCommand: ParsableCommand {
             let udp = syslogUdp.flatMap { try? Endpoint.parse($0).get() }
             let n = listen.threads
             do {
-                syslog = try SyslogServer(tcp: tcp, udp: udp, threads: n, maxMessageBytes: syslogMaxMessage, counters: backend.syslog,
-                                          logs: backend.counters.logs) { backend.policy(slot: 2 * n + $0, maxInflatedBytes: maxInflated) }
+                syslog = try SyslogServer(
+                    tcp: tcp, udp: udp, threads: n, maxMessageBytes: syslogMaxMessage, counters: backend.syslog,
+                    logs: backend.counters.logs
+                ) { backend.policy(slot: 2 * n + $0, maxInflatedBytes: maxInflated) }
             } catch {
                 throw ValidationError("--syslog-tcp/--syslog-udp: \(error)")
             }
@@ -99,8 +113,12 @@ public struct FakeBackendCommand: ParsableCommand {
         }
         defer { adminServer.shutdown() }
         var line = "fake-backend: " + servers.startLine(adminPort: adminServer.port)
-        if let tcp = syslogTcp, case .success(let e) = Endpoint.parse(tcp) { line += ", syslog tcp on \(Endpoint(host: e.host, port: backend.syslogTCPPort))" }
-        if let udp = syslogUdp, case .success(let e) = Endpoint.parse(udp) { line += ", syslog udp on \(Endpoint(host: e.host, port: backend.syslogUDPPort))" }
+        if let tcp = syslogTcp, case .success(let e) = Endpoint.parse(tcp) {
+            line += ", syslog tcp on \(Endpoint(host: e.host, port: backend.syslogTCPPort))"
+        }
+        if let udp = syslogUdp, case .success(let e) = Endpoint.parse(udp) {
+            line += ", syslog udp on \(Endpoint(host: e.host, port: backend.syslogUDPPort))"
+        }
         printLine(line)
         Termination.install()
         Termination.wait()
@@ -128,7 +146,9 @@ public final class FakeBackend: @unchecked Sendable {
     }
 
     public func policy(slot: Int, maxInflatedBytes: Int) -> CountingPolicy {
-        CountingPolicy(slot: slot, counters: counters, ledger: ledger, board: board, faults: faults, maxInflatedBytes: maxInflatedBytes)
+        CountingPolicy(
+            slot: slot, counters: counters, ledger: ledger, board: board, faults: faults,
+            maxInflatedBytes: maxInflatedBytes)
     }
 
     /// The admin API: the shared control surface plus GET and POST /faults.
@@ -273,8 +293,12 @@ public final class FakeBackend: @unchecked Sendable {
         counter("pipeperf_backend_items_total", "Items received (log records, spans, metric data points), by signal.") {
             self.counters.forSignal($0).items.load(ordering: .relaxed)
         }
-        counter("pipeperf_backend_requests_total", "Export requests received, by signal.") { self.counters.forSignal($0).requests.load(ordering: .relaxed) }
-        counter("pipeperf_backend_bytes_total", "Bytes of request bodies received, by signal.") { self.counters.forSignal($0).bytes.load(ordering: .relaxed) }
+        counter("pipeperf_backend_requests_total", "Export requests received, by signal.") {
+            self.counters.forSignal($0).requests.load(ordering: .relaxed)
+        }
+        counter("pipeperf_backend_bytes_total", "Bytes of request bodies received, by signal.") {
+            self.counters.forSignal($0).bytes.load(ordering: .relaxed)
+        }
         counter("pipeperf_backend_malformed_total", "Requests refused as malformed or oversized, by signal.") {
             self.counters.forSignal($0).malformed.load(ordering: .relaxed)
         }
@@ -284,19 +308,30 @@ public final class FakeBackend: @unchecked Sendable {
         counter("pipeperf_backend_injected_errors_total", "Requests answered with an injected error, by signal.") {
             self.counters.forSignal($0).injectedErrors.load(ordering: .relaxed)
         }
-        out += "# HELP pipeperf_backend_missing Sequence numbers below the highest seen that never arrived, by signal.\n# TYPE pipeperf_backend_missing gauge\n"
-        for s in Signal.allCases { out += "pipeperf_backend_missing{signal=\"\(s.rawValue)\"} \(totals[s]?.missing ?? 0)\n" }
-        counter("pipeperf_backend_duplicates_total", "Items whose sequence number had already arrived, by signal.") { totals[$0]?.duplicates ?? 0 }
-        out += "# HELP pipeperf_backend_latency_seconds End-to-end latency from pipeperf.sent_ns to arrival.\n# TYPE pipeperf_backend_latency_seconds summary\n"
+        out +=
+            "# HELP pipeperf_backend_missing Sequence numbers below the highest seen that never arrived, by signal.\n# TYPE pipeperf_backend_missing gauge\n"
+        for s in Signal.allCases {
+            out += "pipeperf_backend_missing{signal=\"\(s.rawValue)\"} \(totals[s]?.missing ?? 0)\n"
+        }
+        counter("pipeperf_backend_duplicates_total", "Items whose sequence number had already arrived, by signal.") {
+            totals[$0]?.duplicates ?? 0
+        }
+        out +=
+            "# HELP pipeperf_backend_latency_seconds End-to-end latency from pipeperf.sent_ns to arrival.\n# TYPE pipeperf_backend_latency_seconds summary\n"
         let empty = latency.totalCount == 0
         for (q, p) in [("0.5", 50.0), ("0.9", 90.0), ("0.99", 99.0), ("0.999", 99.9)] {
-            out += "pipeperf_backend_latency_seconds{quantile=\"\(q)\"} \(formatFixed(empty ? 0 : Double(latency.valueAtPercentile(p)) / 1e6, 6))\n"
+            out +=
+                "pipeperf_backend_latency_seconds{quantile=\"\(q)\"} \(formatFixed(empty ? 0 : Double(latency.valueAtPercentile(p)) / 1e6, 6))\n"
         }
         out += "pipeperf_backend_latency_seconds_count \(latency.totalCount)\n"
-        out += "# HELP pipeperf_backend_syslog_messages_total syslog messages received (TCP and UDP; also counted as logs).\n"
-        out += "# TYPE pipeperf_backend_syslog_messages_total counter\npipeperf_backend_syslog_messages_total \(syslog.messages.load(ordering: .relaxed))\n"
-        out += "# HELP pipeperf_backend_syslog_malformed_total syslog connections closed for broken framing or oversized messages.\n"
-        out += "# TYPE pipeperf_backend_syslog_malformed_total counter\npipeperf_backend_syslog_malformed_total \(syslog.malformed.load(ordering: .relaxed))\n"
+        out +=
+            "# HELP pipeperf_backend_syslog_messages_total syslog messages received (TCP and UDP; also counted as logs).\n"
+        out +=
+            "# TYPE pipeperf_backend_syslog_messages_total counter\npipeperf_backend_syslog_messages_total \(syslog.messages.load(ordering: .relaxed))\n"
+        out +=
+            "# HELP pipeperf_backend_syslog_malformed_total syslog connections closed for broken framing or oversized messages.\n"
+        out +=
+            "# TYPE pipeperf_backend_syslog_malformed_total counter\npipeperf_backend_syslog_malformed_total \(syslog.malformed.load(ordering: .relaxed))\n"
         out += "# HELP pipeperf_backend_connections Open connections.\n# TYPE pipeperf_backend_connections gauge\n"
         out += "pipeperf_backend_connections \(counters.connections.load(ordering: .relaxed))\n"
         return out

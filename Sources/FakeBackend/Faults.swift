@@ -34,7 +34,9 @@ public struct FaultConfig: Sendable, Equatable {
     public init() {}
 
     /// Whether `now` (monotonic) is inside the outage window.
-    public func inOutage(_ now: UInt64) -> Bool { outageEndNanos > 0 && now >= outageStartNanos && now < outageEndNanos }
+    public func inOutage(_ now: UInt64) -> Bool {
+        outageEndNanos > 0 && now >= outageStartNanos && now < outageEndNanos
+    }
 
     public var isNone: Bool { self == FaultConfig() }
 }
@@ -47,10 +49,14 @@ public struct FaultOptions: ParsableArguments, Sendable {
     @Option(help: "gRPC status of injected errors: a name such as UNAVAILABLE or RESOURCE_EXHAUSTED, or 1-16.")
     public var errorCode: String = "UNAVAILABLE"
 
-    @Option(help: "HTTP status of injected errors on OTLP/HTTP (400-599; default: mapped from --error-code as OTLP/HTTP does).")
+    @Option(
+        help:
+            "HTTP status of injected errors on OTLP/HTTP (400-599; default: mapped from --error-code as OTLP/HTTP does)."
+    )
     public var httpErrorStatus: Int?
 
-    @Option(help: "Retry delay in whole seconds sent with injected errors and outages (gRPC RetryInfo, HTTP Retry-After).")
+    @Option(
+        help: "Retry delay in whole seconds sent with injected errors and outages (gRPC RetryInfo, HTTP Retry-After).")
     public var retryAfter: Int?
 
     @Option(help: "Latency added to every answer, e.g. 5ms (0 for none).")
@@ -65,10 +71,16 @@ public struct FaultOptions: ParsableArguments, Sendable {
     @Option(help: "Length of the outage: every export is answered UNAVAILABLE (HTTP 503) meanwhile, e.g. 5s.")
     public var outageFor: String?
 
-    @Option(help: "What the outage does: unavailable (answer UNAVAILABLE / 503) or refuse (close the listeners and connections: connection refused).")
+    @Option(
+        help:
+            "What the outage does: unavailable (answer UNAVAILABLE / 503) or refuse (close the listeners and connections: connection refused)."
+    )
     public var outageMode: String = "unavailable"
 
-    @Option(help: "Read each gRPC connection at most this many bytes per second (0: no limit), so flow control pushes back on the sender.")
+    @Option(
+        help:
+            "Read each gRPC connection at most this many bytes per second (0: no limit), so flow control pushes back on the sender."
+    )
     public var slowRead: Int = 0
 
     public init() {}
@@ -78,22 +90,32 @@ public struct FaultOptions: ParsableArguments, Sendable {
     /// The settings, with the outage window placed relative to `now` (monotonic nanoseconds).
     public func config(now: UInt64) throws -> FaultConfig {
         var c = FaultConfig()
-        guard (0...1).contains(errorFraction) else { throw ValidationError("--error-fraction must be between 0 and 1 (got \(errorFraction))") }
-        guard (0...1).contains(rejectFraction) else { throw ValidationError("--reject-fraction must be between 0 and 1 (got \(rejectFraction))") }
+        guard (0...1).contains(errorFraction) else {
+            throw ValidationError("--error-fraction must be between 0 and 1 (got \(errorFraction))")
+        }
+        guard (0...1).contains(rejectFraction) else {
+            throw ValidationError("--reject-fraction must be between 0 and 1 (got \(rejectFraction))")
+        }
         guard let code = FaultOptions.grpcCode(errorCode) else {
-            throw ValidationError("--error-code must be a gRPC status name (UNAVAILABLE, RESOURCE_EXHAUSTED, ...) or a number 1-16 (got '\(errorCode)')")
+            throw ValidationError(
+                "--error-code must be a gRPC status name (UNAVAILABLE, RESOURCE_EXHAUSTED, ...) or a number 1-16 (got '\(errorCode)')"
+            )
         }
         c.errorFraction = errorFraction
         c.errorCode = code
         c.rejectFraction = rejectFraction
         if let s = httpErrorStatus {
-            guard (400...599).contains(s) else { throw ValidationError("--http-error-status must be between 400 and 599 (got \(s))") }
+            guard (400...599).contains(s) else {
+                throw ValidationError("--http-error-status must be between 400 and 599 (got \(s))")
+            }
             c.httpStatus = s
         } else {
             c.httpStatus = ExportReply.httpStatus(forGRPC: code)
         }
         if let r = retryAfter {
-            guard (0...86_400).contains(r) else { throw ValidationError("--retry-after must be between 0 and 86400 seconds (got \(r))") }
+            guard (0...86_400).contains(r) else {
+                throw ValidationError("--retry-after must be between 0 and 86400 seconds (got \(r))")
+            }
             c.retryAfterSeconds = r
         }
         c.latencyNanos = try FaultOptions.duration(latency, flag: "--latency")
@@ -110,15 +132,21 @@ public struct FaultOptions: ParsableArguments, Sendable {
         case "refuse": c.outageRefuses = true
         default: throw ValidationError("--outage-mode must be unavailable or refuse (got '\(outageMode)')")
         }
-        guard slowRead >= 0 else { throw ValidationError("--slow-read must be 0 (no limit) or a number of bytes per second (got \(slowRead))") }
-        if slowRead > 0 && slowRead < 1024 { throw ValidationError("--slow-read must be at least 1024 bytes per second (got \(slowRead))") }
+        guard slowRead >= 0 else {
+            throw ValidationError("--slow-read must be 0 (no limit) or a number of bytes per second (got \(slowRead))")
+        }
+        if slowRead > 0 && slowRead < 1024 {
+            throw ValidationError("--slow-read must be at least 1024 bytes per second (got \(slowRead))")
+        }
         c.slowReadBytesPerSecond = slowRead
         return c
     }
 
     static func duration(_ text: String, flag: String) throws -> UInt64 {
         if text.trimmingSpaces == "0" { return 0 }
-        guard let n = DurationSpec.parseNanos(text) else { throw ValidationError("\(flag) must be a duration such as 5ms, 2s or 0 (got '\(text)')") }
+        guard let n = DurationSpec.parseNanos(text) else {
+            throw ValidationError("\(flag) must be a duration such as 5ms, 2s or 0 (got '\(text)')")
+        }
         return n
     }
 
@@ -170,13 +198,17 @@ struct FaultDecider {
         refresh()
         if config.isNone { return nil }
         if config.inOutage(now) {
-            return ExportReply(kind: .error(grpcCode: GRPCStatusCode.unavailable.rawValue, httpStatus: GRPCStatusCode.unavailable.httpStatus), message: "outage injected by pipeperf fake-backend",
-                               retryAfterSeconds: config.retryAfterSeconds, delayNanos: config.latencyNanos)
+            return ExportReply(
+                kind: .error(
+                    grpcCode: GRPCStatusCode.unavailable.rawValue, httpStatus: GRPCStatusCode.unavailable.httpStatus),
+                message: "outage injected by pipeperf fake-backend",
+                retryAfterSeconds: config.retryAfterSeconds, delayNanos: config.latencyNanos)
         }
         if config.errorFraction > 0 && Double(rng.next() >> 11) / Double(1 << 53) < config.errorFraction {
-            return ExportReply(kind: .error(grpcCode: config.errorCode, httpStatus: config.httpStatus),
-                               message: "error injected by pipeperf fake-backend", retryAfterSeconds: config.retryAfterSeconds,
-                               delayNanos: config.latencyNanos)
+            return ExportReply(
+                kind: .error(grpcCode: config.errorCode, httpStatus: config.httpStatus),
+                message: "error injected by pipeperf fake-backend", retryAfterSeconds: config.retryAfterSeconds,
+                delayNanos: config.latencyNanos)
         }
         return nil
     }

@@ -136,7 +136,9 @@ final class RunLedger {
         // near 2^64 would not fit in an Int).
         if leaving > settle {
             let skipped = Swift.min(leaving - settle, UInt64(Int.max / 128))
-            settledMissing = settledMissing.addingReportingOverflow(Int(skipped) * 64).overflow ? Int.max : settledMissing + Int(skipped) * 64
+            settledMissing =
+                settledMissing.addingReportingOverflow(Int(skipped) * 64).overflow
+                ? Int.max : settledMissing + Int(skipped) * 64
         }
         baseWord = newBaseWord
     }
@@ -196,7 +198,8 @@ final class RunLedger {
         for i in 0..<words { set += bits[i].nonzeroBitCount }
         t.distinct = settledDistinct + set
         // Missing in the window: numbers from base to highest without a bit.
-        let inWindow = seenAny && totals.highest >= base ? Int(Swift.min(totals.highest - base, UInt64(Int.max - 1))) + 1 : 0
+        let inWindow =
+            seenAny && totals.highest >= base ? Int(Swift.min(totals.highest - base, UInt64(Int.max - 1))) + 1 : 0
         let open = Swift.max(0, inWindow - set)
         t.missing = settledMissing.addingReportingOverflow(open).overflow ? Int.max : settledMissing + open
         return t
@@ -267,11 +270,13 @@ public final class Ledger: @unchecked Sendable {
                     // Over the limit, the least recently used run id is settled and dropped, unless it was
                     // touched in this pass too (then the limit is exceeded until the next pass).
                     if runs.count >= maxRuns, let oldest = runs.min(by: { $0.value.lastUse < $1.value.lastUse }),
-                       oldest.value.lastUse < tick {
+                        oldest.value.lastUse < tick
+                    {
                         evicted.append(oldest.value.current())
                         runs[oldest.key] = nil
                     }
-                    ledger = RunLedger(signal: Signal.allCases[Int(range.signal)], runID: range.runID, windowBits: windowBits)
+                    ledger = RunLedger(
+                        signal: Signal.allCases[Int(range.signal)], runID: range.runID, windowBits: windowBits)
                     runs[key] = ledger
                 }
                 ledger.lastUse = tick

@@ -38,15 +38,24 @@ public final class SyslogServer: Sendable {
     let group = ThreadGroup()
 
     /// Listens on `tcp` and/or `udp` with `threads` threads; thread `i` gets `makePolicy(i)`.
-    public init(tcp: Endpoint?, udp: Endpoint?, threads n: Int, maxMessageBytes: Int, counters: SyslogCounters, logs: SignalCounters,
-                makePolicy: @escaping @Sendable (Int) -> CountingPolicy) throws {
+    public init(
+        tcp: Endpoint?, udp: Endpoint?, threads n: Int, maxMessageBytes: Int, counters: SyslogCounters,
+        logs: SignalCounters,
+        makePolicy: @escaping @Sendable (Int) -> CountingPolicy
+    ) throws {
         let tcpFDs = try tcp.map { try Listeners.bind($0, count: n) } ?? []
         var udpFDs: [Int32] = []
         if let udp {
-            guard case .success(var address) = SocketAddress.resolve(udp) else { throw SinkError("cannot resolve \(udp)") }
+            guard case .success(var address) = SocketAddress.resolve(udp) else {
+                throw SinkError("cannot resolve \(udp)")
+            }
             var bound = udp.port
             for _ in 0..<n {
-                if bound != udp.port, case .success(let a) = SocketAddress.resolve(Endpoint(host: udp.host, port: bound)) { address = a }
+                if bound != udp.port,
+                    case .success(let a) = SocketAddress.resolve(Endpoint(host: udp.host, port: bound))
+                {
+                    address = a
+                }
                 do {
                     let fd = try UDPSocket.bind(address, reusePort: n > 1)
                     udpFDs.append(fd)
@@ -64,8 +73,10 @@ public final class SyslogServer: Sendable {
             let listener = i < tcpFDs.count ? tcpFDs[i] : -1
             let datagrams = i < datagramFDs.count ? datagramFDs[i] : -1
             do {
-                let w = try SyslogWorker(listener: listener, udp: datagrams, maxMessageBytes: maxMessageBytes, counters: counters, logs: logs,
-                                         policy: makePolicy(i))
+                let w = try SyslogWorker(
+                    listener: listener, udp: datagrams, maxMessageBytes: maxMessageBytes, counters: counters,
+                    logs: logs,
+                    policy: makePolicy(i))
                 w.run(until: stopping)
             } catch {
                 printError("fake-backend: syslog worker failed: \(error)")
@@ -86,11 +97,16 @@ final class SyslogWorker: EventHandler {
     let counters: SyslogCounters
     let logs: SignalCounters
     let policy: CountingPolicy
-    lazy var connections = ConnectionTable<SyslogConnection> { [counters] in counters.connections.wrappingAdd($0, ordering: .relaxed) }
+    lazy var connections = ConnectionTable<SyslogConnection> { [counters] in
+        counters.connections.wrappingAdd($0, ordering: .relaxed)
+    }
     let readBuffer: UnsafeMutableRawBufferPointer
     var udp: SyslogDatagrams?
 
-    init(listener: Int32, udp udpFD: Int32, maxMessageBytes: Int, counters: SyslogCounters, logs: SignalCounters, policy: CountingPolicy) throws {
+    init(
+        listener: Int32, udp udpFD: Int32, maxMessageBytes: Int, counters: SyslogCounters, logs: SignalCounters,
+        policy: CountingPolicy
+    ) throws {
         loop = try EventLoop()
         self.listener = listener
         self.maxMessageBytes = maxMessageBytes
@@ -129,7 +145,9 @@ final class SyslogWorker: EventHandler {
     @inline(__always)
     func message(_ m: UnsafeRawBufferPointer) {
         let t = SyslogReader.tracking(m)
-        if t.seq != nil || t.sentUnixNano != nil { policy.item(runID: t.runID, seq: t.seq, sentUnixNano: t.sentUnixNano) }
+        if t.seq != nil || t.sentUnixNano != nil {
+            policy.item(runID: t.runID, seq: t.seq, sentUnixNano: t.sentUnixNano)
+        }
     }
 
     /// After a burst of `n` messages of `bytes` bytes.

@@ -98,7 +98,9 @@ public final class EventLoop {
             if bits & UInt32(EPOLLOUT.rawValue) != 0 { h.writable() }
             // The handler may have been removed by writable(); look it up again.
             guard token < handlers.count, let h2 = handlers[token], h2 === h else { continue }
-            let readBits = UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) | UInt32(EPOLLHUP.rawValue) | UInt32(EPOLLERR.rawValue)
+            let readBits =
+                UInt32(EPOLLIN.rawValue) | UInt32(EPOLLRDHUP.rawValue) | UInt32(EPOLLHUP.rawValue)
+                | UInt32(EPOLLERR.rawValue)
             if bits & readBits != 0 { h.readable() }
         }
         return Int(n)

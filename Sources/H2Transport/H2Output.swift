@@ -26,10 +26,11 @@ public final class H2Output {
             }
             pending.removeAll()
             offset = 0
-            _ = try session.flush({ c in
-                pending.append(c)
-                return c.count
-            }, until: { pending.count >= chunk })
+            _ = try session.flush(
+                { c in
+                    pending.append(c)
+                    return c.count
+                }, until: { pending.count >= chunk })
             if pending.count == 0 { return true }
         }
     }

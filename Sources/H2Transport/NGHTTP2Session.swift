@@ -148,13 +148,17 @@ public final class H2Session {
         nghttp2_session_set_user_data(session, Unmanaged.passUnretained(self).toOpaque())
 
         var iv = [
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue), value: settings.maxConcurrentStreams),
-            nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_MAX_CONCURRENT_STREAMS.rawValue),
+                value: settings.maxConcurrentStreams),
+            nghttp2_settings_entry(
+                settings_id: Int32(NGHTTP2_SETTINGS_INITIAL_WINDOW_SIZE.rawValue), value: settings.initialWindowSize),
             nghttp2_settings_entry(settings_id: Int32(NGHTTP2_SETTINGS_ENABLE_PUSH.rawValue), value: 0),
         ]
         let src = nghttp2_submit_settings(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), &iv, role == .client ? 3 : 2)
         guard src == 0 else { throw H2Error(code: src, operation: "nghttp2_submit_settings") }
-        let wrc = nghttp2_session_set_local_window_size(session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize)
+        let wrc = nghttp2_session_set_local_window_size(
+            session, UInt8(NGHTTP2_FLAG_NONE.rawValue), 0, settings.connectionWindowSize)
         guard wrc == 0 else { throw H2Error(code: wrc, operation: "nghttp2_session_set_local_window_size") }
     }
 
@@ -198,7 +202,8 @@ public final class H2Session {
 
     /// Opens a request stream with `headers` and `body` (read in place). Returns the stream id.
     public func submitRequest(headers: H2HeaderBlock, body: UnsafeMutablePointer<H2Body>) throws(H2Error) -> Int32 {
-        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: UnsafeMutableRawPointer(body)), read_callback: readBody)
+        var provider = nghttp2_data_provider(
+            source: nghttp2_data_source(ptr: UnsafeMutableRawPointer(body)), read_callback: readBody)
         let id = nghttp2_submit_request(session, nil, headers.nva, headers.count, &provider, nil)
         if id < 0 { throw H2Error(code: id, operation: "submitting a request") }
         body.pointee.stream = id
@@ -207,9 +212,12 @@ public final class H2Session {
 
     /// Server side: answers `stream` with `headers`, then `body` (read in place), then the body's
     /// trailers when it has some (gRPC sends its status in trailers).
-    public func submitResponse(stream: Int32, headers: H2HeaderBlock, body: UnsafeMutablePointer<H2Body>) throws(H2Error) {
+    public func submitResponse(
+        stream: Int32, headers: H2HeaderBlock, body: UnsafeMutablePointer<H2Body>
+    ) throws(H2Error) {
         body.pointee.stream = stream
-        var provider = nghttp2_data_provider(source: nghttp2_data_source(ptr: UnsafeMutableRawPointer(body)), read_callback: readBody)
+        var provider = nghttp2_data_provider(
+            source: nghttp2_data_source(ptr: UnsafeMutableRawPointer(body)), read_callback: readBody)
         let rc = nghttp2_submit_response(session, stream, headers.nva, headers.count, &provider)
         if rc != 0 { throw H2Error(code: rc, operation: "submitting a response") }
     }
@@ -248,17 +256,22 @@ private func onDataChunk(
     return 0
 }
 
-private func onStreamClose(_ session: OpaquePointer?, _ stream: Int32, _ errorCode: UInt32, _ user: UnsafeMutableRawPointer?) -> Int32 {
+private func onStreamClose(
+    _ session: OpaquePointer?, _ stream: Int32, _ errorCode: UInt32, _ user: UnsafeMutableRawPointer?
+) -> Int32 {
     guard let s = H2Session.from(user) else { return callbackFailure }
     s.delegate.h2StreamClosed(stream: stream, errorCode: errorCode)
     return 0
 }
 
-private func onFrameRecv(_ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ user: UnsafeMutableRawPointer?) -> Int32 {
+private func onFrameRecv(
+    _ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ user: UnsafeMutableRawPointer?
+) -> Int32 {
     guard let s = H2Session.from(user), let frame else { return callbackFailure }
     let type = frame.pointee.hd.type
     if type == UInt8(NGHTTP2_GOAWAY.rawValue) {
-        s.delegate.h2GoAway(lastStreamID: frame.pointee.goaway.last_stream_id, errorCode: frame.pointee.goaway.error_code)
+        s.delegate.h2GoAway(
+            lastStreamID: frame.pointee.goaway.last_stream_id, errorCode: frame.pointee.goaway.error_code)
     } else if s.role == .server, type == UInt8(NGHTTP2_DATA.rawValue) || type == UInt8(NGHTTP2_HEADERS.rawValue),
         frame.pointee.hd.flags & UInt8(NGHTTP2_FLAG_END_STREAM.rawValue) != 0
     {
@@ -269,7 +282,8 @@ private func onFrameRecv(_ session: OpaquePointer?, _ frame: UnsafePointer<nghtt
 
 private func readBody(
     _ session: OpaquePointer?, _ stream: Int32, _ buf: UnsafeMutablePointer<UInt8>?, _ length: Int,
-    _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?, _ user: UnsafeMutableRawPointer?
+    _ flags: UnsafeMutablePointer<UInt32>?, _ source: UnsafeMutablePointer<nghttp2_data_source>?,
+    _ user: UnsafeMutableRawPointer?
 ) -> Int {
     guard let s = H2Session.from(user), let buf, let flags, let bodyRaw = source?.pointee.ptr else {
         return Int(callbackFailure)

@@ -24,7 +24,8 @@ public struct SocketAddress: @unchecked Sendable {
         let rc = getaddrinfo(endpoint.host, String(endpoint.port), &hints, &result)
         guard rc == 0, let first = result, let addr = first.pointee.ai_addr else {
             let reason = rc == 0 ? "no address" : String(cString: gai_strerror(rc))
-            return .failure(EndpointError(text: endpoint.description, reason: "cannot resolve '\(endpoint.host)': \(reason)"))
+            return .failure(
+                EndpointError(text: endpoint.description, reason: "cannot resolve '\(endpoint.host)': \(reason)"))
         }
         defer { freeaddrinfo(result) }
         var out = SocketAddress()
@@ -41,7 +42,9 @@ public enum TCPSocket {
     /// Starts a non-blocking connect. Returns the descriptor; completion shows as writability, after
     /// which `connectResult` tells whether it worked.
     public static func connect(_ address: SocketAddress) throws(SystemError) -> Int32 {
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0)
         guard fd >= 0 else { throw SystemError.errno("socket") }
         var one: Int32 = 1
         setsockopt(fd, Int32(IPPROTO_TCP), TCP_NODELAY, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -94,7 +97,9 @@ public enum TCPSocket {
 public enum UDPSocket {
     /// A UDP socket connected to `address` (so ICMP errors come back as ECONNREFUSED on a later send).
     public static func connect(_ address: SocketAddress) throws(SystemError) -> Int32 {
-        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0
+        )
         guard fd >= 0 else { throw SystemError.errno("socket") }
         var size: Int32 = 4 << 20
         setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, socklen_t(MemoryLayout<Int32>.size))
@@ -113,7 +118,9 @@ public enum UDPSocket {
     /// A non-blocking UDP socket bound to `address` (SO_REUSEPORT with `reusePort`, so several threads
     /// can each bind one and the kernel spreads datagrams over them), with a large receive buffer.
     public static func bind(_ address: SocketAddress, reusePort: Bool) throws(SystemError) -> Int32 {
-        let fd = socket(address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        let fd = socket(
+            address.family, Int32(SOCK_DGRAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0
+        )
         guard fd >= 0 else { throw SystemError.errno("socket") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -140,7 +147,9 @@ public enum UDPSocket {
     /// Sends `count` datagrams of `size` bytes, datagram i at `base + offsets[i]`, batched with sendmmsg.
     /// Returns how many went out (fewer when the socket buffer is full: wait for writability, then send
     /// the rest). Throws on errors such as ECONNREFUSED (an earlier datagram met a closed port).
-    public static func send(_ fd: Int32, base: UnsafeRawPointer, offsets: UnsafePointer<Int32>, count: Int, size: Int) throws(SystemError) -> Int {
+    public static func send(
+        _ fd: Int32, base: UnsafeRawPointer, offsets: UnsafePointer<Int32>, count: Int, size: Int
+    ) throws(SystemError) -> Int {
         let n = clinux_send_datagrams(fd, base.assumingMemoryBound(to: UInt8.self), offsets, Int32(count), Int32(size))
         if n >= 0 { return Int(n) }
         if errno == EAGAIN || errno == EWOULDBLOCK || errno == ENOBUFS { return 0 }
@@ -152,8 +161,12 @@ public enum UDPSocket {
 public enum TCPListener {
     /// A non-blocking listening socket on `address`; with `reusePort`, several threads can each bind one
     /// to the same port and the kernel spreads connections over them (SO_REUSEPORT).
-    public static func listen(_ address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024) throws(SystemError) -> Int32 {
-        let fd = socket(address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+    public static func listen(
+        _ address: SocketAddress, reusePort: Bool, backlog: Int32 = 1024
+    ) throws(SystemError) -> Int32 {
+        let fd = socket(
+            address.family, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_NONBLOCK.rawValue) | Int32(SOCK_CLOEXEC.rawValue),
+            0)
         guard fd >= 0 else { throw SystemError.errno("socket") }
         var one: Int32 = 1
         setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
@@ -183,9 +196,13 @@ public enum TCPListener {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
         }
         if Int32(storage.ss_family) == AF_INET6 {
-            return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) } }
+            return withUnsafePointer(to: &storage) {
+                $0.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin6_port) }
+            }
         }
-        return withUnsafePointer(to: &storage) { $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) } }
+        return withUnsafePointer(to: &storage) {
+            $0.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { UInt16(bigEndian: $0.pointee.sin_port) }
+        }
     }
 
     /// Accepts one connection (non-blocking, TCP_NODELAY); nil when none is waiting.

@@ -50,7 +50,9 @@ public final class TLSClientContext {
         // ALPN: offer the one protocol (RFC 7301 wire format: length-prefixed protocol names).
         if let name = options.alpn {
             let alpn: [UInt8] = [UInt8(name.utf8.count)] + Array(name.utf8)
-            guard SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count)) == 0 else { throw TLSError.openssl("cannot set ALPN") }
+            guard SSL_CTX_set_alpn_protos(ctx, alpn, UInt32(alpn.count)) == 0 else {
+                throw TLSError.openssl("cannot set ALPN")
+            }
         }
         if options.insecureSkipVerify {
             SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, nil)
@@ -65,10 +67,16 @@ public final class TLSClientContext {
             }
         }
         if let cert = options.certFile {
-            guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else { throw TLSError.openssl("cannot load client certificate \(cert)") }
+            guard SSL_CTX_use_certificate_chain_file(ctx, cert) == 1 else {
+                throw TLSError.openssl("cannot load client certificate \(cert)")
+            }
             guard let key = options.keyFile else { throw TLSError(message: "a client certificate needs its key file") }
-            guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else { throw TLSError.openssl("cannot load client key \(key)") }
-            guard SSL_CTX_check_private_key(ctx) == 1 else { throw TLSError.openssl("client key does not match certificate \(cert)") }
+            guard SSL_CTX_use_PrivateKey_file(ctx, key, SSL_FILETYPE_PEM) == 1 else {
+                throw TLSError.openssl("cannot load client key \(key)")
+            }
+            guard SSL_CTX_check_private_key(ctx) == 1 else {
+                throw TLSError.openssl("client key does not match certificate \(cert)")
+            }
         }
     }
 
@@ -84,9 +92,15 @@ public final class TLSServerContext: @unchecked Sendable {
         guard let ctx = SSL_CTX_new(TLS_server_method()) else { throw TLSError.openssl("cannot create a TLS context") }
         self.ctx = ctx
         _ = copenssl_set_min_tls12(ctx)
-        guard SSL_CTX_use_certificate_chain_file(ctx, certFile) == 1 else { throw TLSError.openssl("cannot load certificate \(certFile)") }
-        guard SSL_CTX_use_PrivateKey_file(ctx, keyFile, SSL_FILETYPE_PEM) == 1 else { throw TLSError.openssl("cannot load key \(keyFile)") }
-        guard SSL_CTX_check_private_key(ctx) == 1 else { throw TLSError.openssl("key \(keyFile) does not match certificate \(certFile)") }
+        guard SSL_CTX_use_certificate_chain_file(ctx, certFile) == 1 else {
+            throw TLSError.openssl("cannot load certificate \(certFile)")
+        }
+        guard SSL_CTX_use_PrivateKey_file(ctx, keyFile, SSL_FILETYPE_PEM) == 1 else {
+            throw TLSError.openssl("cannot load key \(keyFile)")
+        }
+        guard SSL_CTX_check_private_key(ctx) == 1 else {
+            throw TLSError.openssl("key \(keyFile) does not match certificate \(certFile)")
+        }
         copenssl_server_alpn_h2(ctx)
     }
 
@@ -112,7 +126,8 @@ public final class TLSConnection {
         // SNI only for names, not IP literals (RFC 6066 §3).
         if !name.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" }) { _ = copenssl_set_sni(ssl, name) }
         if !context.options.insecureSkipVerify {
-            let ok = name.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" })
+            let ok =
+                name.allSatisfy({ $0.isNumber || $0 == "." || $0 == ":" })
                 ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), name) : SSL_set1_host(ssl, name)
             guard ok == 1 else { throw TLSError.openssl("cannot set the name to verify (\(name))") }
         }
@@ -151,7 +166,10 @@ public final class TLSConnection {
             let verify = SSL_get_verify_result(ssl)
             if verify != X509_V_OK {
                 ERR_clear_error()
-                throw TLSError(message: "TLS handshake failed: certificate verification: \(String(cString: X509_verify_cert_error_string(verify)))")
+                throw TLSError(
+                    message:
+                        "TLS handshake failed: certificate verification: \(String(cString: X509_verify_cert_error_string(verify)))"
+                )
             }
             throw TLSError.openssl("TLS handshake failed")
         }

@@ -230,7 +230,8 @@ class Connection: EventHandler {
         slots[s].template = -1
         slots[s].grpcMessage = nil
         inFlight -= 1
-        worker.completed(items: slot.items, planned: slot.plannedNanos, sent: slot.sentNanos, now: now, outcome: outcome)
+        worker.completed(
+            items: slot.items, planned: slot.plannedNanos, sent: slot.sentNanos, now: now, outcome: outcome)
     }
 
     /// Tears the connection down, failing every request in flight, and schedules a reconnect.

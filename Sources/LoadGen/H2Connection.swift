@@ -46,7 +46,8 @@ final class H2Connection: Connection, H2SessionDelegate {
 
     // MARK: Sending
 
-    override func submit(template: Int, body: UnsafeRawBufferPointer, items: Int, planned: UInt64, now: UInt64) -> Bool {
+    override func submit(template: Int, body: UnsafeRawBufferPointer, items: Int, planned: UInt64, now: UInt64) -> Bool
+    {
         guard let session, let s = (0..<capacity).first(where: { !slots[$0].active }) else { return false }
         bodies[s].base = body.baseAddress
         bodies[s].count = body.count
@@ -58,7 +59,8 @@ final class H2Connection: Connection, H2SessionDelegate {
             worker.reportError(error.description)
             return false
         }
-        slots[s] = Slot(stream: stream, active: true, items: items, plannedNanos: planned, sentNanos: now, template: template)
+        slots[s] = Slot(
+            stream: stream, active: true, items: items, plannedNanos: planned, sentNanos: now, template: template)
         responses[s].removeAll()
         inFlight += 1
         flush(now: now)
@@ -181,7 +183,11 @@ func partialSuccessRejected(message: UnsafeRawBufferPointer) -> Int {
                 var ps = try r.lengthDelimited()
                 while !ps.isAtEnd {
                     let (pf, pt) = try ps.tag()
-                    if pf == 1 && pt == .varint { rejected = Int(truncatingIfNeeded: try ps.varint()) } else { try ps.skip(pt, field: pf) }
+                    if pf == 1 && pt == .varint {
+                        rejected = Int(truncatingIfNeeded: try ps.varint())
+                    } else {
+                        try ps.skip(pt, field: pf)
+                    }
                 }
             } else {
                 try r.skip(t, field: f)

@@ -66,7 +66,8 @@ final class HTTP1Connection: PipelinedConnection {
     func consumeResponses(atEOF: Bool, now: UInt64) throws {
         while fd >= 0, inputStart < input.count {
             let parsed = try input.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(HTTP1Error) -> HTTP1Response? in
-                try HTTP1ResponseParser.parse(UnsafeRawBufferPointer(rebasing: b[inputStart...]), atEOF: atEOF, body: responseBody)
+                try HTTP1ResponseParser.parse(
+                    UnsafeRawBufferPointer(rebasing: b[inputStart...]), atEOF: atEOF, body: responseBody)
             }
             guard let r = parsed else { return }
             inputStart += r.consumed
@@ -74,7 +75,8 @@ final class HTTP1Connection: PipelinedConnection {
             let early = written == 0  // answered before its body was all written (e.g. 413): the stream is unusable
             let outcome: Worker.Outcome
             if (200..<300).contains(r.status) {
-                outcome = .ok(rejected: r.encoded ? 0 : responseBody.withUnsafeBytes { partialSuccessRejected(message: $0) })
+                outcome = .ok(
+                    rejected: r.encoded ? 0 : responseBody.withUnsafeBytes { partialSuccessRejected(message: $0) })
             } else {
                 outcome = .httpError(r.status)
             }

@@ -32,11 +32,15 @@ public enum HTTP1ResponseParser {
     /// Parses the response at the start of `bytes`, copying its (de-chunked) body into `body`.
     /// Returns nil when more bytes are needed. 1xx responses are skipped (RFC 9110 §15.2). At end of
     /// stream (`atEOF`), a response without length framing ends there (RFC 9112 §6.3 rule 8).
-    public static func parse(_ bytes: UnsafeRawBufferPointer, atEOF: Bool, body: WireBuffer) throws(HTTP1Error) -> HTTP1Response? {
+    public static func parse(
+        _ bytes: UnsafeRawBufferPointer, atEOF: Bool, body: WireBuffer
+    ) throws(HTTP1Error) -> HTTP1Response? {
         var offset = 0
         while true {
             guard let headEnd = find(bytes, from: offset, "\r\n\r\n") else {
-                if bytes.count - offset > maxHead { throw HTTP1Error(message: "response head longer than \(maxHead) bytes") }
+                if bytes.count - offset > maxHead {
+                    throw HTTP1Error(message: "response head longer than \(maxHead) bytes")
+                }
                 return nil
             }
             var r = HTTP1Response()
@@ -46,7 +50,7 @@ public enum HTTP1ResponseParser {
             guard let lineEnd = find(bytes, from: offset, "\r\n") else { return nil }
             let line = UnsafeRawBufferPointer(rebasing: bytes[offset..<lineEnd])
             guard line.count >= 12, line.starts(with: "HTTP/1.".utf8), line[8] == UInt8(ascii: " "),
-                  let status = digits(UnsafeRawBufferPointer(rebasing: line[9..<12])), (100...599).contains(status)
+                let status = digits(UnsafeRawBufferPointer(rebasing: line[9..<12])), (100...599).contains(status)
             else {
                 throw HTTP1Error(message: "status line '\(printable(line))'")
             }
@@ -68,7 +72,9 @@ public enum HTTP1ResponseParser {
                     }
                     length = n
                 } else if caseEquals(name, "transfer-encoding") {
-                    guard caseEquals(value, "chunked") else { throw HTTP1Error(message: "Transfer-Encoding '\(printable(value))'") }
+                    guard caseEquals(value, "chunked") else {
+                        throw HTTP1Error(message: "Transfer-Encoding '\(printable(value))'")
+                    }
                     chunked = true
                 } else if caseEquals(name, "connection") {
                     if caseContains(value, "close") { r.close = true }
@@ -95,14 +101,18 @@ public enum HTTP1ResponseParser {
                 return r
             }
             if let length {
-                guard length <= maxBody else { throw HTTP1Error(message: "body of \(length) bytes, more than \(maxBody)") }
+                guard length <= maxBody else {
+                    throw HTTP1Error(message: "body of \(length) bytes, more than \(maxBody)")
+                }
                 guard bytes.count - bodyStart >= length else { return nil }
                 body.append(UnsafeRawBufferPointer(rebasing: bytes[bodyStart..<(bodyStart + length)]))
                 r.consumed = bodyStart + length
                 return r
             }
             // No framing: the body runs to the end of the connection.
-            if bytes.count - bodyStart > maxBody { throw HTTP1Error(message: "unframed body longer than \(maxBody) bytes") }
+            if bytes.count - bodyStart > maxBody {
+                throw HTTP1Error(message: "unframed body longer than \(maxBody) bytes")
+            }
             guard atEOF else { return nil }
             body.append(UnsafeRawBufferPointer(rebasing: bytes[bodyStart...]))
             r.consumed = bytes.count
@@ -113,7 +123,9 @@ public enum HTTP1ResponseParser {
 
     /// RFC 9112 §7.1: chunk-size [ext] CRLF data CRLF ... 0 CRLF [trailers] CRLF. Returns the end offset,
     /// or nil when incomplete.
-    static func dechunk(_ bytes: UnsafeRawBufferPointer, from start: Int, into body: WireBuffer) throws(HTTP1Error) -> Int? {
+    static func dechunk(
+        _ bytes: UnsafeRawBufferPointer, from start: Int, into body: WireBuffer
+    ) throws(HTTP1Error) -> Int? {
         var p = start
         while true {
             guard let e = find(bytes, from: p, "\r\n") else { return nil }
@@ -128,12 +140,16 @@ public enum HTTP1ResponseParser {
                 case UInt8(ascii: "a")...UInt8(ascii: "f"): d = Int(b - UInt8(ascii: "a")) + 10
                 case UInt8(ascii: "A")...UInt8(ascii: "F"): d = Int(b - UInt8(ascii: "A")) + 10
                 case UInt8(ascii: ";"), UInt8(ascii: " "), UInt8(ascii: "\t"): d = -1
-                default: throw HTTP1Error(message: "chunk size line '\(printable(UnsafeRawBufferPointer(rebasing: bytes[p..<e])))'")
+                default:
+                    throw HTTP1Error(
+                        message: "chunk size line '\(printable(UnsafeRawBufferPointer(rebasing: bytes[p..<e])))'")
                 }
                 if d < 0 { break }
                 size = size * 16 + d
                 sawDigit = true
-                guard size <= maxBody, body.count + size <= maxBody else { throw HTTP1Error(message: "chunked body longer than \(maxBody) bytes") }
+                guard size <= maxBody, body.count + size <= maxBody else {
+                    throw HTTP1Error(message: "chunked body longer than \(maxBody) bytes")
+                }
                 q += 1
             }
             guard sawDigit else { throw HTTP1Error(message: "empty chunk size") }

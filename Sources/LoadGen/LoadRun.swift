@@ -29,7 +29,9 @@ public struct LoadSummary: Sendable {
         var out: [(String, Int)] = []
         for kind in FailureKind.allCases where stats.failed[kind.rawValue] > 0 {
             if kind == .httpError {
-                for (status, n) in stats.httpStatuses.sorted(by: { $0.key < $1.key }) { out.append(("HTTP_\(status)", n)) }
+                for (status, n) in stats.httpStatuses.sorted(by: { $0.key < $1.key }) {
+                    out.append(("HTTP_\(status)", n))
+                }
             } else {
                 out.append((kind.name, stats.failed[kind.rawValue]))
             }
@@ -82,7 +84,11 @@ public struct LoadSummary: Sendable {
         w.field("reconnects", stats.reconnects)
         w.field("goaways", stats.goaways)
         if let e = stats.firstError { w.field("first_error", e) } else { w.fieldNull("first_error") }
-        if let e = stats.firstGRPCMessage { w.field("first_grpc_message", e) } else { w.fieldNull("first_grpc_message") }
+        if let e = stats.firstGRPCMessage {
+            w.field("first_grpc_message", e)
+        } else {
+            w.fieldNull("first_grpc_message")
+        }
         w.field("interrupted", interrupted)
         w.field("debug_build", isDebugBuild)
         w.endObject()
@@ -100,7 +106,8 @@ public struct LoadSummary: Sendable {
 
     /// The final human summary.
     public var text: String {
-        var s = "loadgen: \(config.shape.signal.rawValue) over \(config.protocolName) to \(config.endpoint), target \(config.rate)/s, "
+        var s =
+            "loadgen: \(config.shape.signal.rawValue) over \(config.protocolName) to \(config.endpoint), target \(config.rate)/s, "
         s += "achieved \(formatRate(achievedRate))/s over \(fixed(durationSeconds, 2)) s\n"
         s += "  sent \(stats.sent), acked \(stats.acked), failed \(stats.failedTotal), rejected \(stats.rejected)"
         s += " in \(stats.batches) batches of \(config.shape.batchSize)\n"
@@ -109,13 +116,19 @@ public struct LoadSummary: Sendable {
         }
         let l = stats.latency, u = stats.latencyUncorrected
         if l.totalCount > 0 {
-            s += "  rpc latency ms (from planned send): p50 \(fixed(ms(l.valueAtPercentile(50)), 2)) p99 \(fixed(ms(l.valueAtPercentile(99)), 2)) max \(fixed(ms(l.max), 2))"
-            s += "; uncorrected p50 \(fixed(ms(u.valueAtPercentile(50)), 2)) p99 \(fixed(ms(u.valueAtPercentile(99)), 2))\n"
+            s +=
+                "  rpc latency ms (from planned send): p50 \(fixed(ms(l.valueAtPercentile(50)), 2)) p99 \(fixed(ms(l.valueAtPercentile(99)), 2)) max \(fixed(ms(l.max), 2))"
+            s +=
+                "; uncorrected p50 \(fixed(ms(u.valueAtPercentile(50)), 2)) p99 \(fixed(ms(u.valueAtPercentile(99)), 2))\n"
         }
-        s += "  late batches \(stats.lateBatches) (send lag p99 \(fixed(ms(stats.sendLag.valueAtPercentile(99)), 2)) ms), "
+        s +=
+            "  late batches \(stats.lateBatches) (send lag p99 \(fixed(ms(stats.sendLag.valueAtPercentile(99)), 2)) ms), "
         s += "wire \(stats.bytesWire) bytes, cpu \(fixed(cpuSeconds, 2)) s"
         if stats.connectFailures > 0 { s += ", connect failures \(stats.connectFailures)" }
-        if stats.unsent > 0 { s += "\n  unsent: \(stats.unsent) planned items were never sent (no free stream or connection before the end)" }
+        if stats.unsent > 0 {
+            s +=
+                "\n  unsent: \(stats.unsent) planned items were never sent (no free stream or connection before the end)"
+        }
         if let e = stats.firstError { s += "\n  first error: \(e)" }
         if let e = stats.firstGRPCMessage { s += "\n  first grpc-message: \(e)" }
         if interrupted { s += "\n  interrupted: the run was stopped before its end" }
@@ -155,8 +168,9 @@ public final class LoadRun: Sendable {
             let cfg = config, live = live
             let t = try spawnThread {
                 do {
-                    let w = try Worker(index: i, workers: n, config: cfg, live: live, address: address, startNanos: start,
-                                       startUnixNanos: startUnix)
+                    let w = try Worker(
+                        index: i, workers: n, config: cfg, live: live, address: address, startNanos: start,
+                        startUnixNanos: startUnix)
                     w.run()
                     let s = w.stats
                     results.withLock { $0[i] = s }
@@ -190,8 +204,9 @@ public final class LoadRun: Sendable {
             // --count with a rate: the window spans the batches' planned times.
             duration = Swift.max(duration, Double(merged.batches) * interval / 1e9)
         }
-        return LoadSummary(config: config, stats: merged, durationSeconds: duration, cpuSeconds: processCPUSeconds() - cpu0,
-                           interrupted: live.stop.load(ordering: .relaxed))
+        return LoadSummary(
+            config: config, stats: merged, durationSeconds: duration, cpuSeconds: processCPUSeconds() - cpu0,
+            interrupted: live.stop.load(ordering: .relaxed))
     }
 }
 

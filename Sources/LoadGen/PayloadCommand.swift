@@ -25,7 +25,10 @@ public struct PayloadCommand: ParsableCommand {
     @Option(help: "First sequence number (pipeperf.seq of the first item).")
     public var firstSeq: UInt64 = 0
 
-    @Option(help: "Send time in Unix nanoseconds written into timestamps and pipeperf.sent_ns (default: now). Fix it to make files byte-for-byte reproducible.")
+    @Option(
+        help:
+            "Send time in Unix nanoseconds written into timestamps and pipeperf.sent_ns (default: now). Fix it to make files byte-for-byte reproducible."
+    )
     public var sentNs: UInt64?
 
     @Option(name: .customLong("out"), help: "File to write.")
@@ -40,7 +43,9 @@ public struct PayloadCommand: ParsableCommand {
         guard firstSeq <= UInt64(Int64.max) - UInt64(payload.batchSize) else {
             throw ValidationError("--first-seq plus --batch-size must stay below 2^63 (got \(firstSeq))")
         }
-        if let sentNs, sentNs > UInt64(Int64.max) { throw ValidationError("--sent-ns must be below 2^63 (got \(sentNs))") }
+        if let sentNs, sentNs > UInt64(Int64.max) {
+            throw ValidationError("--sent-ns must be below 2^63 (got \(sentNs))")
+        }
         guard !out.isEmpty else { throw ValidationError("--out needs a file path") }
     }
 
@@ -64,7 +69,8 @@ public struct PayloadFile: Sendable {
     /// One line for people: what was written and how big it is per item.
     public var summary: String {
         let perItem = Double(messageBytes) / Double(max(items, 1))
-        var s = "wrote \(path): \(signal.rawValue), \(items) \(items == 1 ? signal.itemNameSingular : signal.itemName), message \(messageBytes) bytes "
+        var s =
+            "wrote \(path): \(signal.rawValue), \(items) \(items == 1 ? signal.itemNameSingular : signal.itemName), message \(messageBytes) bytes "
         s += "(\(formatted(perItem)) bytes per item)"
         if compression == .gzip { s += ", gzip \(wireBytes - GRPCFrame.headerSize) bytes" }
         s += ", file \(wireBytes) bytes"
@@ -97,7 +103,9 @@ public enum PayloadWriter {
             let n = template.withMessage { gzip.compress($0, appendingTo: framed) }
             framed.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: true, length: n) }
         }
-        try framed.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(FileError) in try FileOutput.writeAtomically(b, to: path) }
+        try framed.withUnsafeBytes { (b: UnsafeRawBufferPointer) throws(FileError) in
+            try FileOutput.writeAtomically(b, to: path)
+        }
         return PayloadFile(
             path: path, signal: shape.signal, items: template.itemCount, messageBytes: template.messageSize,
             wireBytes: framed.count, compression: compression)

@@ -19,7 +19,8 @@ public struct PayloadOptions: ParsableArguments, Sendable {
     @Option(help: "Bytes of each log body (0-1048576; logs only).")
     public var bodySize: Int = 64
 
-    @Option(help: "Attributes per item besides the tracking ones (0-128); kinds cycle string, int, double, bool, bytes.")
+    @Option(
+        help: "Attributes per item besides the tracking ones (0-128); kinds cycle string, int, double, bool, bytes.")
     public var attributes: Int = 2
 
     @Option(help: "Bytes of each string or bytes attribute value (0-65536).")

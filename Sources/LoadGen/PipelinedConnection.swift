@@ -43,13 +43,15 @@ class PipelinedConnection: Connection {
         writeOffset = 0
     }
 
-    override func submit(template: Int, body: UnsafeRawBufferPointer, items: Int, planned: UInt64, now: UInt64) -> Bool {
+    override func submit(template: Int, body: UnsafeRawBufferPointer, items: Int, planned: UInt64, now: UInt64) -> Bool
+    {
         guard available > 0 else { return false }
         let s = (head + inFlight) % capacity
         writePrefix(prefixes[s], bodyCount: body.count)
         bodyBase[s] = body.baseAddress
         bodyCount[s] = body.count
-        slots[s] = Slot(stream: 0, active: true, items: items, plannedNanos: planned, sentNanos: now, template: template)
+        slots[s] = Slot(
+            stream: 0, active: true, items: items, plannedNanos: planned, sentNanos: now, template: template)
         inFlight += 1
         flush(now: now)
         return true
@@ -71,7 +73,9 @@ class PipelinedConnection: Connection {
                 let prefix = prefixes[s]
                 let p = prefix.count
                 if writeOffset < p {
-                    let n = try prefix.withUnsafeBytes { try ioWrite(UnsafeRawBufferPointer(rebasing: $0[writeOffset...])) }
+                    let n = try prefix.withUnsafeBytes {
+                        try ioWrite(UnsafeRawBufferPointer(rebasing: $0[writeOffset...]))
+                    }
                     if n == 0 { return armWrite(true) }
                     writeOffset += n
                     continue

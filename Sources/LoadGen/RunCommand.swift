@@ -130,21 +130,32 @@ public struct RunCommand: ParsableCommand {
         case .failure(let e): throw ValidationError("--endpoint: \(e)")
         }
         guard let r = Rate.parse(rate) else {
-            throw ValidationError("--rate must be a positive number with an optional k/M/G suffix, or max (got '\(rate)'); e.g. 250, 100k, 1.5M")
+            throw ValidationError(
+                "--rate must be a positive number with an optional k/M/G suffix, or max (got '\(rate)'); e.g. 250, 100k, 1.5M"
+            )
         }
-        if duration != nil && count != nil { throw ValidationError("--duration and --count exclude each other: give one") }
+        if duration != nil && count != nil {
+            throw ValidationError("--duration and --count exclude each other: give one")
+        }
         var durationNanos: UInt64? = nil
         if count == nil {
             let text = duration ?? "10s"
             guard let d = DurationSpec.parseNanos(text) else {
-                throw ValidationError("--duration must be a positive duration such as 30s, 500ms, 2m or 1m30s (got '\(text)')")
+                throw ValidationError(
+                    "--duration must be a positive duration such as 30s, 500ms, 2m or 1m30s (got '\(text)')")
             }
             durationNanos = d
         }
         if let count, count < 1 { throw ValidationError("--count must be at least 1 (got \(count))") }
-        guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
-        guard (1...1024).contains(connections) else { throw ValidationError("--connections must be between 1 and 1024 (got \(connections))") }
-        guard (1...1024).contains(maxInFlight) else { throw ValidationError("--max-in-flight must be between 1 and 1024 (got \(maxInFlight))") }
+        guard (1...64).contains(threads) else {
+            throw ValidationError("--threads must be between 1 and 64 (got \(threads))")
+        }
+        guard (1...1024).contains(connections) else {
+            throw ValidationError("--connections must be between 1 and 1024 (got \(connections))")
+        }
+        guard (1...1024).contains(maxInFlight) else {
+            throw ValidationError("--max-in-flight must be between 1 and 1024 (got \(maxInFlight))")
+        }
         guard (1...4096).contains(distinctPayloads) else {
             throw ValidationError("--distinct-payloads must be between 1 and 4096 (got \(distinctPayloads))")
         }
@@ -155,24 +166,32 @@ public struct RunCommand: ParsableCommand {
             }
             let name = h[..<eq].lowercased()
             guard !name.hasPrefix(":"), !["content-type", "te", "grpc-encoding"].contains(name),
-                  name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." }) else {
-                throw ValidationError("--header '\(name)' is not an allowed header name (pseudo-headers and gRPC framing headers are set by loadgen)")
+                name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "." })
+            else {
+                throw ValidationError(
+                    "--header '\(name)' is not an allowed header name (pseudo-headers and gRPC framing headers are set by loadgen)"
+                )
             }
             parsedHeaders.append((name, String(h[h.index(after: eq)...])))
         }
-        guard let drainNanos = DurationSpec.parseNanos(drain) else { throw ValidationError("--drain must be a duration such as 10s (got '\(drain)')") }
+        guard let drainNanos = DurationSpec.parseNanos(drain) else {
+            throw ValidationError("--drain must be a duration such as 10s (got '\(drain)')")
+        }
         guard let late = DurationSpec.parseNanos(lateThreshold) else {
             throw ValidationError("--late-threshold must be a duration such as 1ms (got '\(lateThreshold)')")
         }
         var id = RunID(SystemClock.unixNanos() ^ (UInt64(getpid()) << 32))
         if let runId {
-            guard let parsed = RunID(hex: runId) else { throw ValidationError("--run-id must be 16 hexadecimal digits (got '\(runId)')") }
+            guard let parsed = RunID(hex: runId) else {
+                throw ValidationError("--run-id must be 16 hexadecimal digits (got '\(runId)')")
+            }
             id = parsed
         }
         var config = LoadConfig(endpoint: ep, rate: r, durationNanos: durationNanos, count: count, shape: payload.shape)
         if case .perSecond(let perSecond) = r, let d = durationNanos, (config.plannedBatches ?? 0) < 1 {
             throw ValidationError(
-                "--rate \(rate) for \(fixed(Double(d) / 1e9, 3)) s plans \(fixed(perSecond * Double(d) / 1e9, 1)) items, less than one batch of \(payload.batchSize): raise the rate or the duration, or lower --batch-size")
+                "--rate \(rate) for \(fixed(Double(d) / 1e9, 3)) s plans \(fixed(perSecond * Double(d) / 1e9, 1)) items, less than one batch of \(payload.batchSize): raise the rate or the duration, or lower --batch-size"
+            )
         }
         config.transport = proto
         try applyProtocolOptions(&config)
@@ -186,11 +205,15 @@ public struct RunCommand: ParsableCommand {
         config.runID = id
         config.drainNanos = drainNanos
         config.lateThresholdNanos = late
-        let tlsOnly: [(String, Bool)] = [("--ca-file", caFile != nil), ("--insecure-skip-verify", insecureSkipVerify),
-                                         ("--client-cert", clientCert != nil), ("--client-key", clientKey != nil),
-                                         ("--server-name", serverName != nil)]
+        let tlsOnly: [(String, Bool)] = [
+            ("--ca-file", caFile != nil), ("--insecure-skip-verify", insecureSkipVerify),
+            ("--client-cert", clientCert != nil), ("--client-key", clientKey != nil),
+            ("--server-name", serverName != nil),
+        ]
         if !tls, let flag = tlsOnly.first(where: { $0.1 })?.0 { throw ValidationError("\(flag) needs --tls") }
-        if (clientCert == nil) != (clientKey == nil) { throw ValidationError("--client-cert and --client-key go together") }
+        if (clientCert == nil) != (clientKey == nil) {
+            throw ValidationError("--client-cert and --client-key go together")
+        }
         for (flag, path) in [("--ca-file", caFile), ("--client-cert", clientCert), ("--client-key", clientKey)] {
             if let path, access(path, R_OK) != 0 { throw ValidationError("\(flag): cannot read \(path)") }
         }
@@ -202,7 +225,9 @@ public struct RunCommand: ParsableCommand {
             options.keyFile = clientKey
             options.serverName = serverName
             options.alpn = proto == .grpc ? "h2" : proto == .http ? "http/1.1" : nil
-            if proto == .syslog && config.syslogTransport == .udp { throw ValidationError("--tls is not available with --syslog-transport udp") }
+            if proto == .syslog && config.syslogTransport == .udp {
+                throw ValidationError("--tls is not available with --syslog-transport udp")
+            }
             config.tls = options
         }
         return config
@@ -211,42 +236,57 @@ public struct RunCommand: ParsableCommand {
     /// Checks and applies --protocol's options (--http-path, --syslog-*), naming any that do not fit.
     func applyProtocolOptions(_ config: inout LoadConfig) throws {
         let proto = config.transport
-        let syslogFlags: [(String, String?)] = [("--syslog-transport", syslogTransport), ("--syslog-format", syslogFormat),
-                                                ("--syslog-framing", syslogFraming), ("--syslog-hostname", syslogHostname),
-                                                ("--syslog-app-name", syslogAppName)]
+        let syslogFlags: [(String, String?)] = [
+            ("--syslog-transport", syslogTransport), ("--syslog-format", syslogFormat),
+            ("--syslog-framing", syslogFraming), ("--syslog-hostname", syslogHostname),
+            ("--syslog-app-name", syslogAppName),
+        ]
         if proto != .syslog, let flag = syslogFlags.first(where: { $0.1 != nil })?.0 {
             throw ValidationError("\(flag) needs --protocol syslog")
         }
         if proto != .http, httpPath != nil { throw ValidationError("--http-path needs --protocol http") }
         if let httpPath {
             guard httpPath.hasPrefix("/"), httpPath.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) else {
-                throw ValidationError("--http-path must start with / and hold no spaces or control characters (got '\(httpPath)')")
+                throw ValidationError(
+                    "--http-path must start with / and hold no spaces or control characters (got '\(httpPath)')")
             }
             config.httpPath = httpPath
         }
-        if proto == .http, let bad = headers.first(where: { h in
-            let name = h.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
-            return ["host", "content-length", "content-encoding", "transfer-encoding", "connection"].contains(name)
-        }) {
+        if proto == .http,
+            let bad = headers.first(where: { h in
+                let name = h.split(separator: "=", maxSplits: 1).first.map { $0.lowercased() } ?? ""
+                return ["host", "content-length", "content-encoding", "transfer-encoding", "connection"].contains(name)
+            })
+        {
             throw ValidationError("--header '\(bad)': that header is set by loadgen for OTLP/HTTP")
         }
         guard proto == .syslog else { return }
-        if payload.signal != .logs { throw ValidationError("--protocol syslog carries logs only (got --signal \(payload.signal.rawValue))") }
-        if payload.compression != .none { throw ValidationError("--compression gzip is not available with --protocol syslog") }
+        if payload.signal != .logs {
+            throw ValidationError("--protocol syslog carries logs only (got --signal \(payload.signal.rawValue))")
+        }
+        if payload.compression != .none {
+            throw ValidationError("--compression gzip is not available with --protocol syslog")
+        }
         if !headers.isEmpty { throw ValidationError("--header is not available with --protocol syslog") }
         if let t = syslogTransport {
-            guard let v = SyslogTransport(rawValue: t) else { throw ValidationError("--syslog-transport must be tcp or udp (got '\(t)')") }
+            guard let v = SyslogTransport(rawValue: t) else {
+                throw ValidationError("--syslog-transport must be tcp or udp (got '\(t)')")
+            }
             config.syslogTransport = v
         }
         if let f = syslogFormat {
-            guard let v = SyslogFormat(rawValue: f) else { throw ValidationError("--syslog-format must be rfc5424 or rfc3164 (got '\(f)')") }
+            guard let v = SyslogFormat(rawValue: f) else {
+                throw ValidationError("--syslog-format must be rfc5424 or rfc3164 (got '\(f)')")
+            }
             config.syslog.format = v
         }
         if let f = syslogFraming {
             guard let v = SyslogFraming(rawValue: f), v != .datagram else {
                 throw ValidationError("--syslog-framing must be octet-counting or newline (got '\(f)')")
             }
-            if config.syslogTransport == .udp { throw ValidationError("--syslog-framing is for TCP: UDP sends one message per datagram") }
+            if config.syslogTransport == .udp {
+                throw ValidationError("--syslog-framing is for TCP: UDP sends one message per datagram")
+            }
             config.syslog.framing = v
         }
         config.syslog.hostname = syslogHostname ?? localHostName()
@@ -258,7 +298,8 @@ public struct RunCommand: ParsableCommand {
     public func run() throws {
         let config = try makeConfig()
         if isDebugBuild {
-            printError("""
+            printError(
+                """
                 loadgen: WARNING: this is a DEBUG build. Its numbers describe the debug build, not the \
                 pipeline; build with `swift build -c release` before measuring anything.
                 """)
@@ -284,7 +325,8 @@ public struct RunCommand: ParsableCommand {
         let summary = try load.run(progress: { t in
             guard showProgress else { return }
             let sent = load.live.sent.load(ordering: .relaxed)
-            let line = "t=\(fixed(t, 0))s sent \(sent) (\(formatRate(Double(sent - lastSent)))/s) acked \(load.live.acked.load(ordering: .relaxed)) "
+            let line =
+                "t=\(fixed(t, 0))s sent \(sent) (\(formatRate(Double(sent - lastSent)))/s) acked \(load.live.acked.load(ordering: .relaxed)) "
                 + "failed \(load.live.failed.load(ordering: .relaxed)) in-flight \(load.live.inFlight.load(ordering: .relaxed)) "
                 + "late \(load.live.late.load(ordering: .relaxed))"
             lastSent = sent

@@ -77,7 +77,10 @@ final class ServeController: Sendable {
                     return .json("{\"state\":\"idle\"}\n")
                 }
             },
-            extra: [ControlRoute("POST", "/start") { [self] r in start(r.body) }, ControlRoute("POST", "/stop") { [self] _ in stop() }])
+            extra: [
+                ControlRoute("POST", "/start") { [self] r in start(r.body) },
+                ControlRoute("POST", "/stop") { [self] _ in stop() },
+            ])
     }
 
     func handle(_ r: AdminRequest) -> AdminResponse { surface.handle(r) }
@@ -206,9 +209,13 @@ final class ServeController: Sendable {
             out += "# HELP \(name) \(help)\n# TYPE \(name) \(type)\n\(name) \(value)\n"
         }
         metric("pipeperf_loadgen_sent_items_total", "counter", "Items handed to the transport, all runs.", sent)
-        metric("pipeperf_loadgen_acked_items_total", "counter", "Items acknowledged with gRPC OK (minus partial-success rejections).", acked)
+        metric(
+            "pipeperf_loadgen_acked_items_total", "counter",
+            "Items acknowledged with gRPC OK (minus partial-success rejections).", acked)
         metric("pipeperf_loadgen_failed_items_total", "counter", "Items whose export failed.", failed)
-        metric("pipeperf_loadgen_late_batches_total", "counter", "Batches sent later than the late threshold after their planned time.", late)
+        metric(
+            "pipeperf_loadgen_late_batches_total", "counter",
+            "Batches sent later than the late threshold after their planned time.", late)
         metric("pipeperf_loadgen_in_flight_requests", "gauge", "Export requests awaiting a reply.", inFlight)
         metric("pipeperf_loadgen_running", "gauge", "1 while a run is in progress.", running)
         metric("pipeperf_loadgen_runs_total", "counter", "Runs finished.", t.runs)

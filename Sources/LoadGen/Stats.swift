@@ -27,8 +27,10 @@ public enum FailureKind: Int, CaseIterable, Sendable {
 
     public var name: String {
         switch self {
-        case .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied, .resourceExhausted,
-             .failedPrecondition, .aborted, .outOfRange, .unimplemented, .internalError, .unavailable, .dataLoss, .unauthenticated:
+        case .cancelled, .unknown, .invalidArgument, .deadlineExceeded, .notFound, .alreadyExists, .permissionDenied,
+            .resourceExhausted,
+            .failedPrecondition, .aborted, .outOfRange, .unimplemented, .internalError, .unavailable, .dataLoss,
+            .unauthenticated:
             // gRPC codes keep their numbers (above), so the name is the status code's.
             return GRPCStatusCode(rawValue: rawValue)?.name ?? "UNKNOWN"
         case .httpError: return "HTTP_ERROR"
@@ -63,7 +65,8 @@ public struct WorkerStats: Sendable {
     /// Latency from the planned send time to the reply, microseconds (corrected for coordinated omission).
     public var latency = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     /// Latency from the actual send to the reply, microseconds.
-    public var latencyUncorrected = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    public var latencyUncorrected = Histogram<UInt64>(
+        highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     /// Send lag: actual send time minus planned send time, microseconds.
     public var sendLag = Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
     /// Monotonic time of the last batch handed to the transport.

@@ -35,10 +35,12 @@ final class SyslogDatagramConnection: Connection {
         nextMessage = 0
     }
 
-    override func submit(template: Int, body: UnsafeRawBufferPointer, items: Int, planned: UInt64, now: UInt64) -> Bool {
+    override func submit(template: Int, body: UnsafeRawBufferPointer, items: Int, planned: UInt64, now: UInt64) -> Bool
+    {
         guard available > 0 else { return false }
         let s = (head + inFlight) % capacity
-        slots[s] = Slot(stream: 0, active: true, items: items, plannedNanos: planned, sentNanos: now, template: template)
+        slots[s] = Slot(
+            stream: 0, active: true, items: items, plannedNanos: planned, sentNanos: now, template: template)
         inFlight += 1
         flush(now: now)
         return true
@@ -52,15 +54,18 @@ final class SyslogDatagramConnection: Connection {
             let remaining = batch.count - nextMessage
             let sent: Int
             do throws(SystemError) {
-                sent = try UDPSocket.send(fd, base: batch.base, offsets: batch.messageOffsets + nextMessage, count: remaining,
-                                          size: batch.messageSize)
+                sent = try UDPSocket.send(
+                    fd, base: batch.base, offsets: batch.messageOffsets + nextMessage, count: remaining,
+                    size: batch.messageSize)
             } catch {
                 if error.code == ECONNREFUSED && refusedRetries < 8 {
                     // An ICMP port-unreachable for an earlier datagram (nobody listening); this one was not
                     // sent. Counted and reported once; the lost datagrams show as missing at the receiver.
                     refusedRetries += 1
                     worker.stats.connectFailures += 1
-                    worker.reportError("syslog datagrams to \(worker.config.endpoint) were refused (ICMP port unreachable): is anything listening?")
+                    worker.reportError(
+                        "syslog datagrams to \(worker.config.endpoint) were refused (ICMP port unreachable): is anything listening?"
+                    )
                     continue
                 }
                 fail(error.description, now: now)
@@ -87,7 +92,9 @@ final class SyslogDatagramConnection: Connection {
             } catch {
                 if error.code != ECONNREFUSED { return fail(error.description, now: SystemClock.monotonicNanos()) }
                 worker.stats.connectFailures += 1
-                worker.reportError("syslog datagrams to \(worker.config.endpoint) were refused (ICMP port unreachable): is anything listening?")
+                worker.reportError(
+                    "syslog datagrams to \(worker.config.endpoint) were refused (ICMP port unreachable): is anything listening?"
+                )
             }
         }
     }

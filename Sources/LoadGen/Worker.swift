@@ -55,8 +55,10 @@ final class Worker {
     let workers: Int
     let deadlineNanos: UInt64?
 
-    init(index: Int, workers: Int, config: LoadConfig, live: LiveCounters, address: SocketAddress, startNanos: UInt64,
-         startUnixNanos: UInt64) throws {
+    init(
+        index: Int, workers: Int, config: LoadConfig, live: LiveCounters, address: SocketAddress, startNanos: UInt64,
+        startUnixNanos: UInt64
+    ) throws {
         self.index = index
         self.workers = workers
         self.config = config
@@ -101,7 +103,8 @@ final class Worker {
             case .grpc: conn = H2Connection(worker: self, index: c, capacity: config.maxInFlight)
             case .http: conn = HTTP1Connection(worker: self, index: c, capacity: config.maxInFlight)
             case .syslog:
-                conn = config.syslogTransport == .udp
+                conn =
+                    config.syslogTransport == .udp
                     ? SyslogDatagramConnection(worker: self, index: c, capacity: config.maxInFlight)
                     : SyslogStreamConnection(worker: self, index: c, capacity: config.maxInFlight)
             }
@@ -130,7 +133,9 @@ final class Worker {
             // Closed loop with --count has no window: give up when nothing has worked for the drain time
             // (e.g. an endpoint that never answers), so the run cannot hang forever.
             let now = SystemClock.monotonicNanos()
-            if connections.allSatisfy({ $0.state != .active }), now > Swift.max(lastProgressNanos, startNanos) &+ config.drainNanos {
+            if connections.allSatisfy({ $0.state != .active }),
+                now > Swift.max(lastProgressNanos, startNanos) &+ config.drainNanos
+            {
                 return true
             }
         }
@@ -245,7 +250,9 @@ final class Worker {
             let out = compressed[t]
             out.resize(to: header)
             let n = template.withMessage { gzip.compress($0, appendingTo: out) }
-            if header > 0 { out.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: true, length: n) } }
+            if header > 0 {
+                out.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: true, length: n) }
+            }
             let body = out.withUnsafeBytes { $0 }
             return (body, body.count, uncompressed)
         }

@@ -14,8 +14,11 @@ import Glibc
 public struct NullSinkCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "null-sink",
-        abstract: "Accept OTLP exports (gRPC and OTLP/HTTP) and answer success without decoding them (counts requests and bytes).",
-        discussion: "Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset. See docs/sinks.md. `null-sink healthcheck [HOST:PORT]` exits 0 when the admin address (default 127.0.0.1:8081) answers GET /healthz with 200 (the container image's health command).")
+        abstract:
+            "Accept OTLP exports (gRPC and OTLP/HTTP) and answer success without decoding them (counts requests and bytes).",
+        discussion:
+            "Admin API: GET /healthz, GET /status (JSON), GET /metrics (Prometheus), POST /reset. See docs/sinks.md. `null-sink healthcheck [HOST:PORT]` exits 0 when the admin address (default 127.0.0.1:8081) answers GET /healthz with 200 (the container image's health command)."
+    )
 
     @OptionGroup public var listen: SinkListenOptions
 
@@ -77,14 +80,24 @@ func nullSinkStatus(_ counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16
 func nullSinkMetrics(_ counters: SinkCounters) -> String {
     var out = ""
     for (name, help, pick) in [
-        ("pipeperf_sink_requests_total", "Export requests received, by signal.", { (c: SignalCounters) in c.requests.load(ordering: .relaxed) }),
-        ("pipeperf_sink_bytes_total", "Bytes of request bodies received (gRPC framing included), by signal.", { (c: SignalCounters) in c.bytes.load(ordering: .relaxed) }),
-        ("pipeperf_sink_malformed_total", "Requests answered INVALID_ARGUMENT or RESOURCE_EXHAUSTED, by signal.", { (c: SignalCounters) in c.malformed.load(ordering: .relaxed) }),
+        (
+            "pipeperf_sink_requests_total", "Export requests received, by signal.",
+            { (c: SignalCounters) in c.requests.load(ordering: .relaxed) }
+        ),
+        (
+            "pipeperf_sink_bytes_total", "Bytes of request bodies received (gRPC framing included), by signal.",
+            { (c: SignalCounters) in c.bytes.load(ordering: .relaxed) }
+        ),
+        (
+            "pipeperf_sink_malformed_total", "Requests answered INVALID_ARGUMENT or RESOURCE_EXHAUSTED, by signal.",
+            { (c: SignalCounters) in c.malformed.load(ordering: .relaxed) }
+        ),
     ] {
         out += "# HELP \(name) \(help)\n# TYPE \(name) counter\n"
         for sig in Signal.allCases { out += "\(name){signal=\"\(sig.rawValue)\"} \(pick(counters.forSignal(sig)))\n" }
     }
-    out += "# HELP pipeperf_sink_connections Open connections (gRPC and OTLP/HTTP).\n# TYPE pipeperf_sink_connections gauge\n"
+    out +=
+        "# HELP pipeperf_sink_connections Open connections (gRPC and OTLP/HTTP).\n# TYPE pipeperf_sink_connections gauge\n"
     out += "pipeperf_sink_connections \(counters.connections.load(ordering: .relaxed))\n"
     return out
 }

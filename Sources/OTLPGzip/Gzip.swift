@@ -35,7 +35,8 @@ public final class GzipCompressor {
     public init(level: Int32 = 6) throws(GzipError) {
         self.level = level
         let rc = deflateInit2_(
-            &stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size))
+            &stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)
+        )
         guard rc == Z_OK else { throw .initFailed(rc) }
     }
 
@@ -79,7 +80,9 @@ public final class GzipDecompressor {
     /// Decompresses the whole gzip stream in `input`, appending to `output`, and returns the bytes appended.
     /// Throws `.tooLarge` as soon as the output would pass `limit` bytes.
     @discardableResult
-    public func decompress(_ input: UnsafeRawBufferPointer, appendingTo output: WireBuffer, limit: Int) throws(GzipError) -> Int {
+    public func decompress(
+        _ input: UnsafeRawBufferPointer, appendingTo output: WireBuffer, limit: Int
+    ) throws(GzipError) -> Int {
         inflateReset(&stream)
         let start = output.count
         stream.next_in = UnsafeMutablePointer(mutating: input.baseAddress?.assumingMemoryBound(to: Bytef.self))

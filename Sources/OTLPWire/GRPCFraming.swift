@@ -35,7 +35,9 @@ public enum GRPCFrame {
     }
 
     /// Parses one complete framed message (as written by `loadgen payload`): the flag and the message.
-    public static func parseSingle(_ bytes: UnsafeRawBufferPointer) throws(GRPCFramingError) -> (compressed: Bool, message: UnsafeRawBufferPointer) {
+    public static func parseSingle(
+        _ bytes: UnsafeRawBufferPointer
+    ) throws(GRPCFramingError) -> (compressed: Bool, message: UnsafeRawBufferPointer) {
         var decoder = GRPCMessageDecoder(maxMessageSize: Int(Int32.max))
         var result: (Bool, UnsafeRawBufferPointer)? = nil
         var extra = false
@@ -145,6 +147,8 @@ public struct GRPCMessageDecoder {
 
     func check(flag: UInt8, length: Int, at offset: Int) throws(GRPCFramingError) {
         guard flag <= 1 else { throw .invalidCompressedFlag(offset: offset, value: flag) }
-        guard length <= maxMessageSize else { throw .messageTooLarge(offset: offset, length: length, limit: maxMessageSize) }
+        guard length <= maxMessageSize else {
+            throw .messageTooLarge(offset: offset, length: length, limit: maxMessageSize)
+        }
     }
 }

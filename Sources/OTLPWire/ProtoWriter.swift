@@ -97,7 +97,9 @@ public struct ProtoWriter {
         if n <= 16 {
             if n >= 8 {
                 dst.storeBytes(of: src.loadUnaligned(as: UInt64.self), as: UInt64.self)
-                dst.storeBytes(of: src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8, as: UInt64.self)
+                dst.storeBytes(
+                    of: src.loadUnaligned(fromByteOffset: n &- 8, as: UInt64.self), toByteOffset: n &- 8,
+                    as: UInt64.self)
             } else {
                 var i = 0
                 while i < n {

@@ -99,7 +99,8 @@ public enum Tracking {
     /// Writes both item attributes as repeated field `field` (the item's attributes field) and reports
     /// the offsets of the two padded varints.
     @inlinable
-    static func encodeItem<P: PatchRecorder>(_ t: ItemTracking, field: Int, _ w: inout ProtoWriter, _ patches: inout P) {
+    static func encodeItem<P: PatchRecorder>(_ t: ItemTracking, field: Int, _ w: inout ProtoWriter, _ patches: inout P)
+    {
         w.lengthPrefix(field: field, length: seqKeyValueSize)
         w.staticStringField(1, "pipeperf.seq")
         w.lengthPrefix(field: 2, length: 10)

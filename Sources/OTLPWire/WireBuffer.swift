@@ -69,7 +69,9 @@ public final class WireBuffer: @unchecked Sendable {
 
     /// The whole storage (valid bytes first), for writing in place.
     @inlinable
-    public func withUnsafeMutableBytes<R, E: Error>(_ body: (UnsafeMutableRawBufferPointer) throws(E) -> R) throws(E) -> R {
+    public func withUnsafeMutableBytes<R, E: Error>(
+        _ body: (UnsafeMutableRawBufferPointer) throws(E) -> R
+    ) throws(E) -> R {
         try body(UnsafeMutableRawBufferPointer(start: base, count: count))
     }
 

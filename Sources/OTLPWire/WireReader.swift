@@ -98,7 +98,9 @@ public struct WireReader {
     }
 
     /// The unread bytes.
-    @inlinable public var bytes: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: position, count: end - position) }
+    @inlinable public var bytes: UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: position, count: end - position)
+    }
 
     /// Skips the value of a field whose tag was just read.
     @inlinable

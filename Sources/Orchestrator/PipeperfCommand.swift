@@ -4,7 +4,6 @@ import ArgumentParser
 import FoundationEssentials
 import PipeperfBase
 
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -13,8 +12,11 @@ public struct PipeperfCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "pipeperf",
         abstract: "Benchmark telemetry pipelines end to end from a YAML suite.",
-        discussion: "The suite reference is docs/suites.md. Exit codes: 0 passed, 1 a test failed, 2 invalid suite, 130 interrupted.",
-        subcommands: [RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self, ImagesCommand.self, GCCommand.self],
+        discussion:
+            "The suite reference is docs/suites.md. Exit codes: 0 passed, 1 a test failed, 2 invalid suite, 130 interrupted.",
+        subcommands: [
+            RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self, ImagesCommand.self, GCCommand.self,
+        ],
         defaultSubcommand: RunSuite.self)
     public init() {}
 }
@@ -22,7 +24,9 @@ public struct PipeperfCommand: ParsableCommand {
 /// `--set key=value` pairs.
 func parseSets(_ sets: [String]) throws -> [(String, String)] {
     try sets.map { s in
-        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else { throw ValidationError("--set must be NAME=VALUE (got '\(s)')") }
+        guard let eq = s.firstIndex(of: "="), eq != s.startIndex else {
+            throw ValidationError("--set must be NAME=VALUE (got '\(s)')")
+        }
         return (String(s[..<eq]), String(s[s.index(after: eq)...]))
     }
 }
@@ -31,13 +35,16 @@ func parseSets(_ sets: [String]) throws -> [(String, String)] {
 func loadOrExit(_ path: String, sets: [(String, String)]) throws -> Suite {
     do { return try SuiteLoader.load(path: path, overrides: sets) } catch {
         for p in error.problems { printError(p.description) }
-        printError("pipeperf: \(path) is not a valid suite (\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s"))")
+        printError(
+            "pipeperf: \(path) is not a valid suite (\(error.problems.count) problem\(error.problems.count == 1 ? "" : "s"))"
+        )
         throw ExitCode(2)
     }
 }
 
 public struct RunSuite: ParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "run", abstract: "Run a suite (the default subcommand).")
+    public static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Run a suite (the default subcommand).")
 
     @Option(name: [.short, .long], help: "The suite file.")
     public var config: String
@@ -54,7 +61,10 @@ public struct RunSuite: ParsableCommand {
     @Flag(help: "Verbose output.")
     public var debug = false
 
-    @Option(help: "OTLP/HTTP endpoint for the run's own telemetry, e.g. http://127.0.0.1:4318 (with --export-traces / --export-metrics).")
+    @Option(
+        help:
+            "OTLP/HTTP endpoint for the run's own telemetry, e.g. http://127.0.0.1:4318 (with --export-traces / --export-metrics)."
+    )
     public var otlpEndpoint: String?
 
     @Flag(help: "Send the run's spans (suite, tests, steps, phases, hooks) to --otlp-endpoint at the end of the run.")
@@ -66,13 +76,17 @@ public struct RunSuite: ParsableCommand {
     @Flag(help: "Print a live progress line every second even when standard error is not a terminal.")
     public var progress = false
 
-    @Flag(name: .customLong("docker.no-build"), help: "Do not build Docker images (pipeperf's own or a deployment's `build:`): use the images the engine has.")
+    @Flag(
+        name: .customLong("docker.no-build"),
+        help: "Do not build Docker images (pipeperf's own or a deployment's `build:`): use the images the engine has.")
     public var dockerNoBuild = false
 
     public init() {}
 
     public func validate() throws {
-        if (exportTraces || exportMetrics) && otlpEndpoint == nil { throw ValidationError("--export-traces and --export-metrics need --otlp-endpoint") }
+        if (exportTraces || exportMetrics) && otlpEndpoint == nil {
+            throw ValidationError("--export-traces and --export-metrics need --otlp-endpoint")
+        }
         if let e = otlpEndpoint, HTTPURL(e) == nil {
             throw ValidationError("--otlp-endpoint must be an OTLP/HTTP URL such as http://127.0.0.1:4318 (got '\(e)')")
         }
@@ -85,22 +99,31 @@ public struct RunSuite: ParsableCommand {
             let wanted = tests.split(separator: ",").map { String($0).trimmingSpaces }
             let names = suite.tests.map(\.name)
             for w in wanted where !names.contains(w) && !names.contains(where: { $0.hasPrefix(w + "[") }) {
-                printError("pipeperf: --tests: no test '\(w)' in \(config)\(didYouMean(w, among: names)); tests: \(names.joined(separator: ", "))")
+                printError(
+                    "pipeperf: --tests: no test '\(w)' in \(config)\(didYouMean(w, among: names)); tests: \(names.joined(separator: ", "))"
+                )
                 throw ExitCode(2)
             }
-            selected = suite.tests.filter { t in wanted.contains(t.name) || wanted.contains { t.name.hasPrefix($0 + "[") } }
+            selected = suite.tests.filter { t in
+                wanted.contains(t.name) || wanted.contains { t.name.hasPrefix($0 + "[") }
+            }
         }
         let folder: RunFolder
         do { folder = try RunFolder(results: results, suite: suite.name) } catch {
             printError("pipeperf: \(error)")
             throw ExitCode(1)
         }
-        do { try folder.write("suite.yaml", suiteAsRun(suite, text: (try? String(contentsOfFile: config, encoding: .utf8)) ?? "")) } catch {
+        do {
+            try folder.write(
+                "suite.yaml", suiteAsRun(suite, text: (try? String(contentsOfFile: config, encoding: .utf8)) ?? ""))
+        } catch {
             printError("pipeperf: \(error.message); nothing was run")
             throw ExitCode(1)
         }
         Termination.install()
-        printError("pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)")
+        printError(
+            "pipeperf: running \(suite.name) (\(selected.count) test\(selected.count == 1 ? "" : "s")); results in \(folder.path)"
+        )
         let runner = Runner(suite: suite, folder: folder, log: { printError($0) })
         runner.debug = debug
         runner.dockerNoBuild = dockerNoBuild
@@ -109,11 +132,14 @@ public struct RunSuite: ParsableCommand {
         if let report = runner.report { print(report.render(.console)) }
         if let e = otlpEndpoint.flatMap(HTTPURL.init), exportTraces || exportMetrics {
             let spans = exportTraces ? SelfTelemetry.spans(runner.events.events, suite: suite.name) : nil
-            let metrics = exportMetrics ? runner.report.map { SelfTelemetry.metrics($0, at: SystemClock.unixNanos()) } : nil
+            let metrics =
+                exportMetrics ? runner.report.map { SelfTelemetry.metrics($0, at: SystemClock.unixNanos()) } : nil
             if let problem = SelfTelemetry.export(endpoint: e, traces: spans, metrics: metrics, suite: suite.name) {
                 printError("pipeperf: \(problem)")
             } else {
-                printError("pipeperf: sent \(spans?.count ?? 0) spans and \(metrics?.count ?? 0) metrics to \(otlpEndpoint ?? "")")
+                printError(
+                    "pipeperf: sent \(spans?.count ?? 0) spans and \(metrics?.count ?? 0) metrics to \(otlpEndpoint ?? "")"
+                )
             }
         }
         for t in runner.report?.tests ?? [] {
@@ -132,7 +158,9 @@ public struct RunSuite: ParsableCommand {
 /// appear in the file.
 func isSecretName(_ name: String) -> Bool {
     let n = name.lowercased()
-    return ["secret", "token", "password", "passwd", "api_key", "apikey", "credential", "authorization"].contains { n.contains($0) }
+    return ["secret", "token", "password", "passwd", "api_key", "apikey", "credential", "authorization"].contains {
+        n.contains($0)
+    }
 }
 
 /// The suite file as run: its text with secret values redacted, then the variables it ran with.
@@ -153,7 +181,8 @@ func suiteAsRun(_ suite: Suite, text: String) -> String {
 
 public struct ReportCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
-        commandName: "report", abstract: "Render a run folder's report again, from its stored samples and events (nothing is re-run).")
+        commandName: "report",
+        abstract: "Render a run folder's report again, from its stored samples and events (nothing is re-run).")
 
     @Argument(help: "A run folder, results/<suite>/<timestamp>.")
     public var folder: String
@@ -165,7 +194,9 @@ public struct ReportCommand: ParsableCommand {
 
     public func run() throws {
         guard let f = ReportFormat(rawValue: format) else {
-            throw ValidationError("--format must be one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(format)')")
+            throw ValidationError(
+                "--format must be one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(format)')"
+            )
         }
         let records: RunRecords
         do { records = try RunRecords(folder: folder) } catch { throw ValidationError("\(error)") }
@@ -174,7 +205,8 @@ public struct ReportCommand: ParsableCommand {
 }
 
 public struct ValidateSuite: ParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check a suite without running it.")
+    public static let configuration = CommandConfiguration(
+        commandName: "validate", abstract: "Check a suite without running it.")
 
     @Argument(help: "The suite file.")
     public var file: String
@@ -187,12 +219,15 @@ public struct ValidateSuite: ParsableCommand {
     public func run() throws {
         let suite = try loadOrExit(file, sets: try parseSets(sets))
         let steps = suite.tests.reduce(0) { $0 + $1.steps.count }
-        print("\(file): valid: \(suite.components.count) component\(suite.components.count == 1 ? "" : "s"), \(suite.tests.count) test\(suite.tests.count == 1 ? "" : "s"), \(steps) steps")
+        print(
+            "\(file): valid: \(suite.components.count) component\(suite.components.count == 1 ? "" : "s"), \(suite.tests.count) test\(suite.tests.count == 1 ? "" : "s"), \(steps) steps"
+        )
     }
 }
 
 public struct Strategies: ParsableCommand {
-    public static let configuration = CommandConfiguration(commandName: "strategies", abstract: "List every strategy, action and hook with its options.")
+    public static let configuration = CommandConfiguration(
+        commandName: "strategies", abstract: "List every strategy, action and hook with its options.")
 
     @Flag(help: "Print the key reference as Markdown tables (the one in docs/suites.md).")
     public var markdown = false
@@ -214,8 +249,10 @@ public let keySections: [(title: String, keys: [KeySpec])] = {
     for k in Registry.executions { add("execution", k.info) }
     for k in Registry.configurations { add("configuration", k.info) }
     for k in Registry.monitors { add("monitoring", k.info) }
-    s += [("test", SuiteKeys.test), ("flow", SuiteKeys.flow), ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError),
-          ("hooks: pre / post", SuiteKeys.phaseHooks)]
+    s += [
+        ("test", SuiteKeys.test), ("flow", SuiteKeys.flow), ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError),
+        ("hooks: pre / post", SuiteKeys.phaseHooks),
+    ]
     for a in Registry.actions { s.append(("action: \(a.name)", a.keys)) }
     for h in Registry.hooks { s.append(("hook: \(h.name)", h.keys + SuiteKeys.hookCommon)) }
     return s
@@ -245,7 +282,8 @@ public func strategiesText() -> String {
     func section(_ title: String, _ name: String, _ keys: [KeySpec], _ what: String) -> String {
         var s = "\(title) \(name): \(what)\n"
         for k in keys {
-            s += "    \(k.name) (\(k.type)\(k.required ? ", required" : "")\(k.defaultValue.map { ", default \($0)" } ?? "")): \(k.doc)\n"
+            s +=
+                "    \(k.name) (\(k.type)\(k.required ? ", required" : "")\(k.defaultValue.map { ", default \($0)" } ?? "")): \(k.doc)\n"
         }
         return s
     }
@@ -296,7 +334,8 @@ public struct ImagesCommand: ParsableCommand {
         guard action == "build" else { throw ValidationError("unknown action '\(action)'; the action is: build") }
         if let roles {
             for r in roles.split(separator: ",") where !PipeperfImages.roles.contains(String(r)) {
-                throw ValidationError("--roles: unknown role '\(r)'; roles: \(PipeperfImages.roles.joined(separator: ", "))")
+                throw ValidationError(
+                    "--roles: unknown role '\(r)'; roles: \(PipeperfImages.roles.joined(separator: ", "))")
             }
         }
     }
@@ -306,7 +345,8 @@ public struct ImagesCommand: ParsableCommand {
             let engine = try DockerEngine()
             try engine.ping()
             let selected = roles.map { $0.split(separator: ",").map(String.init) } ?? PipeperfImages.roles
-            let built = try PipeperfImages.build(engine: engine, roles: selected, dockerfiles: dockerfiles, binaries: binaries, log: { print($0) })
+            let built = try PipeperfImages.build(
+                engine: engine, roles: selected, dockerfiles: dockerfiles, binaries: binaries, log: { print($0) })
             if let maxBytes {
                 for (tag, size) in built where size >= maxBytes {
                     printError("pipeperf: \(tag) is \(size) bytes, over --max-bytes \(maxBytes)")
@@ -325,7 +365,9 @@ public struct GCCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "gc",
         abstract: "Remove the containers and networks left by pipeperf runs that are no longer running.",
-        discussion: "Every container and network a run creates carries the labels pipeperf.run, pipeperf.pid, pipeperf.pid_start and pipeperf.boot_id; those of a run whose orchestrator is gone are removed. Runs in progress are left alone.")
+        discussion:
+            "Every container and network a run creates carries the labels pipeperf.run, pipeperf.pid, pipeperf.pid_start and pipeperf.boot_id; those of a run whose orchestrator is gone are removed. Runs in progress are left alone."
+    )
 
     @Flag(help: "Only list what would be removed.")
     public var dryRun = false
@@ -337,7 +379,11 @@ public struct GCCommand: ParsableCommand {
             let engine = try DockerEngine()
             try engine.ping()
             let items = try DockerGC.leftovers(engine)
-            for i in items { print("\(dryRun ? "would remove" : "removing") \(i.kind) \(i.name) (\(String(i.id.prefix(12))), run \(i.run))") }
+            for i in items {
+                print(
+                    "\(dryRun ? "would remove" : "removing") \(i.kind) \(i.name) (\(String(i.id.prefix(12))), run \(i.run))"
+                )
+            }
             if dryRun || items.isEmpty {
                 print("pipeperf gc: \(items.count) left behind\(dryRun ? "" : "; nothing to remove")")
                 return

@@ -19,13 +19,17 @@ public struct Endpoint: Sendable, Equatable, CustomStringConvertible {
         let hostPart: Substring
         let portPart: Substring
         if s.hasPrefix("[") {
-            guard let close = s.firstIndex(of: "]") else { return .failure(EndpointError(text: text, reason: "missing ']' after an IPv6 address")) }
+            guard let close = s.firstIndex(of: "]") else {
+                return .failure(EndpointError(text: text, reason: "missing ']' after an IPv6 address"))
+            }
             hostPart = s[s.index(after: s.startIndex)..<close]
             let rest = s[s.index(after: close)...]
             guard rest.hasPrefix(":") else { return .failure(EndpointError(text: text, reason: "missing ':PORT'")) }
             portPart = rest.dropFirst()
         } else {
-            guard let colon = s.lastIndex(of: ":") else { return .failure(EndpointError(text: text, reason: "missing ':PORT'")) }
+            guard let colon = s.lastIndex(of: ":") else {
+                return .failure(EndpointError(text: text, reason: "missing ':PORT'"))
+            }
             hostPart = s[..<colon]
             portPart = s[s.index(after: colon)...]
         }

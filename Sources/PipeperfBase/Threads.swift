@@ -20,11 +20,13 @@ public struct ThreadError: Error, CustomStringConvertible {
 public func spawnThread(_ body: @escaping @Sendable () -> Void) throws(ThreadError) -> pthread_t {
     let box = Unmanaged.passRetained(ThreadBody(body)).toOpaque()
     var t = pthread_t()
-    let rc = pthread_create(&t, nil, { arg in
-        guard let arg else { return nil }
-        Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().body()
-        return nil
-    }, box)
+    let rc = pthread_create(
+        &t, nil,
+        { arg in
+            guard let arg else { return nil }
+            Unmanaged<ThreadBody>.fromOpaque(arg).takeRetainedValue().body()
+            return nil
+        }, box)
     guard rc == 0 else {
         Unmanaged<ThreadBody>.fromOpaque(box).release()
         throw ThreadError(description: "cannot start a thread: \(String(cString: strerror(rc)))")
@@ -40,7 +42,9 @@ public final class ThreadGroup: Sendable {
 
     public init() {}
 
-    public func start(_ count: Int, _ body: @escaping @Sendable (_ index: Int, _ stopping: @escaping @Sendable () -> Bool) -> Void) throws(ThreadError) {
+    public func start(
+        _ count: Int, _ body: @escaping @Sendable (_ index: Int, _ stopping: @escaping @Sendable () -> Bool) -> Void
+    ) throws(ThreadError) {
         for i in 0..<count {
             let t = try spawnThread { [self] in body(i, { self.stopFlag.load(ordering: .relaxed) }) }
             threads.withLock { $0.append(t) }

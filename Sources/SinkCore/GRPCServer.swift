@@ -25,7 +25,10 @@ public struct GRPCServerOptions: Sendable {
     public var name: String
     /// TLS (with ALPN h2) instead of cleartext h2c.
     public var tls: TLSServerContext?
-    public init(endpoint: Endpoint, threads: Int = 1, maxMessageBytes: Int = 4 * 1024 * 1024, name: String, tls: TLSServerContext? = nil) {
+    public init(
+        endpoint: Endpoint, threads: Int = 1, maxMessageBytes: Int = 4 * 1024 * 1024, name: String,
+        tls: TLSServerContext? = nil
+    ) {
         self.endpoint = endpoint
         self.threads = threads
         self.maxMessageBytes = maxMessageBytes
@@ -41,17 +44,23 @@ public final class GRPCServer: Sendable {
 
     /// Binds the listeners (one per thread, same port) and starts the threads; thread `i` gets the
     /// policy `makePolicy(i)`, created on that thread.
-    public init(_ options: GRPCServerOptions, counters: SinkCounters,
-                makePolicy: @escaping @Sendable (Int) -> any ExportPolicy) throws {
+    public init(
+        _ options: GRPCServerOptions, counters: SinkCounters,
+        makePolicy: @escaping @Sendable (Int) -> any ExportPolicy
+    ) throws {
         let fds = try Listeners.bind(options.endpoint, count: options.threads)
         port = TCPListener.boundPort(fds[0])
-        guard case .success(let bound) = SocketAddress.resolve(Endpoint(host: options.endpoint.host, port: TCPListener.boundPort(fds[0]))) else {
+        guard
+            case .success(let bound) = SocketAddress.resolve(
+                Endpoint(host: options.endpoint.host, port: TCPListener.boundPort(fds[0])))
+        else {
             for fd in fds { close(fd) }
             throw SinkError("cannot resolve \(options.endpoint)")
         }
         try group.start(fds.count) { i, stopping in
             do {
-                let w = try GRPCWorker(listener: fds[i], address: bound, options: options, counters: counters, policy: makePolicy(i))
+                let w = try GRPCWorker(
+                    listener: fds[i], address: bound, options: options, counters: counters, policy: makePolicy(i))
                 w.run(until: stopping)
             } catch {
                 close(fds[i])
@@ -69,11 +78,15 @@ public enum Listeners {
     /// `count` listeners on `endpoint` (SO_REUSEPORT when more than one); with port 0 the first picks
     /// the port and the others bind the same one.
     public static func bind(_ endpoint: Endpoint, count: Int) throws -> [Int32] {
-        guard case .success(var address) = SocketAddress.resolve(endpoint) else { throw SinkError("cannot resolve \(endpoint)") }
+        guard case .success(var address) = SocketAddress.resolve(endpoint) else {
+            throw SinkError("cannot resolve \(endpoint)")
+        }
         var fds: [Int32] = []
         var bound: UInt16 = endpoint.port
         for _ in 0..<count {
-            if bound != endpoint.port, case .success(let a) = SocketAddress.resolve(Endpoint(host: endpoint.host, port: bound)) {
+            if bound != endpoint.port,
+                case .success(let a) = SocketAddress.resolve(Endpoint(host: endpoint.host, port: bound))
+            {
                 address = a
             }
             do {

@@ -50,7 +50,9 @@ extension GRPCServerConnection {
         defer { if let m = s.message { responseBuffers[stream] = m } }
         guard let signal = s.signal else {
             worker.counters.unknownPath.wrappingAdd(1, ordering: .relaxed)
-            respondError(stream, GRPCStatusCode.unimplemented.rawValue, "unknown method: pipeperf \(worker.options.name) serves the OTLP export methods only")
+            respondError(
+                stream, GRPCStatusCode.unimplemented.rawValue,
+                "unknown method: pipeperf \(worker.options.name) serves the OTLP export methods only")
             return
         }
         let c = worker.counters.forSignal(signal)
@@ -60,7 +62,9 @@ extension GRPCServerConnection {
         let length = Int(s.header.1) << 24 | Int(s.header.2) << 16 | Int(s.header.3) << 8 | Int(s.header.4)
         if s.bytes >= 5 && s.header.0 <= 1 && length > worker.options.maxMessageBytes {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            respondError(stream, GRPCStatusCode.resourceExhausted.rawValue, "message of \(length) bytes is over the limit of \(worker.options.maxMessageBytes)")
+            respondError(
+                stream, GRPCStatusCode.resourceExhausted.rawValue,
+                "message of \(length) bytes is over the limit of \(worker.options.maxMessageBytes)")
             return
         }
         guard s.bytes >= 5, s.header.0 <= 1, length == s.bytes - 5 else {
@@ -71,13 +75,18 @@ extension GRPCServerConnection {
         let reply: ExportReply
         if let m = s.message {
             reply = m.withUnsafeBytes {
-                worker.policy.handle(ExportRequestInfo(signal: signal, wireBytes: s.bytes, message: $0, gzip: s.header.0 == 1))
+                worker.policy.handle(
+                    ExportRequestInfo(signal: signal, wireBytes: s.bytes, message: $0, gzip: s.header.0 == 1))
             }
         } else {
-            reply = worker.policy.handle(ExportRequestInfo(signal: signal, wireBytes: s.bytes, message: nil, gzip: s.header.0 == 1))
+            reply = worker.policy.handle(
+                ExportRequestInfo(signal: signal, wireBytes: s.bytes, message: nil, gzip: s.header.0 == 1))
         }
         if reply.delayNanos > 0 {
-            worker.hold(DelayedReply(due: SystemClock.monotonicNanos() &+ reply.delayNanos, connection: self, stream: stream, reply: reply))
+            worker.hold(
+                DelayedReply(
+                    due: SystemClock.monotonicNanos() &+ reply.delayNanos, connection: self, stream: stream,
+                    reply: reply))
             return
         }
         send(reply, stream: stream)
@@ -87,7 +96,9 @@ extension GRPCServerConnection {
     func send(_ reply: ExportReply, stream: Int32) {
         switch reply.kind {
         case .error(let code, _):
-            respondError(stream, code, reply.message ?? "injected by pipeperf \(worker.options.name)", retryAfterSeconds: reply.retryAfterSeconds)
+            respondError(
+                stream, code, reply.message ?? "injected by pipeperf \(worker.options.name)",
+                retryAfterSeconds: reply.retryAfterSeconds)
         case .ok(let rejected):
             let body = freeBodies.popLast() ?? UnsafeMutablePointer<H2Body>.allocate(capacity: 1)
             body.initialize(to: H2Body())
@@ -96,8 +107,12 @@ extension GRPCServerConnection {
                 let out = responseBuffers[stream] ?? freeBuffers.popLast() ?? WireBuffer(capacity: 128)
                 responseBuffers[stream] = out
                 out.resize(to: 5)
-                encodePartialSuccess(rejected: rejected, message: reply.message ?? "rejected by pipeperf \(worker.options.name)", into: out)
-                out.withUnsafeMutableBytes { GRPCFrame.storeHeader($0.baseAddress!, compressed: false, length: $0.count - 5) }
+                encodePartialSuccess(
+                    rejected: rejected, message: reply.message ?? "rejected by pipeperf \(worker.options.name)",
+                    into: out)
+                out.withUnsafeMutableBytes {
+                    GRPCFrame.storeHeader($0.baseAddress!, compressed: false, length: $0.count - 5)
+                }
                 body.pointee.base = out.withUnsafeBytes { UnsafeRawPointer($0.baseAddress) }
                 body.pointee.count = out.count
             } else {
@@ -114,7 +129,8 @@ extension GRPCServerConnection {
     }
 
     func respondError(_ stream: Int32, _ code: Int, _ message: String, retryAfterSeconds: Int? = nil) {
-        try? session.submitHeadersOnly(stream: stream, headers: worker.errorHeaders(code, message, retryAfterSeconds: retryAfterSeconds))
+        try? session.submitHeadersOnly(
+            stream: stream, headers: worker.errorHeaders(code, message, retryAfterSeconds: retryAfterSeconds))
     }
 
     func h2BodySent(stream: Int32) {}

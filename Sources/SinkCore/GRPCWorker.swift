@@ -20,7 +20,9 @@ final class GRPCWorker: EventHandler {
     let options: GRPCServerOptions
     let counters: SinkCounters
     let policy: any ExportPolicy
-    lazy var connections = ConnectionTable<GRPCServerConnection> { [counters] in counters.connections.wrappingAdd($0, ordering: .relaxed) }
+    lazy var connections = ConnectionTable<GRPCServerConnection> { [counters] in
+        counters.connections.wrappingAdd($0, ordering: .relaxed)
+    }
     let readBuffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 256 * 1024, alignment: 16)
     // Response pieces shared by every stream (built once).
     let okHeaders = H2HeaderBlock([(":status", "200"), ("content-type", "application/grpc")])
@@ -39,7 +41,10 @@ final class GRPCWorker: EventHandler {
     /// Connections whose reading is paused (injected slow reading), with the time to resume.
     var paused: [(due: UInt64, connection: GRPCServerConnection)] = []
 
-    init(listener: Int32, address: SocketAddress, options: GRPCServerOptions, counters: SinkCounters, policy: any ExportPolicy) throws {
+    init(
+        listener: Int32, address: SocketAddress, options: GRPCServerOptions, counters: SinkCounters,
+        policy: any ExportPolicy
+    ) throws {
         loop = try EventLoop()
         self.listener = listener
         self.address = address
@@ -60,10 +65,13 @@ final class GRPCWorker: EventHandler {
     func errorHeaders(_ code: Int, _ message: String, retryAfterSeconds: Int? = nil) -> H2HeaderBlock {
         let key = ErrorKey(code: code, retryAfterSeconds: retryAfterSeconds, message: message)
         if let b = errorBlocks[key] { return b }
-        var fields = [(":status", "200"), ("content-type", "application/grpc"), ("grpc-status", String(code)),
-                      ("grpc-message", percentEncodeGRPCMessage(message))]
+        var fields = [
+            (":status", "200"), ("content-type", "application/grpc"), ("grpc-status", String(code)),
+            ("grpc-message", percentEncodeGRPCMessage(message)),
+        ]
         if let r = retryAfterSeconds {
-            fields.append(("grpc-status-details-bin", base64(statusWithRetryInfo(code: code, message: message, seconds: r))))
+            fields.append(
+                ("grpc-status-details-bin", base64(statusWithRetryInfo(code: code, message: message, seconds: r))))
         }
         let b = H2HeaderBlock(fields)
         if errorBlocks.count > 1024 { errorBlocks.removeAll() }

@@ -23,8 +23,10 @@ public final class HTTPExportServer: Sendable {
     public let port: Int
 
     /// Binds `endpoint` with `threads` event loops; loop `i` gets `makePolicy(i)`.
-    public init(endpoint: Endpoint, threads: Int, maxBodyBytes: Int, name: String, counters: SinkCounters,
-                makePolicy: (Int) -> any ExportPolicy) throws {
+    public init(
+        endpoint: Endpoint, threads: Int, maxBodyBytes: Int, name: String, counters: SinkCounters,
+        makePolicy: (Int) -> any ExportPolicy
+    ) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: threads)
         var policies: [ObjectIdentifier: PolicyBox] = [:]
         for (i, loop) in group.makeIterator().enumerated() {
@@ -44,7 +46,9 @@ public final class HTTPExportServer: Sendable {
             .childChannelInitializer { channel in
                 let box = table[ObjectIdentifier(channel.eventLoop)]!
                 return channel.pipeline.configureHTTPServerPipeline().flatMap {
-                    channel.pipeline.addHandler(ExportHTTPHandler(policy: box.policy, counters: counters, maxBodyBytes: maxBodyBytes, name: name))
+                    channel.pipeline.addHandler(
+                        ExportHTTPHandler(
+                            policy: box.policy, counters: counters, maxBodyBytes: maxBodyBytes, name: name))
                 }
             }
         let bound: Channel
@@ -157,39 +161,53 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
             context.close(promise: nil)
             return
         }
-        let path = head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
+        let path =
+            head.uri.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? ""
         guard let signal = Signal.allCases.first(where: { $0.httpPath == path }) else {
             counters.unknownPath.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 404, grpcCode: GRPCStatusCode.unimplemented.rawValue, message: "no OTLP export at \(path); pipeperf \(name) serves /v1/logs, /v1/traces, /v1/metrics")
+            return respond(
+                context, head, status: 404, grpcCode: GRPCStatusCode.unimplemented.rawValue,
+                message: "no OTLP export at \(path); pipeperf \(name) serves /v1/logs, /v1/traces, /v1/metrics")
         }
         guard head.method == .POST else {
-            return respond(context, head, status: 405, grpcCode: GRPCStatusCode.unimplemented.rawValue, message: "\(head.method.rawValue) is not allowed on \(path): use POST")
+            return respond(
+                context, head, status: 405, grpcCode: GRPCStatusCode.unimplemented.rawValue,
+                message: "\(head.method.rawValue) is not allowed on \(path): use POST")
         }
         let c = counters.forSignal(signal)
         c.requests.wrappingAdd(1, ordering: .relaxed)
         c.bytes.wrappingAdd(bytes, ordering: .relaxed)
         if tooLarge {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 413, grpcCode: GRPCStatusCode.resourceExhausted.rawValue, message: "body of \(bytes) bytes is over the limit of \(maxBodyBytes)")
+            return respond(
+                context, head, status: 413, grpcCode: GRPCStatusCode.resourceExhausted.rawValue,
+                message: "body of \(bytes) bytes is over the limit of \(maxBodyBytes)")
         }
         let contentType = head.headers.first(name: "content-type")?.lowercased() ?? ""
         guard contentType.hasPrefix("application/x-protobuf") else {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 415, grpcCode: GRPCStatusCode.invalidArgument.rawValue,
-                           message: "Content-Type '\(contentType)' is not supported: send application/x-protobuf (OTLP/HTTP binary protobuf)")
+            return respond(
+                context, head, status: 415, grpcCode: GRPCStatusCode.invalidArgument.rawValue,
+                message:
+                    "Content-Type '\(contentType)' is not supported: send application/x-protobuf (OTLP/HTTP binary protobuf)"
+            )
         }
         let encoding = head.headers.first(name: "content-encoding")?.lowercased() ?? "identity"
         guard encoding == "gzip" || encoding == "identity" else {
             c.malformed.wrappingAdd(1, ordering: .relaxed)
-            return respond(context, head, status: 415, grpcCode: GRPCStatusCode.invalidArgument.rawValue, message: "Content-Encoding '\(encoding)' is not supported: use gzip or none")
+            return respond(
+                context, head, status: 415, grpcCode: GRPCStatusCode.invalidArgument.rawValue,
+                message: "Content-Encoding '\(encoding)' is not supported: use gzip or none")
         }
         let reply: ExportReply
         if policy.needsMessage, let body {
             reply = body.withUnsafeReadableBytes {
-                policy.handle(ExportRequestInfo(signal: signal, wireBytes: bytes, message: $0, gzip: encoding == "gzip"))
+                policy.handle(
+                    ExportRequestInfo(signal: signal, wireBytes: bytes, message: $0, gzip: encoding == "gzip"))
             }
         } else {
-            reply = policy.handle(ExportRequestInfo(signal: signal, wireBytes: bytes, message: nil, gzip: encoding == "gzip"))
+            reply = policy.handle(
+                ExportRequestInfo(signal: signal, wireBytes: bytes, message: nil, gzip: encoding == "gzip"))
         }
         if reply.delayNanos > 0 {
             let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
@@ -207,16 +225,23 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         case .ok(let rejected):
             let out = responseBody
             out.removeAll()
-            if rejected > 0 { encodePartialSuccess(rejected: rejected, message: reply.message ?? "rejected by pipeperf \(name)", into: out) }
+            if rejected > 0 {
+                encodePartialSuccess(
+                    rejected: rejected, message: reply.message ?? "rejected by pipeperf \(name)", into: out)
+            }
             write(context, head, status: 200, contentType: "application/x-protobuf", body: out, retryAfter: nil)
         case .error(let code, let status):
-            respond(context, head, status: status, grpcCode: code, message: reply.message ?? "injected by pipeperf \(name)",
-                    retryAfter: reply.retryAfterSeconds)
+            respond(
+                context, head, status: status, grpcCode: code, message: reply.message ?? "injected by pipeperf \(name)",
+                retryAfter: reply.retryAfterSeconds)
         }
     }
 
     /// An error answer: a google.rpc.Status protobuf body (code, message), as OTLP/HTTP specifies.
-    func respond(_ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: Int, grpcCode: Int, message: String, retryAfter: Int? = nil) {
+    func respond(
+        _ context: ChannelHandlerContext, _ head: HTTPRequestHead, status: Int, grpcCode: Int, message: String,
+        retryAfter: Int? = nil
+    ) {
         let out = responseBody
         out.removeAll()
         var w = ProtoWriter(appendingTo: out)
@@ -226,15 +251,19 @@ final class ExportHTTPHandler: ChannelInboundHandler, @unchecked Sendable {
         write(context, head, status: status, contentType: "application/x-protobuf", body: out, retryAfter: retryAfter)
     }
 
-    func write(_ context: ChannelHandlerContext, _ request: HTTPRequestHead, status: Int, contentType: String, body: WireBuffer, retryAfter: Int?) {
+    func write(
+        _ context: ChannelHandlerContext, _ request: HTTPRequestHead, status: Int, contentType: String,
+        body: WireBuffer, retryAfter: Int?
+    ) {
         var buffer: ByteBuffer? = nil
         if body.count > 0 {
             var b = context.channel.allocator.buffer(capacity: body.count)
             _ = body.withUnsafeBytes { b.writeBytes($0) }
             buffer = b
         }
-        writeHTTPResponse(context, status: status, contentType: contentType, body: buffer, keepAlive: request.isKeepAlive,
-                          extraHeaders: retryAfter.map { [("retry-after", String($0))] } ?? [])
+        writeHTTPResponse(
+            context, status: status, contentType: contentType, body: buffer, keepAlive: request.isKeepAlive,
+            extraHeaders: retryAfter.map { [("retry-after", String($0))] } ?? [])
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {

@@ -11,7 +11,8 @@ import Glibc
 
 /// Where a sink listens, and with how many threads.
 public struct SinkListenOptions: ParsableArguments, Sendable {
-    @Option(help: "OTLP gRPC listen address, HOST:PORT (port 0 picks a free port, printed at start; 'none' to disable).")
+    @Option(
+        help: "OTLP gRPC listen address, HOST:PORT (port 0 picks a free port, printed at start; 'none' to disable).")
     public var grpc: String = "127.0.0.1:4317"
 
     @Option(help: "OTLP/HTTP listen address, HOST:PORT (port 0 picks a free port; 'none' to disable).")
@@ -35,13 +36,24 @@ public struct SinkListenOptions: ParsableArguments, Sendable {
     public init() {}
 
     public func validate() throws {
-        for (value, flag, example) in [(grpc, "--grpc", "127.0.0.1:4317"), (http, "--http", "127.0.0.1:4318")] where value != "none" {
-            guard case .success = Endpoint.parse(value) else { throw ValidationError("\(flag) must be HOST:PORT, e.g. \(example), or none (got '\(value)')") }
+        for (value, flag, example) in [(grpc, "--grpc", "127.0.0.1:4317"), (http, "--http", "127.0.0.1:4318")]
+        where value != "none" {
+            guard case .success = Endpoint.parse(value) else {
+                throw ValidationError("\(flag) must be HOST:PORT, e.g. \(example), or none (got '\(value)')")
+            }
         }
-        if grpc == "none" && http == "none" { throw ValidationError("--grpc and --http are both 'none': nothing would listen") }
-        guard case .success = Endpoint.parse(admin) else { throw ValidationError("--admin must be HOST:PORT, e.g. 127.0.0.1:8081 (got '\(admin)')") }
-        guard (1...64).contains(threads) else { throw ValidationError("--threads must be between 1 and 64 (got \(threads))") }
-        guard maxMessageBytes >= 5 else { throw ValidationError("--max-message-bytes must be at least 5 (got \(maxMessageBytes))") }
+        if grpc == "none" && http == "none" {
+            throw ValidationError("--grpc and --http are both 'none': nothing would listen")
+        }
+        guard case .success = Endpoint.parse(admin) else {
+            throw ValidationError("--admin must be HOST:PORT, e.g. 127.0.0.1:8081 (got '\(admin)')")
+        }
+        guard (1...64).contains(threads) else {
+            throw ValidationError("--threads must be between 1 and 64 (got \(threads))")
+        }
+        guard maxMessageBytes >= 5 else {
+            throw ValidationError("--max-message-bytes must be at least 5 (got \(maxMessageBytes))")
+        }
         if (tlsCert == nil) != (tlsKey == nil) { throw ValidationError("--tls-cert and --tls-key go together") }
         for (flag, path) in [("--tls-cert", tlsCert), ("--tls-key", tlsKey)] {
             if let path, access(path, R_OK) != 0 { throw ValidationError("\(flag): cannot read \(path)") }
@@ -57,26 +69,34 @@ public final class SinkServers {
 
     /// Starts what `options` asks for. Policy `i` serves gRPC thread `i` (0 ..< threads) or OTLP/HTTP event
     /// loop `i - threads`.
-    public init(_ options: SinkListenOptions, name: String, counters: SinkCounters,
-                makePolicy: @escaping @Sendable (Int) -> any ExportPolicy) throws {
+    public init(
+        _ options: SinkListenOptions, name: String, counters: SinkCounters,
+        makePolicy: @escaping @Sendable (Int) -> any ExportPolicy
+    ) throws {
         self.options = options
         let n = options.threads
         var g: GRPCServer? = nil
         if case .success(let e) = Endpoint.parse(options.grpc) {
             var tls: TLSServerContext? = nil
             if let cert = options.tlsCert, let key = options.tlsKey {
-                do { tls = try TLSServerContext(certFile: cert, keyFile: key) } catch { throw ValidationError("--tls-cert/--tls-key: \(error)") }
+                do { tls = try TLSServerContext(certFile: cert, keyFile: key) } catch {
+                    throw ValidationError("--tls-cert/--tls-key: \(error)")
+                }
             }
             do {
-                g = try GRPCServer(GRPCServerOptions(endpoint: e, threads: n, maxMessageBytes: options.maxMessageBytes, name: name, tls: tls),
-                                   counters: counters, makePolicy: makePolicy)
+                g = try GRPCServer(
+                    GRPCServerOptions(
+                        endpoint: e, threads: n, maxMessageBytes: options.maxMessageBytes, name: name, tls: tls),
+                    counters: counters, makePolicy: makePolicy)
             } catch {
                 throw ValidationError("--grpc \(options.grpc): \(error)")
             }
         }
         if case .success(let e) = Endpoint.parse(options.http) {
             do {
-                http = try HTTPExportServer(endpoint: e, threads: n, maxBodyBytes: options.maxMessageBytes, name: name, counters: counters) {
+                http = try HTTPExportServer(
+                    endpoint: e, threads: n, maxBodyBytes: options.maxMessageBytes, name: name, counters: counters
+                ) {
                     makePolicy(n + $0)
                 }
             } catch {
@@ -100,9 +120,15 @@ public final class SinkServers {
     /// "grpc listening on H:P, http listening on H:P, admin on H:P": the start line supervisors read.
     public func startLine(adminPort: Int) -> String {
         var s = ""
-        if case .success(let g) = Endpoint.parse(options.grpc) { s += "grpc listening on \(Endpoint(host: g.host, port: grpcPort)), " }
-        if case .success(let h) = Endpoint.parse(options.http) { s += "http listening on \(Endpoint(host: h.host, port: httpPort)), " }
-        if case .success(let a) = Endpoint.parse(options.admin) { s += "admin on \(Endpoint(host: a.host, port: UInt16(adminPort)))" }
+        if case .success(let g) = Endpoint.parse(options.grpc) {
+            s += "grpc listening on \(Endpoint(host: g.host, port: grpcPort)), "
+        }
+        if case .success(let h) = Endpoint.parse(options.http) {
+            s += "http listening on \(Endpoint(host: h.host, port: httpPort)), "
+        }
+        if case .success(let a) = Endpoint.parse(options.admin) {
+            s += "admin on \(Endpoint(host: a.host, port: UInt16(adminPort)))"
+        }
         return s
     }
 }

@@ -66,19 +66,26 @@ public struct SyslogShape: Sendable {
     /// Everything wrong with the shape, each naming its option.
     public func problems() -> [String] {
         var p: [String] = []
-        if !(1...1_000_000).contains(batchSize) { p.append("batch-size must be between 1 and 1000000 (got \(batchSize))") }
+        if !(1...1_000_000).contains(batchSize) {
+            p.append("batch-size must be between 1 and 1000000 (got \(batchSize))")
+        }
         if !(0...1_048_576).contains(bodySize) { p.append("body-size must be between 0 and 1048576 (got \(bodySize))") }
         // RFC 5424 §6.2.4 and §6.2.5: printable US-ASCII without spaces, at most 255 and 48 bytes.
         if hostname.isEmpty || hostname.utf8.count > 255 || !hostname.utf8.allSatisfy({ $0 > 32 && $0 < 127 }) {
             p.append("syslog-hostname must be 1-255 printable ASCII characters without spaces (got '\(hostname)')")
         }
-        if appName.isEmpty || appName.utf8.count > 48 || !appName.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: "[") }) {
-            p.append("syslog-app-name must be 1-48 printable ASCII characters without spaces, ':' or '[' (got '\(appName)')")
+        if appName.isEmpty || appName.utf8.count > 48
+            || !appName.utf8.allSatisfy({ $0 > 32 && $0 < 127 && $0 != UInt8(ascii: ":") && $0 != UInt8(ascii: "[") })
+        {
+            p.append(
+                "syslog-app-name must be 1-48 printable ASCII characters without spaces, ':' or '[' (got '\(appName)')")
         }
         if !(0...191).contains(priority) { p.append("syslog-priority must be between 0 and 191 (got \(priority))") }
         // RFC 768 / IPv4: at most 65,507 bytes of UDP payload.
         if framing == .datagram && messageSize > 65_507 {
-            p.append("body-size \(bodySize) makes \(messageSize)-byte syslog messages, more than a UDP datagram holds (65507)")
+            p.append(
+                "body-size \(bodySize) makes \(messageSize)-byte syslog messages, more than a UDP datagram holds (65507)"
+            )
         }
         return p
     }
@@ -131,7 +138,8 @@ public final class SyslogBatch: @unchecked Sendable {
             buf += "<\(shape.priority)>".utf8
             if shape.format == .rfc5424 { buf += "1 ".utf8 }
             times.append(Int32(buf.count))
-            buf += repeatElement(UInt8(ascii: "0"), count: shape.format == .rfc5424 ? SyslogTime.rfc5424Width : SyslogTime.rfc3164Width)
+            buf += repeatElement(
+                UInt8(ascii: "0"), count: shape.format == .rfc5424 ? SyslogTime.rfc5424Width : SyslogTime.rfc3164Width)
             buf += " \(shape.hostname) \(shape.appName)".utf8
             if shape.format == .rfc5424 {
                 buf += " - load ".utf8

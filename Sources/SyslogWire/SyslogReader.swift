@@ -36,8 +36,11 @@ public enum SyslogFrameError: Error, Equatable, CustomStringConvertible {
 public enum SyslogReader {
     /// The next message of a TCP stream in `bytes` from `offset`: its range, and the offset after it.
     /// nil when the message is not complete yet.
-    public static func nextFrame(_ bytes: UnsafeRawBufferPointer, from offset: Int, limit: Int) throws(SyslogFrameError)
-        -> (message: Range<Int>, next: Int)? {
+    public static func nextFrame(
+        _ bytes: UnsafeRawBufferPointer, from offset: Int, limit: Int
+    ) throws(SyslogFrameError)
+        -> (message: Range<Int>, next: Int)?
+    {
         guard offset < bytes.count else { return nil }
         let first = bytes[offset]
         if first >= UInt8(ascii: "0") && first <= UInt8(ascii: "9") {
@@ -79,23 +82,29 @@ public enum SyslogReader {
         while i + 4 < n {
             // Keys are preceded by a space (or '[pipeperf@32473 ' / 'pipeperf '), followed by '='.
             let b = m[i]
-            if b == UInt8(ascii: "r"), i + 4 < n, m[i + 1] == UInt8(ascii: "u"), m[i + 2] == UInt8(ascii: "n"), m[i + 3] == UInt8(ascii: "="),
-               i == 0 || m[i - 1] == UInt8(ascii: " ") {
+            if b == UInt8(ascii: "r"), i + 4 < n, m[i + 1] == UInt8(ascii: "u"), m[i + 2] == UInt8(ascii: "n"),
+                m[i + 3] == UInt8(ascii: "="),
+                i == 0 || m[i - 1] == UInt8(ascii: " ")
+            {
                 var p = i + 4
                 if p < n && m[p] == UInt8(ascii: "\"") { p += 1 }
                 if p + 16 <= n { t.runID = RunID.parseHex(UnsafeRawBufferPointer(rebasing: m[p..<(p + 16)])) }
                 i = p
                 continue
             }
-            if b == UInt8(ascii: "s"), m[i + 1] == UInt8(ascii: "e"), m[i + 2] == UInt8(ascii: "q"), m[i + 3] == UInt8(ascii: "="),
-               i == 0 || m[i - 1] == UInt8(ascii: " ") {
+            if b == UInt8(ascii: "s"), m[i + 1] == UInt8(ascii: "e"), m[i + 2] == UInt8(ascii: "q"),
+                m[i + 3] == UInt8(ascii: "="),
+                i == 0 || m[i - 1] == UInt8(ascii: " ")
+            {
                 let (v, next) = decimal(m, i + 4)
                 t.seq = v
                 i = next
                 continue
             }
-            if b == UInt8(ascii: "s"), i + 5 < n, m[i + 1] == UInt8(ascii: "e"), m[i + 2] == UInt8(ascii: "n"), m[i + 3] == UInt8(ascii: "t"),
-               m[i + 4] == UInt8(ascii: "="), i == 0 || m[i - 1] == UInt8(ascii: " ") {
+            if b == UInt8(ascii: "s"), i + 5 < n, m[i + 1] == UInt8(ascii: "e"), m[i + 2] == UInt8(ascii: "n"),
+                m[i + 3] == UInt8(ascii: "t"),
+                m[i + 4] == UInt8(ascii: "="), i == 0 || m[i - 1] == UInt8(ascii: " ")
+            {
                 let (v, next) = decimal(m, i + 5)
                 t.sentUnixNano = v
                 i = next

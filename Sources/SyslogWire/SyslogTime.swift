@@ -55,7 +55,8 @@ public enum SyslogTime {
         p.copyMemory(from: months.utf8Start + (t.month - 1) * 3, byteCount: 3)
         p.storeBytes(of: UInt8(ascii: " "), toByteOffset: 3, as: UInt8.self)
         // RFC 3164 §4.1.2: a day below 10 is written with a leading space, not a zero.
-        p.storeBytes(of: t.day < 10 ? UInt8(ascii: " ") : UInt8(ascii: "0") + UInt8(t.day / 10), toByteOffset: 4, as: UInt8.self)
+        p.storeBytes(
+            of: t.day < 10 ? UInt8(ascii: " ") : UInt8(ascii: "0") + UInt8(t.day / 10), toByteOffset: 4, as: UInt8.self)
         p.storeBytes(of: UInt8(ascii: "0") + UInt8(t.day % 10), toByteOffset: 5, as: UInt8.self)
         p.storeBytes(of: UInt8(ascii: " "), toByteOffset: 6, as: UInt8.self)
         clock(p + 7, t)

@@ -10,7 +10,8 @@ let python = Built.repository.appendingPathComponent("Tests/python")
 func peer(_ script: String, _ args: [String]) throws -> [String: Any] {
     let r = try runProcess(["python3", python.appendingPathComponent(script).path] + args)
     guard let line = r.out.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-          let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else {
+        let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+    else {
         Issue.record("\(script) printed no JSON: \(r.out) \(r.err)")
         return [:]
     }
@@ -31,16 +32,20 @@ func eventually<T>(seconds: Double = 20, until: (T) -> Bool, _ body: () throws -
 
 /// A peer run repeated until it reports no error (the sink is serving again).
 func eventually(seconds: Double = 20, _ body: () throws -> [String: Any]) rethrows -> [String: Any] {
-    try eventually(seconds: seconds, until: { ($0["errors"] as? [String: Int] ?? [:]).isEmpty && ($0["ok"] as? Int ?? 0) > 0 }, body)
+    try eventually(
+        seconds: seconds, until: { ($0["errors"] as? [String: Int] ?? [:]).isEmpty && ($0["ok"] as? Int ?? 0) > 0 },
+        body)
 }
 
 /// Runs loadgen and returns its JSON summary.
 func loadgenSummary(_ args: [String]) throws -> [String: Any] {
-    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fb-summary-\(UUID().uuidString).json").path
+    let path = FileManager.default.temporaryDirectory.appendingPathComponent("fb-summary-\(UUID().uuidString).json")
+        .path
     defer { try? FileManager.default.removeItem(atPath: path) }
     let r = try runProcess([Built.executable("loadgen")] + args + ["--quiet", "--summary-json", path])
     #expect(r.status == 0, "\(r.err)")
-    return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]) ?? [:]
+    return (try? JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any])
+        ?? [:]
 }
 
 @Suite("fake-backend (real process, independent senders)", .serialized, .timeLimit(.minutes(3)))
@@ -51,17 +56,21 @@ struct FakeBackendTests {
         return d
     }()
 
-    @Test("loadgen over gRPC and OTLP/HTTP, all signals: received equals acked, nothing missing or duplicated, latency for every item",
-          arguments: ["grpc", "http"])
+    @Test(
+        "loadgen over gRPC and OTLP/HTTP, all signals: received equals acked, nothing missing or duplicated, latency for every item",
+        arguments: ["grpc", "http"])
     func loadgenExact(proto: String) throws {
         let backend = try startFakeBackend(["--threads", "2"])
         defer { backend.stop() }
         let port = proto == "grpc" ? backend.grpcPort : backend.httpPort
         var total = 0
         for (i, signal) in ["logs", "traces", "metrics"].enumerated() {
-            let s = try loadgenSummary(["--protocol", proto, "--endpoint", "127.0.0.1:\(port)", "--signal", signal, "--rate", "20k",
-                                        "--duration", "1s", "--batch-size", "200", "--connections", "2", "--compression", i == 1 ? "gzip" : "none",
-                                        "--run-id", "00000000000000a\(i)"])
+            let s = try loadgenSummary([
+                "--protocol", proto, "--endpoint", "127.0.0.1:\(port)", "--signal", signal, "--rate", "20k",
+                "--duration", "1s", "--batch-size", "200", "--connections", "2", "--compression",
+                i == 1 ? "gzip" : "none",
+                "--run-id", "00000000000000a\(i)",
+            ])
             #expect(s["acked"] as? Int == 20_000)
             let status = try backend.status()
             let c = status[signal] as? [String: Any] ?? [:]
@@ -77,7 +86,10 @@ struct FakeBackendTests {
             #expect((latency["p50"] as? Double ?? -1) >= 0)
         }
         let runs = (try backend.status())["runs"] as? [[String: Any]] ?? []
-        #expect(runs.compactMap { $0["run_id"] as? String }.sorted() == ["00000000000000a0", "00000000000000a1", "00000000000000a2"])
+        #expect(
+            runs.compactMap { $0["run_id"] as? String }.sorted() == [
+                "00000000000000a0", "00000000000000a1", "00000000000000a2",
+            ])
     }
 
     @Test("h2load replaying one payload file: every repeat is a duplicate; a skipped range is missing")
@@ -86,14 +98,22 @@ struct FakeBackendTests {
         defer { backend.stop() }
         let first = tmp.appendingPathComponent("first.bin").path, third = tmp.appendingPathComponent("third.bin").path
         for (file, seq) in [(first, "0"), (third, "2000")] {
-            let r = try runProcess([Built.executable("loadgen"), "payload", "--batch-size", "1000", "--first-seq", seq, "--run-id",
-                                    "00000000000000bb", "--out", file])
+            let r = try runProcess([
+                Built.executable("loadgen"), "payload", "--batch-size", "1000", "--first-seq", seq, "--run-id",
+                "00000000000000bb", "--out", file,
+            ])
             #expect(r.status == 0, "\(r.err)")
         }
         let url = "http://127.0.0.1:\(backend.grpcPort)/opentelemetry.proto.collector.logs.v1.LogsService/Export"
-        let h = try runProcess(["h2load", "-n", "20", "-c", "1", "-m", "4", "-d", first, "-H", "content-type: application/grpc", "-H", "te: trailers", url])
+        let h = try runProcess([
+            "h2load", "-n", "20", "-c", "1", "-m", "4", "-d", first, "-H", "content-type: application/grpc", "-H",
+            "te: trailers", url,
+        ])
         #expect(h.out.contains("20 succeeded"), "\(h.out)")
-        let h3 = try runProcess(["h2load", "-n", "1", "-c", "1", "-d", third, "-H", "content-type: application/grpc", "-H", "te: trailers", url])
+        let h3 = try runProcess([
+            "h2load", "-n", "1", "-c", "1", "-d", third, "-H", "content-type: application/grpc", "-H", "te: trailers",
+            url,
+        ])
         #expect(h3.out.contains("1 succeeded"), "\(h3.out)")
         let logs = (try backend.status())["logs"] as? [String: Any] ?? [:]
         #expect(logs["received"] as? Int == 21_000)
@@ -103,14 +123,26 @@ struct FakeBackendTests {
         #expect(logs["missing"] as? Int == 1000, "sequence numbers 1000-1999 never came")
     }
 
-    @Test("a grpcio + opentelemetry-proto client and Python's http.client: exact counts, plain and gzip", arguments: ["logs", "traces", "metrics"])
+    @Test(
+        "a grpcio + opentelemetry-proto client and Python's http.client: exact counts, plain and gzip",
+        arguments: ["logs", "traces", "metrics"])
     func pythonClients(signal: String) throws {
         let backend = try startFakeBackend()
         defer { backend.stop() }
-        let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--signal", signal, "--requests", "5", "--items", "40", "--gzip"])
+        let g = try peer(
+            "otlp_send.py",
+            [
+                "--endpoint", "127.0.0.1:\(backend.grpcPort)", "--signal", signal, "--requests", "5", "--items", "40",
+                "--gzip",
+            ])
         #expect(g["ok"] as? Int == 5)
-        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--signal", signal, "--requests", "5", "--items", "40",
-                                          "--first-seq", "200"])
+        let h = try peer(
+            "otlp_send.py",
+            [
+                "--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--signal", signal, "--requests", "5",
+                "--items", "40",
+                "--first-seq", "200",
+            ])
         #expect(h["ok"] as? Int == 5)
         let c = (try backend.status())[signal] as? [String: Any] ?? [:]
         #expect(c["received"] as? Int == 400)
@@ -118,21 +150,29 @@ struct FakeBackendTests {
         #expect(c["missing"] as? Int == 0)
     }
 
-    @Test("the OpenTelemetry Python SDK's OTLP exporters (gRPC and HTTP): every log and span counted", arguments: ["grpc", "http"])
+    @Test(
+        "the OpenTelemetry Python SDK's OTLP exporters (gRPC and HTTP): every log and span counted",
+        arguments: ["grpc", "http"])
     func otelSDK(proto: String) throws {
         let backend = try startFakeBackend()
         defer { backend.stop() }
         let port = proto == "grpc" ? backend.grpcPort : backend.httpPort
-        let r = try peer("otel_sdk_send.py", ["--endpoint", "127.0.0.1:\(port)", "--protocol", proto, "--logs", "700", "--spans", "300"])
+        let r = try peer(
+            "otel_sdk_send.py",
+            ["--endpoint", "127.0.0.1:\(port)", "--protocol", proto, "--logs", "700", "--spans", "300"])
         #expect(r["flushed"] as? Bool == true)
         #expect(try backend.count("logs", "received") == 700)
         #expect(try backend.count("traces", "received") == 300)
         #expect(try backend.count("logs", "malformed") == 0)
     }
 
-    @Test("injected errors reach an independent client with the configured code and retry delay (gRPC RetryInfo, HTTP Retry-After)")
+    @Test(
+        "injected errors reach an independent client with the configured code and retry delay (gRPC RetryInfo, HTTP Retry-After)"
+    )
     func injectedErrors() throws {
-        let backend = try startFakeBackend(["--error-fraction", "1", "--error-code", "RESOURCE_EXHAUSTED", "--retry-after", "3"])
+        let backend = try startFakeBackend([
+            "--error-fraction", "1", "--error-code", "RESOURCE_EXHAUSTED", "--retry-after", "3",
+        ])
         defer { backend.stop() }
         let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "4"])
         #expect((g["errors"] as? [String: Int]) == ["RESOURCE_EXHAUSTED": 4])
@@ -146,7 +186,8 @@ struct FakeBackendTests {
         // Changed at run time: half the requests, UNAVAILABLE, no retry delay; then cleared.
         let set = try backend.admin("POST", "/faults", "{\"error_fraction\": 0.5}")
         #expect(set.contains("\"error_code\":\"UNAVAILABLE\""), "\(set)")
-        let half = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "200", "--items", "1"])
+        let half = try peer(
+            "otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "200", "--items", "1"])
         let failed = (half["errors"] as? [String: Int])?["UNAVAILABLE"] ?? 0
         #expect(failed > 60 && failed < 140, "about half of 200: \(failed)")
         #expect(half["ok"] as? Int == 200 - failed)
@@ -161,15 +202,24 @@ struct FakeBackendTests {
     func latencyAndPartialSuccess() throws {
         let backend = try startFakeBackend(["--latency", "80ms", "--reject-fraction", "0.25"])
         defer { backend.stop() }
-        let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--signal", "traces", "--requests", "3", "--items", "40"])
+        let g = try peer(
+            "otlp_send.py",
+            ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--signal", "traces", "--requests", "3", "--items", "40"])
         #expect(g["ok"] as? Int == 3)
         #expect(g["rejected"] as? Int == 30, "10 of 40 per request")
         #expect((g["min_latency_ms"] as? Double ?? 0) >= 80)
-        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--signal", "metrics", "--requests", "2", "--items", "8"])
+        let h = try peer(
+            "otlp_send.py",
+            [
+                "--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--signal", "metrics", "--requests", "2",
+                "--items", "8",
+            ])
         #expect(h["rejected"] as? Int == 4)
         #expect((h["min_latency_ms"] as? Double ?? 0) >= 80)
         #expect(try backend.count("traces", "rejected") == 30)
-        let lg = try loadgenSummary(["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "1000", "--batch-size", "100", "--rate", "10k"])
+        let lg = try loadgenSummary([
+            "--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "1000", "--batch-size", "100", "--rate", "10k",
+        ])
         #expect(lg["rejected"] as? Int == 250)
         #expect(lg["acked"] as? Int == 750)
     }
@@ -179,38 +229,52 @@ struct FakeBackendTests {
         let backend = try startFakeBackend()
         defer { backend.stop() }
         // A window long enough for every request below, however slowly the Python peers start.
-        _ = try backend.admin("POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"120s\", \"retry_after\": 1}")
+        _ = try backend.admin(
+            "POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"120s\", \"retry_after\": 1}")
         let during = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
         #expect((during["errors"] as? [String: Int]) == ["UNAVAILABLE": 2])
         #expect((during["retry_delays"] as? [Int]) == [1, 1])
-        let http = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
+        let http = try peer(
+            "otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
         #expect((http["errors"] as? [String: Int]) == ["HTTP_503": 1])
         // A short window: once it has passed, exports are served again without anyone lifting it.
         _ = try backend.admin("POST", "/faults", "{\"outage_after\": \"0\", \"outage_for\": \"500ms\"}")
-        let after = try eventually { try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"]) }
+        let after = try eventually {
+            try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        }
         #expect(after["ok"] as? Int == 2, "\(after)")
     }
 
-    @Test("outage in refuse mode: connections refused (gRPC UNAVAILABLE, HTTP connection error) while it lasts, then served again")
+    @Test(
+        "outage in refuse mode: connections refused (gRPC UNAVAILABLE, HTTP connection error) while it lasts, then served again"
+    )
     func outageRefuses() throws {
         let backend = try startFakeBackend(["--threads", "2"])
         defer { backend.stop() }
         _ = try backend.admin("POST", "/faults", "{\"outage_for\": \"120s\", \"outage_mode\": \"refuse\"}")
         // The listeners close on the receiving threads' next turn.
         _ = try eventually(until: { $0.out == "000" }) {
-            try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/"])
+            try runProcess([
+                "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/",
+            ])
         }
         let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
         #expect((g["errors"] as? [String: Int]) == ["UNAVAILABLE": 2], "\(g)")
-        let refused = try runProcess(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/"])
+        let refused = try runProcess([
+            "curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "http://127.0.0.1:\(backend.grpcPort)/",
+        ])
         #expect(refused.out == "000", "nothing listens on the gRPC port")
         let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
         #expect((h["errors"] as? [String: Int]) == ["CONNECTION_ERROR": 1], "\(h)")
         // Lifting the outage (POST /faults {}) opens the listeners again.
         _ = try backend.admin("POST", "/faults", "{}")
-        let after = try eventually { try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"]) }
+        let after = try eventually {
+            try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
+        }
         #expect(after["ok"] as? Int == 2, "\(after)")
-        let afterHTTP = try eventually { try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"]) }
+        let afterHTTP = try eventually {
+            try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--requests", "1"])
+        }
         #expect(afterHTTP["ok"] as? Int == 1, "\(afterHTTP)")
     }
 
@@ -219,8 +283,10 @@ struct FakeBackendTests {
         let backend = try startFakeBackend(["--slow-read", "200000"])
         defer { backend.stop() }
         // One request at a time (HTTP/2 would otherwise interleave them and complete none).
-        let s = try loadgenSummary(["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--rate", "max", "--duration", "2s", "--drain", "1s",
-                                    "--max-in-flight", "1"])
+        let s = try loadgenSummary([
+            "--endpoint", "127.0.0.1:\(backend.grpcPort)", "--rate", "max", "--duration", "2s", "--drain", "1s",
+            "--max-in-flight", "1",
+        ])
         let requests = try backend.count("logs", "requests")
         // 2 s plus the drain at 200 kB/s reads about 600 kB: two or three 194 kB requests, where unthrottled it takes thousands.
         #expect(requests >= 1 && requests <= 4, "\(requests) requests completed")
@@ -233,16 +299,27 @@ struct FakeBackendTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("fb-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let made = try runProcess(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                                   "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        let made = try runProcess([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost", "-addext",
+            "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
         #expect(made.status == 0)
         let backend = try startFakeBackend(["--tls-cert", cert, "--tls-key", key])
         defer { backend.stop() }
-        let s = try loadgenSummary(["--endpoint", "localhost:\(backend.grpcPort)", "--tls", "--ca-file", cert, "--count", "3000", "--batch-size", "100", "--rate", "10k"])
+        let s = try loadgenSummary([
+            "--endpoint", "localhost:\(backend.grpcPort)", "--tls", "--ca-file", cert, "--count", "3000",
+            "--batch-size", "100", "--rate", "10k",
+        ])
         #expect(s["acked"] as? Int == 3000)
-        let g = try peer("otlp_send.py", ["--endpoint", "localhost:\(backend.grpcPort)", "--tls-ca", cert, "--requests", "3", "--items", "10"])
+        let g = try peer(
+            "otlp_send.py",
+            ["--endpoint", "localhost:\(backend.grpcPort)", "--tls-ca", cert, "--requests", "3", "--items", "10"])
         #expect(g["ok"] as? Int == 3, "\(g)")
-        let plain = try loadgenSummary(["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "100", "--batch-size", "100", "--rate", "1k", "--drain", "1s"])
+        let plain = try loadgenSummary([
+            "--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "100", "--batch-size", "100", "--rate", "1k",
+            "--drain", "1s",
+        ])
         #expect(plain["acked"] as? Int == 0)
         #expect(try backend.count("logs", "received") == 3030)
         let badFlag = try runProcess([Built.executable("fake-backend"), "--tls-cert", cert])
@@ -257,7 +334,8 @@ struct FakeBackendTests {
             let g = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--raw-hex", hex])
             #expect((g["errors"] as? [String: Int]) == ["INVALID_ARGUMENT": 1], "\(hex): \(g)")
         }
-        let h = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--raw-hex", "0a0b0c"])
+        let h = try peer(
+            "otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.httpPort)", "--http", "--raw-hex", "0a0b0c"])
         #expect((h["errors"] as? [String: Int]) == ["HTTP_400": 1])
         #expect(try backend.count("logs", "malformed") == 4)
         let ok = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2"])
@@ -268,7 +346,8 @@ struct FakeBackendTests {
     func adminAndFlags() throws {
         let backend = try startFakeBackend()
         defer { backend.stop() }
-        _ = try peer("otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2", "--items", "10"])
+        _ = try peer(
+            "otlp_send.py", ["--endpoint", "127.0.0.1:\(backend.grpcPort)", "--requests", "2", "--items", "10"])
         let metrics = try backend.admin("GET", "/metrics")
         #expect(metrics.contains("pipeperf_backend_items_total{signal=\"logs\"} 20"), "\(metrics)")
         #expect(metrics.contains("pipeperf_backend_missing{signal=\"logs\"} 0"))
@@ -277,12 +356,14 @@ struct FakeBackendTests {
         #expect((status["logs"] as? [String: Any])?["received"] as? Int == 0)
         #expect((status["runs"] as? [Any])?.isEmpty == true)
         #expect((status["latency_ms"] as? [String: Any])?["count"] as? Int == 0)
-        for (args, message) in [(["--error-fraction", "1.5"], "--error-fraction must be between 0 and 1"),
-                                (["--error-code", "NOPE"], "--error-code must be a gRPC status name"),
-                                (["--grpc", "nowhere"], "--grpc must be HOST:PORT"),
-                                (["--grpc", "none", "--http", "none"], "nothing would listen"),
-                                (["--latency", "soon"], "--latency must be a duration"),
-                                (["--outage-after", "1s"], "--outage-after needs --outage-for")] {
+        for (args, message) in [
+            (["--error-fraction", "1.5"], "--error-fraction must be between 0 and 1"),
+            (["--error-code", "NOPE"], "--error-code must be a gRPC status name"),
+            (["--grpc", "nowhere"], "--grpc must be HOST:PORT"),
+            (["--grpc", "none", "--http", "none"], "nothing would listen"),
+            (["--latency", "soon"], "--latency must be a duration"),
+            (["--outage-after", "1s"], "--outage-after needs --outage-for"),
+        ] {
             let r = try runProcess([Built.executable("fake-backend")] + args)
             #expect(r.status == 64, "\(args)")
             #expect(r.err.contains(message), "\(args): \(r.err)")
@@ -318,8 +399,11 @@ struct FakeBackendSyslogTests {
             ["--endpoint", "127.0.0.1:\(udp)", "--syslog-transport", "udp"],
         ]
         for (i, v) in variants.enumerated() {
-            let s = try loadgenSummary(["--protocol", "syslog", "--count", "3000", "--batch-size", "100", "--rate", "20k",
-                                        "--run-id", "00000000000000d\(i)"] + v)
+            let s = try loadgenSummary(
+                [
+                    "--protocol", "syslog", "--count", "3000", "--batch-size", "100", "--rate", "20k",
+                    "--run-id", "00000000000000d\(i)",
+                ] + v)
             #expect(s["acked"] as? Int == 3000)
         }
         let logs = try waitFor(backend, received: 9000)
@@ -342,8 +426,11 @@ struct FakeBackendSyslogTests {
             """
         }
         defer { tcpRelay.stop() }
-        let s = try loadgenSummary(["--protocol", "syslog", "--endpoint", "127.0.0.1:\(tcpRelay.tcpPort)", "--count", "2000", "--batch-size", "100",
-                                    "--rate", "10k", "--run-id", "00000000000000e1"])
+        let s = try loadgenSummary([
+            "--protocol", "syslog", "--endpoint", "127.0.0.1:\(tcpRelay.tcpPort)", "--count", "2000", "--batch-size",
+            "100",
+            "--rate", "10k", "--run-id", "00000000000000e1",
+        ])
         #expect(s["acked"] as? Int == 2000)
         var logs = try waitFor(backend, received: 2000)
         #expect(logs["received"] as? Int == 2000)
@@ -356,8 +443,10 @@ struct FakeBackendSyslogTests {
             """
         }
         defer { udpRelay.stop() }
-        let u = try loadgenSummary(["--protocol", "syslog", "--syslog-format", "rfc3164", "--endpoint", "127.0.0.1:\(udpRelay.tcpPort)",
-                                    "--count", "1000", "--batch-size", "100", "--rate", "5k", "--run-id", "00000000000000e2"])
+        let u = try loadgenSummary([
+            "--protocol", "syslog", "--syslog-format", "rfc3164", "--endpoint", "127.0.0.1:\(udpRelay.tcpPort)",
+            "--count", "1000", "--batch-size", "100", "--rate", "5k", "--run-id", "00000000000000e2",
+        ])
         #expect(u["acked"] as? Int == 1000)
         logs = try waitFor(backend, received: 3000)
         #expect(logs["received"] as? Int == 3000)
@@ -369,16 +458,21 @@ struct FakeBackendSyslogTests {
         let backend = try startFakeBackend(["--syslog-tcp", "127.0.0.1:0"])
         defer { backend.stop() }
         let (tcp, _) = try syslogPorts(backend)
-        let r = try runProcess(["python3", "-c", """
+        let r = try runProcess([
+            "python3", "-c",
+            """
             import socket
             s = socket.create_connection(("127.0.0.1", \(tcp)))
             s.sendall(b"5 <13>a12x <13>b")
             s.settimeout(5)
             print("closed" if s.recv(10) == b"" else "open")
-            """])
+            """,
+        ])
         #expect(r.out.contains("closed"), "\(r.out) \(r.err)")
         let status = try backend.status()
         #expect((status["syslog"] as? [String: Any])?["malformed"] as? Int == 1)
-        #expect((status["syslog"] as? [String: Any])?["messages"] as? Int == 1, "the good message before the bad frame counts")
+        #expect(
+            (status["syslog"] as? [String: Any])?["messages"] as? Int == 1,
+            "the good message before the bad frame counts")
     }
 }

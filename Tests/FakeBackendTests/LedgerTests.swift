@@ -23,7 +23,9 @@ struct NaiveLedger {
 
 @Suite("the loss and duplicate ledger")
 struct LedgerTests {
-    @Test("random arrivals within the window: received, distinct, missing and duplicates match a set", arguments: [256, 1024, 4096])
+    @Test(
+        "random arrivals within the window: received, distinct, missing and duplicates match a set",
+        arguments: [256, 1024, 4096])
     func matchesNaive(window: Int) {
         var rng = SplitMix64(seed: UInt64(window))
         let ledger = RunLedger(signal: .logs, runID: 1, windowBits: window)

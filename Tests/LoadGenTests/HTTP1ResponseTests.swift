@@ -18,8 +18,14 @@ struct HTTP1ResponseTests {
     static let responses: [(String, Int, String, Bool)] = [
         ("HTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nabc", 200, "abc", false),
         ("HTTP/1.1 200 OK\r\ncontent-length:  5 \r\nConnection: close\r\n\r\nhello", 200, "hello", true),
-        ("HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: t\r\n\r\n", 200, "abc0123456789", false),
-        ("HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n", 503, "", false),
+        (
+            "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3;x=y\r\nabc\r\nA\r\n0123456789\r\n0\r\nTrailer: t\r\n\r\n",
+            200, "abc0123456789", false
+        ),
+        (
+            "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 503 Service Unavailable\r\nRetry-After: 2\r\nContent-Length: 0\r\n\r\n",
+            503, "", false
+        ),
         ("HTTP/1.1 204 No Content\r\n\r\n", 204, "", false),
         ("HTTP/1.0 200 OK\r\nContent-Length: 1\r\n\r\nx", 200, "x", true),
     ]

@@ -22,7 +22,11 @@ final class PythonReceiver {
         stdoutURL = dir.appendingPathComponent("out")
         _ = FileManager.default.createFile(atPath: stdoutURL.path, contents: nil)
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", Built.repository.appendingPathComponent("Tests/python/otlp_receiver.py").path, "--port", "0", "--stdin-control"] + extra
+        process.arguments =
+            [
+                "python3", Built.repository.appendingPathComponent("Tests/python/otlp_receiver.py").path, "--port", "0",
+                "--stdin-control",
+            ] + extra
         process.standardOutput = try FileHandle(forWritingTo: stdoutURL)
         process.standardError = FileHandle.nullDevice
         process.standardInput = stdinPipe
@@ -33,7 +37,9 @@ final class PythonReceiver {
         for _ in 0..<300 {
             let text = (try? String(contentsOf: stdoutURL, encoding: .utf8)) ?? ""
             func port(_ prefix: String) -> Int? {
-                text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) })?.split(separator: ":").last.flatMap { Int($0) }
+                text.split(separator: "\n").first(where: { $0.hasPrefix(prefix) })?.split(separator: ":").last.flatMap {
+                    Int($0)
+                }
             }
             found = port("listening ")
             foundHTTP = port("listening-http ")
@@ -56,7 +62,8 @@ final class PythonReceiver {
         let text = try String(contentsOf: stdoutURL, encoding: .utf8)
         try? FileManager.default.removeItem(at: dir)
         guard let last = text.split(separator: "\n").last(where: { $0.hasPrefix("{") }),
-              let json = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: [String: Int]] else {
+            let json = try JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: [String: Int]]
+        else {
             throw LoadError(message: "no counts from otlp_receiver.py: \(text)")
         }
         return json
@@ -73,14 +80,18 @@ func loadgen(_ args: [String]) throws -> (status: Int32, summary: [String: Any],
     return (r.status, summary, r.err)
 }
 
-@Suite("loadgen run against an independent gRPC receiver (grpcio + opentelemetry-proto)", .serialized, .timeLimit(.minutes(3)))
+@Suite(
+    "loadgen run against an independent gRPC receiver (grpcio + opentelemetry-proto)", .serialized,
+    .timeLimit(.minutes(3)))
 struct LoadRunTests {
     @Test("the receiver counts exactly what loadgen reports as acked", arguments: Signal.allCases)
     func exactCounts(signal: Signal) throws {
         let receiver = try PythonReceiver()
-        let r = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--signal", signal.rawValue, "--rate", "4000",
-                             "--duration", "2s", "--batch-size", "200", "--connections", "2", "--max-in-flight", "4",
-                             "--threads", "2"])
+        let r = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--signal", signal.rawValue, "--rate", "4000",
+            "--duration", "2s", "--batch-size", "200", "--connections", "2", "--max-in-flight", "4",
+            "--threads", "2",
+        ])
         let counts = try receiver.stop()
         #expect(r.status == 0, "\(r.err)")
         let acked = r.summary["acked"] as? Int
@@ -92,10 +103,14 @@ struct LoadRunTests {
         #expect(counts[signal.rawValue]?["requests"] == r.summary["batches"] as? Int)
     }
 
-    @Test("error statuses are counted by name, with the grpc-message", arguments: ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"])
+    @Test(
+        "error statuses are counted by name, with the grpc-message",
+        arguments: ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"])
     func errorStatuses(status: String) throws {
         let receiver = try PythonReceiver(["--status", status, "--message", "injected \(status)"])
-        let r = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "100", "--rate", "5k"])
+        let r = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "100", "--rate", "5k",
+        ])
         _ = try receiver.stop()
         #expect(r.status == 0)
         #expect(r.summary["acked"] as? Int == 0)
@@ -107,8 +122,10 @@ struct LoadRunTests {
     @Test("OTLP partial success: rejected items are not acked")
     func partialSuccess() throws {
         let receiver = try PythonReceiver(["--reject", "7"])
-        let r = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "100", "--rate", "5k",
-                             "--signal", "traces"])
+        let r = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "100", "--rate", "5k",
+            "--signal", "traces",
+        ])
         let counts = try receiver.stop()
         #expect(r.summary["rejected"] as? Int == 70)
         #expect(r.summary["acked"] as? Int == 930)
@@ -121,8 +138,10 @@ struct LoadRunTests {
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("int-\(UUID().uuidString).json").path
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Built.executable("loadgen"))
-        p.arguments = ["--endpoint", "127.0.0.1:\(receiver.port)", "--rate", "5k", "--duration", "60s", "--batch-size", "100",
-                       "--quiet", "--summary-json", path]
+        p.arguments = [
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--rate", "5k", "--duration", "60s", "--batch-size", "100",
+            "--quiet", "--summary-json", path,
+        ]
         p.standardError = FileHandle.nullDevice
         try p.run()
         usleep(1_500_000)
@@ -130,7 +149,9 @@ struct LoadRunTests {
         p.waitUntilExit()
         let counts = try receiver.stop()
         #expect(p.terminationStatus == 130)
-        let s = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any] ?? [:]
+        let s =
+            try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as? [String: Any]
+            ?? [:]
         #expect(s["interrupted"] as? Bool == true)
         let sent = s["sent"] as? Int ?? -1, acked = s["acked"] as? Int ?? -2, failed = s["failed"] as? Int ?? -3
         #expect(sent > 0 && sent == acked + failed)
@@ -141,7 +162,9 @@ struct LoadRunTests {
     @Test("an unreachable endpoint is reported once, retried, and shown in the summary")
     func unreachable() throws {
         // A port nothing listens on: bind one, note it, close it.
-        let r = try loadgen(["--endpoint", "127.0.0.1:1", "--duration", "1s", "--rate", "1000", "--batch-size", "100", "--drain", "1s"])
+        let r = try loadgen([
+            "--endpoint", "127.0.0.1:1", "--duration", "1s", "--rate", "1000", "--batch-size", "100", "--drain", "1s",
+        ])
         #expect(r.status == 0)
         #expect((r.summary["connect_failures"] as? Int ?? 0) >= 2, "retried with backoff")
         #expect(r.summary["sent"] as? Int == 0)
@@ -150,7 +173,9 @@ struct LoadRunTests {
         #expect(lines.count == 1, "said once: \(r.err)")
 
         // Closed loop with --count has no window; it gives up after --drain without progress.
-        let closed = try loadgen(["--endpoint", "127.0.0.1:1", "--rate", "max", "--count", "1000", "--batch-size", "100", "--drain", "1s"])
+        let closed = try loadgen([
+            "--endpoint", "127.0.0.1:1", "--rate", "max", "--count", "1000", "--batch-size", "100", "--drain", "1s",
+        ])
         #expect(closed.status == 0)
         #expect(closed.summary["unsent"] as? Int == 1000)
         #expect(closed.summary["sent"] as? Int == 0)
@@ -161,9 +186,11 @@ struct LoadRunTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pipeperf-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let cert = dir.appendingPathComponent("cert.pem").path, key = dir.appendingPathComponent("key.pem").path
-        let r = try run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
-                         "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
-                         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"])
+        let r = try run([
+            "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+            "-keyout", key, "-out", cert, "-days", "2", "-subj", "/CN=localhost",
+            "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
+        ])
         #expect(r.status == 0, "openssl: \(r.err)")
         return (cert, key)
     }
@@ -172,21 +199,33 @@ struct LoadRunTests {
     func tls() throws {
         let (cert, key) = try selfSignedCertificate()
         let receiver = try PythonReceiver(["--tls-cert", cert, "--tls-key", key])
-        let ok = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--ca-file", cert, "--count", "2000",
-                              "--batch-size", "200", "--rate", "10k"])
-        let byName = try loadgen(["--endpoint", "localhost:\(receiver.port)", "--tls", "--ca-file", cert, "--count", "1000",
-                                  "--batch-size", "200", "--rate", "10k"])
-        let unverified = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--count", "1000", "--batch-size", "200",
-                                      "--rate", "10k", "--drain", "1s"])
-        let skipped = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--insecure-skip-verify", "--count", "1000",
-                                   "--batch-size", "200", "--rate", "10k"])
-        let plain = try loadgen(["--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "200",
-                                 "--rate", "10k", "--drain", "1s"])
+        let ok = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--ca-file", cert, "--count", "2000",
+            "--batch-size", "200", "--rate", "10k",
+        ])
+        let byName = try loadgen([
+            "--endpoint", "localhost:\(receiver.port)", "--tls", "--ca-file", cert, "--count", "1000",
+            "--batch-size", "200", "--rate", "10k",
+        ])
+        let unverified = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--count", "1000", "--batch-size", "200",
+            "--rate", "10k", "--drain", "1s",
+        ])
+        let skipped = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--tls", "--insecure-skip-verify", "--count", "1000",
+            "--batch-size", "200", "--rate", "10k",
+        ])
+        let plain = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--count", "1000", "--batch-size", "200",
+            "--rate", "10k", "--drain", "1s",
+        ])
         let counts = try receiver.stop()
         #expect(ok.summary["acked"] as? Int == 2000)
         #expect(byName.summary["acked"] as? Int == 1000)
         #expect(unverified.summary["sent"] as? Int == 0)
-        #expect((unverified.summary["first_error"] as? String)?.contains("certificate verification: self-signed certificate") == true)
+        #expect(
+            (unverified.summary["first_error"] as? String)?.contains(
+                "certificate verification: self-signed certificate") == true)
         #expect(skipped.summary["acked"] as? Int == 1000)
         #expect(plain.summary["acked"] as? Int == 0, "cleartext HTTP/2 against a TLS port gets nothing through")
         #expect(counts["logs"]?["items"] == 4000)
@@ -195,7 +234,10 @@ struct LoadRunTests {
     @Test("bad flags exit 64 and name the flag and the accepted form")
     func badFlags() throws {
         let cases: [([String], String)] = [
-            (["--rate", "fast"], "--rate must be a positive number with an optional k/M/G suffix, or max (got 'fast')"),
+            (
+                ["--rate", "fast"],
+                "--rate must be a positive number with an optional k/M/G suffix, or max (got 'fast')"
+            ),
             (["--rate", "0"], "--rate must be"),
             (["--duration", "soon"], "--duration must be a positive duration such as 30s"),
             (["--endpoint", "localhost"], "--endpoint: invalid endpoint 'localhost': missing ':PORT'"),
@@ -213,14 +255,38 @@ struct LoadRunTests {
             (["--http-path", "/x"], "--http-path needs --protocol http"),
             (["--protocol", "http", "--http-path", "v1/logs"], "--http-path must start with /"),
             (["--protocol", "http", "--header", "content-length=3"], "that header is set by loadgen for OTLP/HTTP"),
-            (["--protocol", "syslog", "--signal", "traces"], "--protocol syslog carries logs only (got --signal traces)"),
-            (["--protocol", "syslog", "--compression", "gzip"], "--compression gzip is not available with --protocol syslog"),
-            (["--protocol", "syslog", "--syslog-transport", "sctp"], "--syslog-transport must be tcp or udp (got 'sctp')"),
-            (["--protocol", "syslog", "--syslog-framing", "crlf"], "--syslog-framing must be octet-counting or newline (got 'crlf')"),
-            (["--protocol", "syslog", "--syslog-transport", "udp", "--syslog-framing", "newline"], "--syslog-framing is for TCP"),
-            (["--protocol", "syslog", "--syslog-transport", "udp", "--tls"], "--tls is not available with --syslog-transport udp"),
-            (["--protocol", "syslog", "--syslog-hostname", "a b"], "--syslog-hostname must be 1-255 printable ASCII characters"),
-            (["--protocol", "syslog", "--syslog-transport", "udp", "--body-size", "70000"], "more than a UDP datagram holds"),
+            (
+                ["--protocol", "syslog", "--signal", "traces"],
+                "--protocol syslog carries logs only (got --signal traces)"
+            ),
+            (
+                ["--protocol", "syslog", "--compression", "gzip"],
+                "--compression gzip is not available with --protocol syslog"
+            ),
+            (
+                ["--protocol", "syslog", "--syslog-transport", "sctp"],
+                "--syslog-transport must be tcp or udp (got 'sctp')"
+            ),
+            (
+                ["--protocol", "syslog", "--syslog-framing", "crlf"],
+                "--syslog-framing must be octet-counting or newline (got 'crlf')"
+            ),
+            (
+                ["--protocol", "syslog", "--syslog-transport", "udp", "--syslog-framing", "newline"],
+                "--syslog-framing is for TCP"
+            ),
+            (
+                ["--protocol", "syslog", "--syslog-transport", "udp", "--tls"],
+                "--tls is not available with --syslog-transport udp"
+            ),
+            (
+                ["--protocol", "syslog", "--syslog-hostname", "a b"],
+                "--syslog-hostname must be 1-255 printable ASCII characters"
+            ),
+            (
+                ["--protocol", "syslog", "--syslog-transport", "udp", "--body-size", "70000"],
+                "more than a UDP datagram holds"
+            ),
         ]
         for (args, message) in cases {
             let r = try run([Built.executable("loadgen")] + args)
@@ -243,7 +309,9 @@ struct PlanTests {
         #expect(DurationSpec.parseNanos("1m30s") == 90_000_000_000)
         #expect(DurationSpec.parseNanos("500ms") == 500_000_000)
         #expect(DurationSpec.parseNanos("2") == 2_000_000_000)
-        #expect(DurationSpec.parseNanos("0s") == nil && DurationSpec.parseNanos("-1s") == nil && DurationSpec.parseNanos("9999999999h") == nil)
+        #expect(
+            DurationSpec.parseNanos("0s") == nil && DurationSpec.parseNanos("-1s") == nil
+                && DurationSpec.parseNanos("9999999999h") == nil)
     }
 
     /// A 10 s plan holds rate × 10 items, ± one batch, for any rate and batch size (no integer truncation).
@@ -253,8 +321,9 @@ struct PlanTests {
         for _ in 0..<2000 {
             let rate = Double(1 + rng.below(5_000_000)) + Double(rng.below(1000)) / 1000
             let batch = 1 + rng.below(5000)
-            let config = LoadConfig(endpoint: Endpoint(host: "127.0.0.1", port: 1), rate: .perSecond(rate), durationNanos: 10_000_000_000,
-                                    count: nil, shape: PayloadShape(signal: .logs, batchSize: batch))
+            let config = LoadConfig(
+                endpoint: Endpoint(host: "127.0.0.1", port: 1), rate: .perSecond(rate), durationNanos: 10_000_000_000,
+                count: nil, shape: PayloadShape(signal: .logs, batchSize: batch))
             let items = Double((config.plannedBatches ?? 0) * batch)
             #expect(abs(items - rate * 10) <= Double(batch), "rate \(rate), batch \(batch): \(items) items")
         }

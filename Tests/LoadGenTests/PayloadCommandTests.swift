@@ -9,7 +9,9 @@ import Testing
 func run(_ argv: [String]) throws -> ProcessResult { try runProcess(argv) }
 
 /// What our own scanner reads from a payload file.
-func scanFile(_ path: String, _ signal: Signal) throws -> (compressed: Bool, messageBytes: Int, counts: ScanCounts, seqs: [UInt64], runIDs: Set<UInt64>) {
+func scanFile(
+    _ path: String, _ signal: Signal
+) throws -> (compressed: Bool, messageBytes: Int, counts: ScanCounts, seqs: [UInt64], runIDs: Set<UInt64>) {
     let file = Array(try Data(contentsOf: URL(fileURLWithPath: path)))
     let (compressed, message) = try file.withUnsafeBytes { raw -> (Bool, [UInt8]) in
         let r = try GRPCFrame.parseSingle(raw)
@@ -21,7 +23,9 @@ func scanFile(_ path: String, _ signal: Signal) throws -> (compressed: Bool, mes
         let d = try GzipDecompressor()
         var failure: GzipError? = nil
         message.withUnsafeBytes { raw in
-            do throws(GzipError) { _ = try d.decompress(raw, appendingTo: out, limit: 1 << 28) } catch { failure = error }
+            do throws(GzipError) { _ = try d.decompress(raw, appendingTo: out, limit: 1 << 28) } catch {
+                failure = error
+            }
         }
         if let failure { throw failure }
         plain = out.bytes
@@ -52,13 +56,19 @@ struct PayloadCommandTests {
     @Test("opentelemetry-proto parses every payload and counts the same items", arguments: Signal.allCases)
     func pythonDecoder(signal: Signal) throws {
         var files: [(String, Int, Bool)] = []
-        for (i, (batch, gzip, extra)) in [(1, false, [String]()), (1000, false, []), (250, true, []),
-                                            (64, false, ["--no-tracking"]),
-                                            (300, true, ["--resources", "3", "--scopes", "2", "--attributes", "9", "--body-size", "500"])].enumerated() {
+        for (i, (batch, gzip, extra)) in [
+            (1, false, [String]()), (1000, false, []), (250, true, []),
+            (64, false, ["--no-tracking"]),
+            (300, true, ["--resources", "3", "--scopes", "2", "--attributes", "9", "--body-size", "500"]),
+        ].enumerated() {
             let path = dir.appendingPathComponent("\(signal.rawValue)-\(i).bin").path
-            let r = try run([Built.executable("loadgen"), "payload", "--signal", signal.rawValue, "--batch-size", "\(batch)",
-                             "--compression", gzip ? "gzip" : "none", "--run-id", "00000000000000a\(i)", "--first-seq", "\(i * 10_000)",
-                             "--seed", "\(i + 7)", "--out", path] + extra)
+            let r = try run(
+                [
+                    Built.executable("loadgen"), "payload", "--signal", signal.rawValue, "--batch-size", "\(batch)",
+                    "--compression", gzip ? "gzip" : "none", "--run-id", "00000000000000a\(i)", "--first-seq",
+                    "\(i * 10_000)",
+                    "--seed", "\(i + 7)", "--out", path,
+                ] + extra)
             #expect(r.status == 0, "loadgen payload failed: \(r.err)")
             #expect(r.out.hasPrefix("wrote \(path): \(signal.rawValue), \(batch) "))
             files.append((path, batch, !extra.contains("--no-tracking")))

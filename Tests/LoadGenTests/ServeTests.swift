@@ -20,7 +20,8 @@ final class ServeProcess {
         for _ in 0..<200 {
             let text = (try? String(contentsOf: out, encoding: .utf8)) ?? ""
             if let line = text.split(separator: "\n").first(where: { $0.contains("admin listening on") }),
-               let p = line.split(separator: ":").last.flatMap({ Int($0) }) {
+                let p = line.split(separator: ":").last.flatMap({ Int($0) })
+            {
                 found = p
                 break
             }
@@ -70,8 +71,10 @@ struct ServeTests {
         #expect(bad.status == 400 && bad.body.contains("--rate must be a positive number"))
         #expect(try serve.request("POST", "/start", "[1]").status == 400)
 
-        let started = try serve.request("POST", "/start",
-            #"{"endpoint": "127.0.0.1:\#(receiver.port)", "rate": "4k", "duration": "20s", "batch_size": 200, "run_id": "00000000000000ab"}"#)
+        let started = try serve.request(
+            "POST", "/start",
+            #"{"endpoint": "127.0.0.1:\#(receiver.port)", "rate": "4k", "duration": "20s", "batch_size": 200, "run_id": "00000000000000ab"}"#
+        )
         #expect(started.status == 202, "\(started.body)")
         #expect(try serve.request("POST", "/start", "{}").status == 409)
         usleep(1_500_000)

@@ -36,7 +36,9 @@ struct GzipTests {
             data.withUnsafeBytes { _ = c.compress($0, appendingTo: z) }
             var failure: GzipError? = nil
             z.withUnsafeBytes { raw in
-                do throws(GzipError) { _ = try d.decompress(raw, appendingTo: back, limit: 2_000_000) } catch { failure = error }
+                do throws(GzipError) { _ = try d.decompress(raw, appendingTo: back, limit: 2_000_000) } catch {
+                    failure = error
+                }
             }
             #expect(failure == nil)
             #expect(back.bytes == data)
@@ -59,10 +61,12 @@ struct GzipTests {
         let z = try compress(Array(repeating: 1, count: 100_000))
         #expect(throws: GzipError.truncated) { try decompress(Array(z.prefix(z.count / 2))) }
         #expect(throws: GzipError.tooLarge(limit: 50_000)) { try decompress(z, limit: 50_000) }
-        guard case .corrupt? = { () -> GzipError? in
-            do throws(GzipError) { _ = try decompress([0x1f, 0x8b, 9, 9, 9, 9, 9, 9, 9, 9]) } catch { return error }
-            return nil
-        }() else {
+        guard
+            case .corrupt? = { () -> GzipError? in
+                do throws(GzipError) { _ = try decompress([0x1f, 0x8b, 9, 9, 9, 9, 9, 9, 9, 9]) } catch { return error }
+                return nil
+            }()
+        else {
             Issue.record("expected .corrupt")
             return
         }

@@ -7,13 +7,17 @@ struct MalformedInputTests {
     func scan(_ signal: Signal, _ bytes: [UInt8]) -> Result<ScanCounts, WireError> {
         var v = IgnoreTracking()
         return bytes.withUnsafeBytes { raw in
-            do throws(WireError) { return .success(try OTLPScanner.scan(signal, raw, visitor: &v)) } catch { return .failure(error) }
+            do throws(WireError) { return .success(try OTLPScanner.scan(signal, raw, visitor: &v)) } catch {
+                return .failure(error)
+            }
         }
     }
 
     func count(_ signal: Signal, _ bytes: [UInt8]) -> Result<ScanCounts, WireError> {
         bytes.withUnsafeBytes { raw in
-            do throws(WireError) { return .success(try OTLPScanner.count(signal, raw)) } catch { return .failure(error) }
+            do throws(WireError) { return .success(try OTLPScanner.count(signal, raw)) } catch {
+                return .failure(error)
+            }
         }
     }
 
@@ -41,8 +45,15 @@ struct MalformedInputTests {
         #expect(scan(.logs, [0x0c]) == .failure(.unmatchedEndGroup(offset: 1)))
         // Errors deep inside a log record are reported at their absolute offset:
         // resource_logs { scope_logs { log_records { wire type 6 } } }
-        #expect(scan(.logs, [0x0a, 0x04, 0x12, 0x02, 0x12, 0x00]) == .success({ var c = ScanCounts(); c.resources = 1; c.scopes = 1; c.items = 1; return c }()))
-        #expect(scan(.logs, [0x0a, 0x05, 0x12, 0x03, 0x12, 0x01, 0x0e]) == .failure(.invalidWireType(offset: 6, wireType: 6)))
+        #expect(
+            scan(.logs, [0x0a, 0x04, 0x12, 0x02, 0x12, 0x00])
+                == .success(
+                    {
+                        var c = ScanCounts(); c.resources = 1; c.scopes = 1; c.items = 1; return c
+                    }()))
+        #expect(
+            scan(.logs, [0x0a, 0x05, 0x12, 0x03, 0x12, 0x01, 0x0e])
+                == .failure(.invalidWireType(offset: 6, wireType: 6)))
     }
 
     @Test("group nesting is bounded")
@@ -165,7 +176,9 @@ struct FramingTests {
         }
         #expect(c && m == [1, 2, 3])
         #expect(throws: GRPCFramingError.self) { try (one + [0]).withUnsafeBytes { _ = try GRPCFrame.parseSingle($0) } }
-        #expect(throws: GRPCFramingError.self) { try stream([[1], [2]]).withUnsafeBytes { _ = try GRPCFrame.parseSingle($0) } }
+        #expect(throws: GRPCFramingError.self) {
+            try stream([[1], [2]]).withUnsafeBytes { _ = try GRPCFrame.parseSingle($0) }
+        }
         #expect(throws: GRPCFramingError.self) { try [UInt8]().withUnsafeBytes { _ = try GRPCFrame.parseSingle($0) } }
     }
 }

@@ -32,7 +32,9 @@ struct PrimitiveTests {
         }
     }
 
-    @Test("padded varints decode to their value", arguments: [UInt64(0), 1, 127, 128, 1 << 35, 1_700_000_000_123_456_789, UInt64(Int64.max)] as [UInt64])
+    @Test(
+        "padded varints decode to their value",
+        arguments: [UInt64(0), 1, 127, 128, 1 << 35, 1_700_000_000_123_456_789, UInt64(Int64.max)] as [UInt64])
     func padded(value: UInt64) throws {
         let bytes = written { $0.paddedVarint(value) }
         #expect(bytes.count == paddedVarintWidth)
@@ -130,9 +132,10 @@ struct PayloadTests {
         var s = PayloadShape()
         s.batchSize = 0
         s.attributes = 500
-        #expect(s.problems() == [
-            "batch-size must be between 1 and 1000000 (got 0)", "attributes must be between 0 and 128 (got 500)",
-        ])
+        #expect(
+            s.problems() == [
+                "batch-size must be between 1 and 1000000 (got 0)", "attributes must be between 0 and 128 (got 500)",
+            ])
         var t = PayloadShape(signal: .logs, batchSize: 3)
         t.resources = 2
         t.scopesPerResource = 2

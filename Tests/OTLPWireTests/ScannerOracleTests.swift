@@ -21,7 +21,9 @@ struct OracleItems {
             for f in rf where f.name == "resource" {
                 if case .message(let res) = f.value {
                     for a in res where a.name == "attributes" {
-                        if let (k, v) = OracleItems.keyValue(a), k == Tracking.runIDKey, case .bytes(let b)? = v["string_value"] {
+                        if let (k, v) = OracleItems.keyValue(a), k == Tracking.runIDKey,
+                            case .bytes(let b)? = v["string_value"]
+                        {
                             runID = RunID(hex: String(decoding: b, as: UTF8.self))?.value
                         }
                     }

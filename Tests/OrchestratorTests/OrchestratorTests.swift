@@ -22,9 +22,13 @@ func regenerateGoldenFiles() -> Bool {
 struct TemplateTests {
     @Test("variables, filters, conditions and loops render; a missing variable is an error with its position")
     func rendering() throws {
-        let vars: [String: TemplateValue] = ["a": .text("x"), "n": .text("3.7"), "l": .list([.text("p"), .text("q")]),
-                                             "m": .map(["k": .text("v")]), "off": .text("false")]
-        #expect(try Template("{{ a }}-{{ m.k }}-{{ n | int }}-{{ l | join(\"+\") }}-{{ a | upper }}").render(vars) == "x-v-3-p+q-X")
+        let vars: [String: TemplateValue] = [
+            "a": .text("x"), "n": .text("3.7"), "l": .list([.text("p"), .text("q")]),
+            "m": .map(["k": .text("v")]), "off": .text("false"),
+        ]
+        #expect(
+            try Template("{{ a }}-{{ m.k }}-{{ n | int }}-{{ l | join(\"+\") }}-{{ a | upper }}").render(vars)
+                == "x-v-3-p+q-X")
         #expect(try Template("{{ missing | default(\"d\") }}").render(vars) == "d")
         #expect(try Template("{% if off %}1{% elif a %}2{% else %}3{% endif %}").render(vars) == "2")
         #expect(try Template("{% for i in l %}{{ loop.index }}{{ i }}{% endfor %}").render(vars) == "1p2q")
@@ -57,12 +61,16 @@ struct LoaderTests {
                 _ = try SuiteLoader.load(text: text, file: "\(dir)/\(f)")
                 got = "(valid)\n"
             } catch {
-                got = error.problems.map(\.description).joined(separator: "\n").replacingOccurrences(of: suitesDir + "/", with: "") + "\n"
+                got =
+                    error.problems.map(\.description).joined(separator: "\n").replacingOccurrences(
+                        of: suitesDir + "/", with: "") + "\n"
             }
             let expectedPath = "\(dir)/\(f.dropLast(5)).expected"
             if regenerate {
                 // Write back to the source tree, not the test bundle.
-                let source = Built.repository.appendingPathComponent("Tests/OrchestratorTests/Suites/bad/\(f.dropLast(5)).expected").path
+                let source = Built.repository.appendingPathComponent(
+                    "Tests/OrchestratorTests/Suites/bad/\(f.dropLast(5)).expected"
+                ).path
                 try got.write(toFile: source, atomically: true, encoding: .utf8)
                 continue
             }
@@ -105,10 +113,13 @@ struct LoaderTests {
 
     @Test("docs/suites.md's key reference is exactly what the loader accepts")
     func docsMatchLoader() throws {
-        let doc = try String(contentsOfFile: Built.repository.appendingPathComponent("docs/suites.md").path, encoding: .utf8)
-        let begin = try #require(doc.range(of: "<!-- keys:begin -->\n")), end = try #require(doc.range(of: "<!-- keys:end -->"))
-        #expect(String(doc[begin.upperBound..<end.lowerBound]) == keysMarkdown(),
-                "regenerate the section with `pipeperf strategies --markdown`")
+        let doc = try String(
+            contentsOfFile: Built.repository.appendingPathComponent("docs/suites.md").path, encoding: .utf8)
+        let begin = try #require(doc.range(of: "<!-- keys:begin -->\n")),
+            end = try #require(doc.range(of: "<!-- keys:end -->"))
+        #expect(
+            String(doc[begin.upperBound..<end.lowerBound]) == keysMarkdown(),
+            "regenerate the section with `pipeperf strategies --markdown`")
     }
 
     @Test("every suite shipped in suites/ is valid (the Docker ones included, whether or not their images exist here)")
@@ -122,9 +133,16 @@ struct LoaderTests {
         }
         let docker = try SuiteLoader.load(path: "\(dir)/quickstart-docker.yaml")
         let process = try SuiteLoader.load(path: "\(dir)/quickstart.yaml")
-        #expect(docker.variables.keys.filter { ["rate", "warmup", "observe"].contains($0) }.sorted() == ["observe", "rate", "warmup"])
-        #expect(docker.variables["rate"] == process.variables["rate"] && docker.variables["observe"] == process.variables["observe"])
-        guard let backend = docker.component("backend")?.deployment as? DockerDeployment else { Issue.record("backend is not a docker deployment"); return }
+        #expect(
+            docker.variables.keys.filter { ["rate", "warmup", "observe"].contains($0) }.sorted() == [
+                "observe", "rate", "warmup",
+            ])
+        #expect(
+            docker.variables["rate"] == process.variables["rate"]
+                && docker.variables["observe"] == process.variables["observe"])
+        guard let backend = docker.component("backend")?.deployment as? DockerDeployment else {
+            Issue.record("backend is not a docker deployment"); return
+        }
         #expect(backend.cpus == 1 && backend.network == "pipeperf-quickstart")
     }
 
@@ -145,8 +163,9 @@ struct LoaderTests {
 struct ReportTests {
     /// Every recorded run under Suites/runs has its report in each format in Suites/runs/expected
     /// (PIPEPERF_REGENERATE=1 rewrites them).
-    @Test("golden reports in every format: counter resets, missing samples, zero received, a run aborted mid-window",
-          arguments: ["basic", "aborted"])
+    @Test(
+        "golden reports in every format: counter resets, missing samples, zero received, a run aborted mid-window",
+        arguments: ["basic", "aborted"])
     func golden(run: String) throws {
         let records = try RunRecords(folder: suitesDir + "/runs/\(run)")
         var report = ReportBuilder.build(records)
@@ -205,11 +224,17 @@ struct PrometheusTests {
             nan_metric NaN
             """
         let all = PrometheusText.parse(text)
-        #expect(all.map(\.name) == ["up", "http_requests_total", "rpc_duration_seconds_bucket", "rpc_duration_seconds_sum", "nan_metric"])
+        #expect(
+            all.map(\.name) == [
+                "up", "http_requests_total", "rpc_duration_seconds_bucket", "rpc_duration_seconds_sum", "nan_metric",
+            ])
         #expect(all[1].labels.map(\.1) == ["post", "/v1/\"x\""])
         #expect(all[1].value == 1027 && all[1].type == "counter")
         #expect(all[2].type == "histogram" && all[3].value == 17560.473)
-        #expect(PrometheusText.parse(text, include: ["rpc_*"], exclude: ["*_sum"]).map(\.name) == ["rpc_duration_seconds_bucket"])
+        #expect(
+            PrometheusText.parse(text, include: ["rpc_*"], exclude: ["*_sum"]).map(\.name) == [
+                "rpc_duration_seconds_bucket"
+            ])
         #expect(PrometheusText.matches("a_b_total", "a*total") && !PrometheusText.matches("a_b", "b*"))
     }
 }
@@ -240,7 +265,9 @@ func json(_ path: String) throws -> [String: Any] {
 /// The pids of every process the run started, from its event timeline.
 func startedPids(_ folder: String) throws -> [Int32] {
     let events = try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []
-    return events.filter { $0["name"] as? String == "process_started" }.compactMap { ($0["attributes"] as? [String: String])?["pid"] }.compactMap { Int32($0) }
+    return events.filter { $0["name"] as? String == "process_started" }.compactMap {
+        ($0["attributes"] as? [String: String])?["pid"]
+    }.compactMap { Int32($0) }
 }
 
 func alive(_ pid: Int32) -> Bool {
@@ -264,9 +291,12 @@ struct RunTests {
         // A second fake backend receives the run's own telemetry over OTLP/HTTP.
         let telemetry = try SinkProcess("fake-backend", ["--http", "127.0.0.1:0"])
         defer { telemetry.stop() }
-        let r = try pipeperf(["run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path,
-                              "--set", "observe=3s", "--set", "warmup=500ms", "--set", "rate=20k", "--progress",
-                              "--otlp-endpoint", "http://127.0.0.1:\(telemetry.httpPort)", "--export-traces", "--export-metrics"], results: results)
+        let r = try pipeperf(
+            [
+                "run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path,
+                "--set", "observe=3s", "--set", "warmup=500ms", "--set", "rate=20k", "--progress",
+                "--otlp-endpoint", "http://127.0.0.1:\(telemetry.httpPort)", "--export-traces", "--export-metrics",
+            ], results: results)
         #expect(r.status == 0, "\(r.out)\n\(r.err)")
         #expect(r.err.contains("pipeperf: logs-grpc / observe"), "a live progress line: \(r.err)")
         let folder = try runFolder(results)
@@ -278,8 +308,12 @@ struct RunTests {
         let logs = backend["logs"] as? [String: Any] ?? [:]
         #expect(logs["received"] as? Int == acked, "the backend counted every acked log")
         #expect(logs["missing"] as? Int == 0)
-        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
-        for e in ["observation_start", "observation_stop", "load_started", "load_stopped", "process_stopped"] { #expect(events.contains(e), "\(e)") }
+        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap {
+            $0["name"] as? String
+        }
+        for e in ["observation_start", "observation_stop", "load_started", "load_stopped", "process_stopped"] {
+            #expect(events.contains(e), "\(e)")
+        }
         let pids = try startedPids(folder)
         #expect(pids.count == 2)
         #expect(pids.allSatisfy { !alive($0) })
@@ -295,19 +329,26 @@ struct RunTests {
         #expect(p50 > 0 && p50 <= p99 && p99 < 10_000, "end-to-end latency on loopback: \(latency)")
         let components = try #require(test["components"] as? [String: [String: Any]])
         #expect(Set(components.keys) == ["backend", "load"])
-        #expect(components.values.allSatisfy { ($0["cpu_cores_avg"] as? Double ?? -1) > 0 && ($0["rss_bytes_max"] as? Int ?? 0) > 0 })
+        #expect(
+            components.values.allSatisfy {
+                ($0["cpu_cores_avg"] as? Double ?? -1) > 0 && ($0["rss_bytes_max"] as? Int ?? 0) > 0
+            })
         // Spans for the suite, test, steps, phases and hooks; one gauge point per figure.
         let ends = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).filter {
             ["suite_end", "test_end", "step_end", "phase_end", "hook_end"].contains($0["name"] as? String ?? "")
         }
         #expect(try telemetry.count("traces", "received") == ends.count)
         #expect(ends.count > 20)
-        #expect(try telemetry.count("metrics", "received") == 5, "received rate, dropped, p99, and CPU of two components")
+        #expect(
+            try telemetry.count("metrics", "received") == 5, "received rate, dropped, p99, and CPU of two components")
         let again = try runProcess([Built.executable("pipeperf"), "report", folder, "--format", "json"])
-        #expect(again.out == (try String(contentsOfFile: "\(folder)/report.json", encoding: .utf8)), "pipeperf report renders the same report")
+        #expect(
+            again.out == (try String(contentsOfFile: "\(folder)/report.json", encoding: .utf8)),
+            "pipeperf report renders the same report")
     }
 
-    @Test("a backend refusing a known fraction shows exactly that loss; a starved load generator makes the test invalid")
+    @Test(
+        "a backend refusing a known fraction shows exactly that loss; a starved load generator makes the test invalid")
     func faultsAndInvalid() throws {
         let results = try tempDir("pp-faults")
         let r = try pipeperf(["run", "-c", suitesDir + "/good/faults.yaml"], results: results)
@@ -316,15 +357,18 @@ struct RunTests {
         let tests = report["tests"] as? [[String: Any]] ?? []
         #expect(tests.map { $0["status"] as? String ?? "" } == ["passed", "invalid"], "\(tests)")
         let lossy = try #require((tests.first?["throughput"] as? [String: Any])?["logs"] as? [String: Any])
-        let sent = lossy["sent"] as? Int ?? 0, received = lossy["received"] as? Int ?? -1, failed = lossy["failed"] as? Int ?? -1
-        #expect(received + failed == sent, "every refused item is counted as failed by loadgen, and only those are missing")
+        let sent = lossy["sent"] as? Int ?? 0, received = lossy["received"] as? Int ?? -1,
+            failed = lossy["failed"] as? Int ?? -1
+        #expect(
+            received + failed == sent, "every refused item is counted as failed by loadgen, and only those are missing")
         let dropped = lossy["dropped_pct"] as? Double ?? -1
         #expect(abs(dropped - Double(failed) * 100 / Double(sent)) < 0.001)
         #expect(dropped > 15 && dropped < 45, "about 30 %: \(dropped)")
         let reasons = tests.last?["invalid_reasons"] as? [String] ?? []
         #expect(reasons.contains { $0.contains("of its target rate") }, "\(reasons)")
         // The Prometheus monitor scraped the backend's /metrics with its patterns applied.
-        let samples = try String(contentsOfFile: "\(try runFolder(results))/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        let samples = try String(contentsOfFile: "\(try runFolder(results))/samples.jsonl", encoding: .utf8).split(
+            separator: "\n")
         let scrape = try #require(samples.first { $0.contains("\"source\":\"prometheus\"") })
         #expect(scrape.contains("pipeperf_backend_items_total{signal=\\\"logs\\\"}"), "\(scrape)")
         #expect(!scrape.contains("latency"))
@@ -339,10 +383,15 @@ struct RunTests {
         let folder = try runFolder(results)
         let status = try json("\(folder)/status.json")
         let tests = status["tests"] as? [[String: Any]] ?? []
-        #expect(tests.map { $0["name"] as? String ?? "" } == ["retries-then-continue", "fails", "matrixed[size=1]", "matrixed[size=2]"])
+        #expect(
+            tests.map { $0["name"] as? String ?? "" } == [
+                "retries-then-continue", "fails", "matrixed[size=1]", "matrixed[size=2]",
+            ])
         #expect(tests.map { $0["status"] as? String ?? "" } == ["passed", "failed", "passed", "passed"])
         #expect((tests[1]["error"] as? String)?.contains("boom for tests") == true)
-        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap { $0["name"] as? String }
+        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap {
+            $0["name"] as? String
+        }
         #expect(events.filter { $0 == "retry" }.count == 1)
         #expect(events.contains("error_continued"))
         #expect(!events.contains("should_not_happen"))
@@ -350,7 +399,9 @@ struct RunTests {
         let rendered = try String(contentsOfFile: "\(folder)/rendered/app.conf", encoding: .utf8)
         #expect(rendered == "# rendered for tests\nport 1: 4317\nport 2: 4318\ndebug: off\n")
         let bad = try pipeperf(["run", "-c", suitesDir + "/good/policies.yaml", "--tests", "fail"], results: results)
-        #expect(bad.status == 2 && bad.err.contains("no test 'fail'") && bad.err.contains("did you mean 'fails'"), "\(bad.err)")
+        #expect(
+            bad.status == 2 && bad.err.contains("no test 'fail'") && bad.err.contains("did you mean 'fails'"),
+            "\(bad.err)")
         let invalid = try pipeperf(["run", "-c", suitesDir + "/bad/08-bad-duration.yaml"], results: results)
         #expect(invalid.status == 2 && invalid.err.contains("08-bad-duration.yaml:17:33"))
     }
@@ -359,8 +410,10 @@ struct RunTests {
     func startLongRun(_ results: String) throws -> (Process, String) {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: Built.executable("pipeperf"))
-        p.arguments = ["run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path, "--set", "observe=60s",
-                       "--set", "rate=10k", "--results", results]
+        p.arguments = [
+            "run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path, "--set", "observe=60s",
+            "--set", "rate=10k", "--results", results,
+        ]
         p.standardOutput = FileHandle.nullDevice
         p.standardError = FileHandle.nullDevice
         try p.run()
@@ -386,10 +439,14 @@ struct RunTests {
         let pids = try startedPids(folder)
         #expect(pids.count == 2)
         #expect(pids.allSatisfy { !alive($0) }, "no process of the run survives")
-        #expect(FileManager.default.fileExists(atPath: "\(folder)/tests/logs-grpc/load.loadgen.json"), "what was measured is kept")
+        #expect(
+            FileManager.default.fileExists(atPath: "\(folder)/tests/logs-grpc/load.loadgen.json"),
+            "what was measured is kept")
     }
 
-    @Test("a second SIGINT during the teardown of a component that ignores SIGTERM (stop_grace 60s) ends the run at once", .timeLimit(.minutes(2)))
+    @Test(
+        "a second SIGINT during the teardown of a component that ignores SIGTERM (stop_grace 60s) ends the run at once",
+        .timeLimit(.minutes(2)))
     func secondSignalDuringTeardown() throws {
         let results = try tempDir("pp-int2")
         let p = Process()
@@ -433,8 +490,12 @@ struct RunTests {
         let mounted = try runProcess(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", mountPoint])
         guard mounted.status == 0 else {
             // Mounting needs root (CI runs as root): outside CI this test says why it does not run.
-            if ProcessInfo.processInfo.environment["CI"] == "true" { Issue.record("cannot mount a tmpfs in CI: \(mounted.err)") }
-            print("fullFilesystem: not run: cannot mount a tmpfs here (\(mounted.err.trimmingCharacters(in: .whitespacesAndNewlines)))")
+            if ProcessInfo.processInfo.environment["CI"] == "true" {
+                Issue.record("cannot mount a tmpfs in CI: \(mounted.err)")
+            }
+            print(
+                "fullFilesystem: not run: cannot mount a tmpfs here (\(mounted.err.trimmingCharacters(in: .whitespacesAndNewlines)))"
+            )
             return
         }
         defer { _ = try? runProcess(["umount", "-l", mountPoint]) }

@@ -9,15 +9,23 @@ struct SyslogWireTests {
     func stamp(_ nanos: UInt64, _ format: SyslogFormat) -> String {
         var bytes = [UInt8](repeating: 0, count: 32)
         bytes.withUnsafeMutableBytes {
-            if format == .rfc5424 { SyslogTime.storeRFC5424($0.baseAddress!, unixNanos: nanos) } else { SyslogTime.storeRFC3164($0.baseAddress!, unixNanos: nanos) }
+            if format == .rfc5424 {
+                SyslogTime.storeRFC5424($0.baseAddress!, unixNanos: nanos)
+            } else {
+                SyslogTime.storeRFC3164($0.baseAddress!, unixNanos: nanos)
+            }
         }
-        return String(decoding: bytes.prefix(format == .rfc5424 ? SyslogTime.rfc5424Width : SyslogTime.rfc3164Width), as: UTF8.self)
+        return String(
+            decoding: bytes.prefix(format == .rfc5424 ? SyslogTime.rfc5424Width : SyslogTime.rfc3164Width),
+            as: UTF8.self)
     }
 
     @Test("timestamps agree with GNU date at leap days, year ends and random instants")
     func timestampsMatchDate() throws {
         var rng = SplitMix64(seed: 7)
-        var seconds: [UInt64] = [0, 951_782_400, 951_868_799, 1_709_164_800, 4_102_444_799, 1_795_562_711, 2_000_000_000]
+        var seconds: [UInt64] = [
+            0, 951_782_400, 951_868_799, 1_709_164_800, 4_102_444_799, 1_795_562_711, 2_000_000_000,
+        ]
         for _ in 0..<20 { seconds.append(UInt64(rng.below(4_000_000_000))) }
         for s in seconds {
             let micros = UInt64(rng.below(1_000_000))
@@ -29,8 +37,9 @@ struct SyslogWireTests {
         }
     }
 
-    @Test("every message has the promised size and framing; patching numbers them and moves nothing",
-          arguments: [SyslogFormat.rfc5424, .rfc3164], [SyslogFraming.octetCounting, .newline, .datagram])
+    @Test(
+        "every message has the promised size and framing; patching numbers them and moves nothing",
+        arguments: [SyslogFormat.rfc5424, .rfc3164], [SyslogFraming.octetCounting, .newline, .datagram])
     func batchLayout(format: SyslogFormat, framing: SyslogFraming) throws {
         var shape = SyslogShape()
         shape.format = format
@@ -67,9 +76,15 @@ struct SyslogWireTests {
             #expect(m.utf8.count == batch.messageSize)
             let seq = String(format: "%020d", 9_998 + i)
             if format == .rfc5424 {
-                #expect(m.hasPrefix("<134>1 2026-11-24T23:25:11.089833Z h pipeperf - load [pipeperf@32473 run=\"00000000000000ab\" seq=\"\(seq)\" sent=\"1795562711089833107\"] "), "\(m)")
+                #expect(
+                    m.hasPrefix(
+                        "<134>1 2026-11-24T23:25:11.089833Z h pipeperf - load [pipeperf@32473 run=\"00000000000000ab\" seq=\"\(seq)\" sent=\"1795562711089833107\"] "
+                    ), "\(m)")
             } else {
-                #expect(m.hasPrefix("<134>Nov 24 23:25:11 h pipeperf: pipeperf run=00000000000000ab seq=\(seq) sent=1795562711089833107 "), "\(m)")
+                #expect(
+                    m.hasPrefix(
+                        "<134>Nov 24 23:25:11 h pipeperf: pipeperf run=00000000000000ab seq=\(seq) sent=1795562711089833107 "
+                    ), "\(m)")
             }
         }
     }
@@ -115,30 +130,43 @@ struct SyslogReaderTests {
     func framing() throws {
         let stream = Array("11 <13>1 hello5 <13>x<13>plain line\n<13>crlf\r\n3 abc".utf8)
         for chunk in 1...stream.count {
-            #expect(try frames(stream, chunk: chunk) == ["<13>1 hello", "<13>x", "<13>plain line", "<13>crlf", "abc"], "chunk \(chunk)")
+            #expect(
+                try frames(stream, chunk: chunk) == ["<13>1 hello", "<13>x", "<13>plain line", "<13>crlf", "abc"],
+                "chunk \(chunk)")
         }
     }
 
     @Test("bad octet counts and oversized messages are errors with the offset")
     func badFrames() {
-        for (text, error) in [("12x <13>", SyslogFrameError.badLength(offset: 0)), ("0 ", .badLength(offset: 0)),
-                              ("1234567890 x", .badLength(offset: 0)), ("2000 x", .tooLong(length: 2000, limit: 1000))] {
-            #expect(throws: error, "\(text)") { _ = try Array(text.utf8).withUnsafeBytes { try SyslogReader.nextFrame($0, from: 0, limit: 1000) } }
+        for (text, error) in [
+            ("12x <13>", SyslogFrameError.badLength(offset: 0)), ("0 ", .badLength(offset: 0)),
+            ("1234567890 x", .badLength(offset: 0)), ("2000 x", .tooLong(length: 2000, limit: 1000)),
+        ] {
+            #expect(throws: error, "\(text)") {
+                _ = try Array(text.utf8).withUnsafeBytes { try SyslogReader.nextFrame($0, from: 0, limit: 1000) }
+            }
         }
         let long = [UInt8](repeating: UInt8(ascii: "a"), count: 1200)
-        #expect(throws: SyslogFrameError.self) { _ = try long.withUnsafeBytes { try SyslogReader.nextFrame($0, from: 0, limit: 1000) } }
+        #expect(throws: SyslogFrameError.self) {
+            _ = try long.withUnsafeBytes { try SyslogReader.nextFrame($0, from: 0, limit: 1000) }
+        }
     }
 
-    @Test("tracking fields from both formats, from rewritten messages, and none from others",
-          arguments: [
-            ("<134>1 2026-11-24T23:25:11Z h pp - load [pipeperf@32473 run=\"00000000000000ab\" seq=\"00000000000000000042\" sent=\"1795562711089833107\"] body",
-             SyslogTracking(runID: 0xab, seq: 42, sentUnixNano: 1_795_562_711_089_833_107)),
-            ("<134>Nov 24 23:25:11 h pp: pipeperf run=00000000000000ab seq=00000000000000000007 sent=1795562711089833107 body",
-             SyslogTracking(runID: 0xab, seq: 7, sentUnixNano: 1_795_562_711_089_833_107)),
+    @Test(
+        "tracking fields from both formats, from rewritten messages, and none from others",
+        arguments: [
+            (
+                "<134>1 2026-11-24T23:25:11Z h pp - load [pipeperf@32473 run=\"00000000000000ab\" seq=\"00000000000000000042\" sent=\"1795562711089833107\"] body",
+                SyslogTracking(runID: 0xab, seq: 42, sentUnixNano: 1_795_562_711_089_833_107)
+            ),
+            (
+                "<134>Nov 24 23:25:11 h pp: pipeperf run=00000000000000ab seq=00000000000000000007 sent=1795562711089833107 body",
+                SyslogTracking(runID: 0xab, seq: 7, sentUnixNano: 1_795_562_711_089_833_107)
+            ),
             ("forwarded: pipeperf run=00000000000000AB seq=9", SyslogTracking(runID: 0xab, seq: 9, sentUnixNano: nil)),
             ("<13>no tracking here, reseq=5 unsent=3", SyslogTracking()),
             ("seq=99999999999999999999999 run=xyz", SyslogTracking()),
-          ])
+        ])
     func tracking(message: String, expected: SyslogTracking) {
         #expect(Array(message.utf8).withUnsafeBytes { SyslogReader.tracking($0) } == expected)
     }

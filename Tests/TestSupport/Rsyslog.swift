@@ -22,8 +22,12 @@ public final class Rsyslog {
         addr.sin_family = sa_family_t(AF_INET)
         addr.sin_addr.s_addr = inet_addr("127.0.0.1")
         var len = socklen_t(MemoryLayout<sockaddr_in>.size)
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) } }
-        _ = withUnsafeMutablePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) } }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, len) }
+        }
+        _ = withUnsafeMutablePointer(to: &addr) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &len) }
+        }
         return (fd, Int(UInt16(bigEndian: addr.sin_port)))
     }
 
@@ -54,7 +58,9 @@ public final class Rsyslog {
             """
         try conf.write(to: dir.appendingPathComponent("rsyslog.conf"), atomically: true, encoding: .utf8)
         process.executableURL = URL(fileURLWithPath: "/usr/sbin/rsyslogd")
-        process.arguments = ["-n", "-f", dir.appendingPathComponent("rsyslog.conf").path, "-i", dir.appendingPathComponent("pid").path]
+        process.arguments = [
+            "-n", "-f", dir.appendingPathComponent("rsyslog.conf").path, "-i", dir.appendingPathComponent("pid").path,
+        ]
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -65,7 +71,11 @@ public final class Rsyslog {
             addr.sin_family = sa_family_t(AF_INET)
             addr.sin_port = UInt16(tcpPort).bigEndian
             addr.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let rc = withUnsafePointer(to: &addr) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) } }
+            let rc = withUnsafePointer(to: &addr) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+                }
+            }
             close(fd)
             if rc == 0 { return }
             usleep(50_000)

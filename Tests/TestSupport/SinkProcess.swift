@@ -26,7 +26,9 @@ public final class SinkProcess {
                 return text[r.upperBound...].split(separator: ",").first?.split(separator: ":").last
                     .flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
             }
-            if let g = port(after: "grpc listening on "), let h = port(after: "http listening on "), let a = port(after: "admin on ") {
+            if let g = port(after: "grpc listening on "), let h = port(after: "http listening on "),
+                let a = port(after: "admin on ")
+            {
                 found = (g, h, a)
                 break
             }
@@ -46,7 +48,9 @@ public final class SinkProcess {
     }
 
     /// One per-signal field of /status (-1 when absent).
-    public func count(_ signal: String, _ key: String) throws -> Int { ((try status())[signal] as? [String: Any])?[key] as? Int ?? -1 }
+    public func count(_ signal: String, _ key: String) throws -> Int {
+        ((try status())[signal] as? [String: Any])?[key] as? Int ?? -1
+    }
 
     /// An admin request: method, path, optional JSON body; returns the body.
     public func admin(_ method: String, _ path: String, _ body: String? = nil) throws -> String {

@@ -34,13 +34,15 @@ public func runProcess(_ argv: [String], stdin: [UInt8] = []) throws -> ProcessR
     try p.run()
     p.waitUntilExit()
     return ProcessResult(
-        status: p.terminationStatus, stdout: Array(try Data(contentsOf: outURL)), stderr: Array(try Data(contentsOf: errURL)))
+        status: p.terminationStatus, stdout: Array(try Data(contentsOf: outURL)),
+        stderr: Array(try Data(contentsOf: errURL)))
 }
 
 /// The package's built executables (next to the test bundle) and the repository.
 public enum Built {
     public static var productsDirectory: URL {
-        let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        let exe =
+            (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
         // The test runner may live inside a .xctest bundle directory.
         while dir.path != "/" && !FileManager.default.fileExists(atPath: dir.appendingPathComponent("loadgen").path) {
@@ -52,6 +54,7 @@ public enum Built {
     public static func executable(_ name: String) -> String { productsDirectory.appendingPathComponent(name).path }
 
     public static var repository: URL {
-        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
     }
 }

@@ -15,13 +15,15 @@ func logsShape() -> PayloadShape { PayloadShape(signal: .logs, batchSize: batch)
 
 func perRecord() -> Benchmark.Configuration {
     Benchmark.Configuration(
-    metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(2), maxIterations: 100_000)
+        metrics: [.wallClock, .throughput], scalingFactor: .kilo, maxDuration: .seconds(2), maxIterations: 100_000)
 }
 
 func allocations() -> Benchmark.Configuration {
     Benchmark.Configuration(
-    metrics: [.mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 1_000,
-    thresholds: [.mallocCountTotal: .init(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])])
+        metrics: [.mallocCountTotal], scalingFactor: .one, maxDuration: .seconds(1), maxIterations: 1_000,
+        thresholds: [
+            .mallocCountTotal: .init(absolute: [.p0: 0, .p25: 0, .p50: 0, .p75: 0, .p90: 0, .p99: 0, .p100: 0])
+        ])
 }
 
 /// Each benchmark runs its body once per measured iteration; the body handles one batch.
@@ -30,12 +32,16 @@ func pair(_ name: String, setup: @escaping () -> () -> Void) {
         benchmark.startMeasurement()
         body()
         benchmark.stopMeasurement()
-    } setup: { setup() }
+    } setup: {
+        setup()
+    }
     Benchmark("allocations: \(name) (per batch)", configuration: allocations()) { benchmark, body in
         benchmark.startMeasurement()
         body()
         benchmark.stopMeasurement()
-    } setup: { setup() }
+    } setup: {
+        setup()
+    }
 }
 
 let benchmarks: @Sendable () -> Void = {

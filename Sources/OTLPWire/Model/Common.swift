@@ -166,7 +166,9 @@ public struct InstrumentationScope: Sendable, Equatable {
     public var attributes: [KeyValue]
     public var droppedAttributesCount: UInt32
 
-    public init(name: String = "", version: String = "", attributes: [KeyValue] = [], droppedAttributesCount: UInt32 = 0) {
+    public init(
+        name: String = "", version: String = "", attributes: [KeyValue] = [], droppedAttributesCount: UInt32 = 0
+    ) {
         self.name = name
         self.version = version
         self.attributes = attributes

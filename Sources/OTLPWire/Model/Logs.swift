@@ -82,7 +82,9 @@ public struct LogRecord: OTLPItem {
     /// Encodes the record in place: fields are read through the pointer, so the record is never copied
     /// (copying it would retain and release each of its strings and arrays).
     @inlinable @inline(__always)
-    public static func encode<P: PatchRecorder>(at r: UnsafePointer<LogRecord>, _ w: inout ProtoWriter, _ patches: inout P) {
+    public static func encode<P: PatchRecorder>(
+        at r: UnsafePointer<LogRecord>, _ w: inout ProtoWriter, _ patches: inout P
+    ) {
         w.tag(1, .fixed64)
         patches.record(.timeStart, w.offset)
         w.fixed64(r.pointee.timeUnixNano)

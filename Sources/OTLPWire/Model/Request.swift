@@ -62,7 +62,9 @@ public protocol OTLPItem: Sendable, Equatable {
 
 extension OTLPItem {
     @inlinable @inline(__always)
-    public static func encode<P: PatchRecorder>(at item: UnsafePointer<Self>, _ w: inout ProtoWriter, _ patches: inout P) {
+    public static func encode<P: PatchRecorder>(
+        at item: UnsafePointer<Self>, _ w: inout ProtoWriter, _ patches: inout P
+    ) {
         item.pointee.encode(&w, &patches)
     }
 }

@@ -146,7 +146,8 @@ public enum PayloadGenerator {
 
     /// An `ExportMetricsServiceRequest` of `shape.batchSize` data points, `pointsPerMetric` per metric,
     /// cycling gauge, cumulative monotonic sum and cumulative histogram.
-    public static func metrics(_ shape: PayloadShape, seed: UInt64, runID: RunID? = nil) -> ExportMetricsServiceRequest {
+    public static func metrics(_ shape: PayloadShape, seed: UInt64, runID: RunID? = nil) -> ExportMetricsServiceRequest
+    {
         layout(shape, seed: seed, runID: runID) { n, rng, first in
             var metrics: [Metric] = []
             var done = 0
@@ -161,14 +162,16 @@ public enum PayloadGenerator {
                     let points = (0..<k).map { i in
                         NumberDataPoint(
                             startTimeUnixNano: start, timeUnixNano: baseTimeUnixNano,
-                            value: kind == 0 ? .double(Double(rng.below(10_000)) / 8) : .int(Int64(rng.below(1_000_000))),
+                            value: kind == 0
+                                ? .double(Double(rng.below(10_000)) / 8) : .int(Int64(rng.below(1_000_000))),
                             attributes: attributes(shape, &rng), tracking: tracking(shape, seq0 + UInt64(i)))
                     }
                     metrics.append(
                         Metric(
                             name: name, description: kind == 0 ? "a gauge" : "a counter", unit: kind == 0 ? "1" : "By",
                             data: kind == 0
-                                ? .gauge(points) : .sum(points, temporality: AggregationTemporality.cumulative, monotonic: true)))
+                                ? .gauge(points)
+                                : .sum(points, temporality: AggregationTemporality.cumulative, monotonic: true)))
                 default:
                     let bounds: [Double] = [1, 5, 10, 50, 100, 500]
                     let points = (0..<k).map { i in
@@ -181,8 +184,9 @@ public enum PayloadGenerator {
                             tracking: tracking(shape, seq0 + UInt64(i)))
                     }
                     metrics.append(
-                        Metric(name: name, description: "a latency histogram", unit: "ms",
-                               data: .histogram(points, temporality: AggregationTemporality.cumulative)))
+                        Metric(
+                            name: name, description: "a latency histogram", unit: "ms",
+                            data: .histogram(points, temporality: AggregationTemporality.cumulative)))
                 }
                 done += k
             }

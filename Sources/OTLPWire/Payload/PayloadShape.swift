@@ -48,14 +48,19 @@ public struct PayloadShape: Sendable, Equatable, Codable {
     /// Every value out of range, each as one message naming the option, e.g.
     /// `batch-size must be between 1 and 1000000 (got 0)`. Empty when the shape is valid.
     public func problems() -> [String] {
-        let values = [batchSize, bodySize, attributes, attributeSize, resourceAttributes, resources,
-                      scopesPerResource, cardinality, pointsPerMetric]
+        let values = [
+            batchSize, bodySize, attributes, attributeSize, resourceAttributes, resources,
+            scopesPerResource, cardinality, pointsPerMetric,
+        ]
         var out: [String] = []
         for (limit, value) in zip(PayloadShape.limits, values) where !limit.range.contains(value) {
-            out.append("\(limit.name) must be between \(limit.range.lowerBound) and \(limit.range.upperBound) (got \(value))")
+            out.append(
+                "\(limit.name) must be between \(limit.range.lowerBound) and \(limit.range.upperBound) (got \(value))")
         }
         if out.isEmpty && resources * scopesPerResource > batchSize {
-            out.append("resources × scopes (\(resources * scopesPerResource)) must not exceed batch-size (\(batchSize)): every scope holds at least one item")
+            out.append(
+                "resources × scopes (\(resources * scopesPerResource)) must not exceed batch-size (\(batchSize)): every scope holds at least one item"
+            )
         }
         return out
     }

@@ -35,7 +35,9 @@ public struct ConfigProblem: Sendable, Equatable, CustomStringConvertible {
 public struct ConfigError: Error, CustomStringConvertible, Sendable {
     public var problems: [ConfigProblem]
     public init(_ problems: [ConfigProblem]) { self.problems = problems }
-    public init(_ location: SourceLocation?, _ path: String, _ message: String) { problems = [ConfigProblem(location, path, message)] }
+    public init(_ location: SourceLocation?, _ path: String, _ message: String) {
+        problems = [ConfigProblem(location, path, message)]
+    }
     public var description: String { problems.map(\.description).joined(separator: "\n") }
 }
 

@@ -4,7 +4,6 @@
 
 import PipeperfBase
 
-
 /// One documented key of a config object (the suite reference and `pipeperf strategies` are built
 /// from these, and a test checks docs/suites.md against them).
 public struct KeySpec: Sendable {
@@ -13,7 +12,9 @@ public struct KeySpec: Sendable {
     public let required: Bool
     public let defaultValue: String?
     public let doc: String
-    public init(_ name: String, _ type: String, required: Bool = false, default defaultValue: String? = nil, _ doc: String) {
+    public init(
+        _ name: String, _ type: String, required: Bool = false, default defaultValue: String? = nil, _ doc: String
+    ) {
         self.name = name
         self.type = type
         self.required = required
@@ -53,7 +54,10 @@ struct ObjectReader {
         self.pairs = pairs
         let names = keys.map(\.name)
         for p in pairs where !names.contains(p.key) {
-            context.diags.add(p.keyLocation, sub(p.key), "unknown key '\(p.key)' in \(what)\(didYouMean(p.key, among: names)); valid keys: \(names.joined(separator: ", "))")
+            context.diags.add(
+                p.keyLocation, sub(p.key),
+                "unknown key '\(p.key)' in \(what)\(didYouMean(p.key, among: names)); valid keys: \(names.joined(separator: ", "))"
+            )
         }
         for k in keys where k.required && !pairs.contains(where: { $0.key == k.name }) {
             context.diags.add(node.location, path, "missing required key '\(k.name)' in \(what)")
@@ -68,7 +72,9 @@ struct ObjectReader {
         return v
     }
 
-    func location(_ key: String) -> SourceLocation { pairs.first(where: { $0.key == key })?.value.location ?? node.location }
+    func location(_ key: String) -> SourceLocation {
+        pairs.first(where: { $0.key == key })?.value.location ?? node.location
+    }
 
     /// A scalar rendered with the variables.
     func string(_ key: String) -> String? {
@@ -90,7 +96,9 @@ struct ObjectReader {
             return try Template(text).render(context.variables)
         } catch {
             // The template's line/column are relative to the value; place them in the file.
-            let at = SourceLocation(file: loc.file, line: loc.line + error.line - 1, column: error.line == 1 ? loc.column + error.column - 1 : error.column)
+            let at = SourceLocation(
+                file: loc.file, line: loc.line + error.line - 1,
+                column: error.line == 1 ? loc.column + error.column - 1 : error.column)
             context.diags.add(at, path, error.message)
             return nil
         }
@@ -110,7 +118,9 @@ struct ObjectReader {
     func int(_ key: String, range: ClosedRange<Int>) -> Int? {
         guard let s = string(key) else { return nil }
         guard let n = Int(s), range.contains(n) else {
-            context.diags.add(location(key), sub(key), "expected a whole number from \(range.lowerBound) to \(range.upperBound), found '\(s)'")
+            context.diags.add(
+                location(key), sub(key),
+                "expected a whole number from \(range.lowerBound) to \(range.upperBound), found '\(s)'")
             return nil
         }
         return n
@@ -121,7 +131,8 @@ struct ObjectReader {
         guard let s = string(key) else { return nil }
         if allowZero, s.trimmingSpaces == "0" || s.trimmingSpaces == "0s" { return 0 }
         guard let n = DurationSpec.parseNanos(s) else {
-            context.diags.add(location(key), sub(key), "expected a duration such as 500ms, 30s, 2m or 1m30s, found '\(s)'")
+            context.diags.add(
+                location(key), sub(key), "expected a duration such as 500ms, 30s, 2m or 1m30s, found '\(s)'")
             return nil
         }
         return n
@@ -131,7 +142,8 @@ struct ObjectReader {
     func url(_ key: String) -> HTTPURL? {
         guard let s = string(key), !s.isEmpty else { return nil }
         guard let u = HTTPURL(s) else {
-            context.diags.add(location(key), sub(key), "expected an http:// URL such as http://127.0.0.1:8081/healthz, found '\(s)'")
+            context.diags.add(
+                location(key), sub(key), "expected an http:// URL such as http://127.0.0.1:8081/healthz, found '\(s)'")
             return nil
         }
         return u
@@ -177,7 +189,9 @@ struct ObjectReader {
         for p in pairs {
             if case .list(let items, _) = p.value {
                 // A list value (repeatable option) is kept as its items joined by newlines.
-                let parts = items.enumerated().compactMap { scalar($0.element, path: "\(sub(key)).\(p.key)[\($0.offset)]") }
+                let parts = items.enumerated().compactMap {
+                    scalar($0.element, path: "\(sub(key)).\(p.key)[\($0.offset)]")
+                }
                 out.append((p.key, parts.joined(separator: "\n")))
             } else if case .null = p.value {
                 out.append((p.key, ""))
@@ -189,19 +203,28 @@ struct ObjectReader {
     }
 
     /// A mapping with exactly one key naming a strategy; returns the name and its options node.
-    func strategy(_ key: String, kinds: [String], what: String) -> (name: String, options: YNode, location: SourceLocation)? {
+    func strategy(
+        _ key: String, kinds: [String], what: String
+    ) -> (name: String, options: YNode, location: SourceLocation)? {
         guard let v = value(key) else { return nil }
         return ObjectReader.choose(v, path: sub(key), kinds: kinds, what: what, context: context)
     }
 
-    static func choose(_ v: YNode, path: String, kinds: [String], what: String, context: ReadContext) -> (name: String, options: YNode, location: SourceLocation)? {
+    static func choose(
+        _ v: YNode, path: String, kinds: [String], what: String, context: ReadContext
+    ) -> (name: String, options: YNode, location: SourceLocation)? {
         guard case .map(let pairs, let loc) = v, pairs.count == 1 else {
-            context.diags.add(v.location, path, "expected exactly one \(what) key (one of: \(kinds.joined(separator: ", "))), found \(v.kind == "a mapping" ? "\(mapCount(v)) keys" : v.kind)")
+            context.diags.add(
+                v.location, path,
+                "expected exactly one \(what) key (one of: \(kinds.joined(separator: ", "))), found \(v.kind == "a mapping" ? "\(mapCount(v)) keys" : v.kind)"
+            )
             return nil
         }
         let p = pairs[0]
         guard kinds.contains(p.key) else {
-            context.diags.add(p.keyLocation, path, "unknown \(what) '\(p.key)'\(didYouMean(p.key, among: kinds)); valid: \(kinds.joined(separator: ", "))")
+            context.diags.add(
+                p.keyLocation, path,
+                "unknown \(what) '\(p.key)'\(didYouMean(p.key, among: kinds)); valid: \(kinds.joined(separator: ", "))")
             return nil
         }
         var options = p.value

@@ -16,7 +16,11 @@ enum Values {
     /// `[HOST_IP:][HOST_PORT:]CONTAINER_PORT[/tcp|/udp]` (Compose's short form; an empty HOST_PORT is any free port).
     static func portMapping(_ text: String) -> Result<PortMapping, PipeperfError> {
         func bad(_ why: String) -> Result<PortMapping, PipeperfError> {
-            .failure(PipeperfError(.process, "\(why) in port '\(text)' (expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp], e.g. 127.0.0.1:8080:80)"))
+            .failure(
+                PipeperfError(
+                    .process,
+                    "\(why) in port '\(text)' (expected [HOST_IP:][HOST_PORT:]CONTAINER_PORT[/udp], e.g. 127.0.0.1:8080:80)"
+                ))
         }
         var body = Substring(text)
         var proto = "tcp"
@@ -27,13 +31,21 @@ enum Values {
         }
         var parts = body.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
         guard (1...3).contains(parts.count) else { return bad("too many ':'") }
-        func port(_ s: String, allowZero: Bool) -> Int? { Int(s).flatMap { (allowZero ? 0 : 1)...65535 ~= $0 ? $0 : nil } }
-        guard let container = port(parts.removeLast(), allowZero: false) else { return bad("the container port is not a number from 1 to 65535") }
+        func port(_ s: String, allowZero: Bool) -> Int? {
+            Int(s).flatMap { (allowZero ? 0 : 1)...65535 ~= $0 ? $0 : nil }
+        }
+        guard let container = port(parts.removeLast(), allowZero: false) else {
+            return bad("the container port is not a number from 1 to 65535")
+        }
         var m = PortMapping(containerPort: container, proto: proto)
         m.hostPort = container
         if let hp = parts.popLast() {
-            if hp.isEmpty { m.hostPort = 0 } else {
-                guard let h = port(hp, allowZero: true) else { return bad("the host port '\(hp)' is not a number from 0 to 65535") }
+            if hp.isEmpty {
+                m.hostPort = 0
+            } else {
+                guard let h = port(hp, allowZero: true) else {
+                    return bad("the host port '\(hp)' is not a number from 0 to 65535")
+                }
                 m.hostPort = h
             }
         }
@@ -47,8 +59,10 @@ enum Values {
     /// 256m, 1g, 512k, 1048576 (bytes) → bytes.
     static func byteSize(_ text: String) -> Int64? {
         let t = text.trimmingSpaces.lowercased()
-        let units: [(String, Int64)] = [("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30),
-                                        ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1)]
+        let units: [(String, Int64)] = [
+            ("kib", 1 << 10), ("mib", 1 << 20), ("gib", 1 << 30), ("kb", 1 << 10), ("mb", 1 << 20), ("gb", 1 << 30),
+            ("k", 1 << 10), ("m", 1 << 20), ("g", 1 << 30), ("b", 1),
+        ]
         for (suffix, factor) in units where t.hasSuffix(suffix) {
             guard let v = Double(t.dropLast(suffix.count)), v > 0 else { return nil }
             return Int64(v * Double(factor))
@@ -60,7 +74,9 @@ enum Values {
         var out: [Int] = []
         for part in text.split(separator: ",") {
             let bounds = part.split(separator: "-").map { Int(String($0).trimmingSpaces) }
-            if bounds.count == 1, let a = bounds[0], a >= 0 { out.append(a) } else if bounds.count == 2, let a = bounds[0], let b = bounds[1], a >= 0, a <= b, b < 4096 {
+            if bounds.count == 1, let a = bounds[0], a >= 0 {
+                out.append(a)
+            } else if bounds.count == 2, let a = bounds[0], let b = bounds[1], a >= 0, a <= b, b < 4096 {
                 out += Array(a...b)
             } else {
                 return nil

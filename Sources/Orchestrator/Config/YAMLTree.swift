@@ -45,14 +45,18 @@ public indirect enum YNode: Sendable {
     static func convert(_ node: Node, file: String, path: String) throws(ConfigError) -> YNode {
         switch node {
         case .scalar(let s):
-            if s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) { return .null(loc(s.mark, file)) }
+            if s.style == .plain, ["", "~", "null", "Null", "NULL"].contains(s.string) {
+                return .null(loc(s.mark, file))
+            }
             return .scalar(s.string, loc(s.mark, file), plain: s.style == .plain)
         case .mapping(let m):
             var pairs: [(key: String, keyLocation: SourceLocation, value: YNode)] = []
             var seen: [String: SourceLocation] = [:]
             for (k, v) in m {
                 guard case .scalar(let ks) = k else {
-                    throw ConfigError(loc(k.mark, file), path, "keys must be plain names, not \(k.mapping != nil ? "mappings" : "lists")")
+                    throw ConfigError(
+                        loc(k.mark, file), path,
+                        "keys must be plain names, not \(k.mapping != nil ? "mappings" : "lists")")
                 }
                 let keyLoc = loc(ks.mark, file)
                 let sub = path.isEmpty ? ks.string : "\(path).\(ks.string)"
@@ -68,13 +72,15 @@ public indirect enum YNode: Sendable {
             for (i, v) in s.enumerated() { items.append(try convert(v, file: file, path: "\(path)[\(i)]")) }
             return .list(items, loc(s.mark, file))
         case .alias(let a):
-            throw ConfigError(loc(a.mark, file), path, "YAML aliases are not supported in suites; use variables or templates")
+            throw ConfigError(
+                loc(a.mark, file), path, "YAML aliases are not supported in suites; use variables or templates")
         }
     }
 
     static func yamlLocation(_ e: YamlError, file: String) -> SourceLocation {
         switch e {
-        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _): return SourceLocation(file: file, line: mark.line, column: mark.column)
+        case .scanner(_, _, let mark, _), .parser(_, _, let mark, _):
+            return SourceLocation(file: file, line: mark.line, column: mark.column)
         default: return SourceLocation(file: file, line: 1, column: 1)
         }
     }

@@ -34,7 +34,10 @@ public final class DockerEngine: Sendable {
             self.socketPath = socketPath
         } else if let host = getenv("DOCKER_HOST").map({ String(cString: $0) }), !host.isEmpty {
             guard host.hasPrefix("unix://") else {
-                throw PipeperfError(.docker, "DOCKER_HOST=\(host): pipeperf talks to the engine over a unix socket only (unix:///var/run/docker.sock)")
+                throw PipeperfError(
+                    .docker,
+                    "DOCKER_HOST=\(host): pipeperf talks to the engine over a unix socket only (unix:///var/run/docker.sock)"
+                )
             }
             self.socketPath = String(host.dropFirst("unix://".count))
         } else {
@@ -46,18 +49,26 @@ public final class DockerEngine: Sendable {
     public func ping() throws(PipeperfError) {
         do {
             let r = try request("GET", "/_ping", timeoutNanos: 5_000_000_000)
-            guard r.status == 200 else { throw PipeperfError(.docker, "the Docker engine on \(socketPath) answered /_ping with \(r.status)") }
+            guard r.status == 200 else {
+                throw PipeperfError(.docker, "the Docker engine on \(socketPath) answered /_ping with \(r.status)")
+            }
         } catch {
-            throw PipeperfError(.docker, "no Docker engine answers on \(socketPath) (\(error)); start one with scripts/docker-engine, or set DOCKER_HOST=unix://PATH")
+            throw PipeperfError(
+                .docker,
+                "no Docker engine answers on \(socketPath) (\(error)); start one with scripts/docker-engine, or set DOCKER_HOST=unix://PATH"
+            )
         }
     }
 
     /// Sends one request (path without the API version prefix, query included) and returns the whole answer.
-    public func request(_ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
-                        timeoutNanos: UInt64 = 30_000_000_000, maxBytes: Int = 256 << 20) throws(PipeperfError) -> DockerResponse {
+    public func request(
+        _ method: String, _ path: String, body: [UInt8]? = nil, contentType: String = "application/json",
+        timeoutNanos: UInt64 = 30_000_000_000, maxBytes: Int = 256 << 20
+    ) throws(PipeperfError) -> DockerResponse {
         do {
-            let r = try HTTPExchange.perform(.unix(path: socketPath), method: method, uri: DockerEngine.apiPrefix + path, host: "docker",
-                                             body: body, contentType: contentType, timeoutNanos: timeoutNanos, maxBytes: maxBytes)
+            let r = try HTTPExchange.perform(
+                .unix(path: socketPath), method: method, uri: DockerEngine.apiPrefix + path, host: "docker",
+                body: body, contentType: contentType, timeoutNanos: timeoutNanos, maxBytes: maxBytes)
             return DockerResponse(status: r.status, body: r.body)
         } catch {
             throw PipeperfError(.docker, error.description)
@@ -66,8 +77,10 @@ public final class DockerEngine: Sendable {
 
     /// A request whose answer must be 2xx (or one of `accept`); the engine's message otherwise.
     @discardableResult
-    public func expect(_ method: String, _ path: String, body: JSON? = nil, accept: [Int] = [], what: String,
-                       timeoutNanos: UInt64 = 30_000_000_000) throws(PipeperfError) -> DockerResponse {
+    public func expect(
+        _ method: String, _ path: String, body: JSON? = nil, accept: [Int] = [], what: String,
+        timeoutNanos: UInt64 = 30_000_000_000
+    ) throws(PipeperfError) -> DockerResponse {
         let r = try request(method, path, body: body.map { Array($0.text.utf8) }, timeoutNanos: timeoutNanos)
         guard (200..<300).contains(r.status) || accept.contains(r.status) else {
             throw PipeperfError(.docker, "\(what): \(r.message)", status: r.status)
@@ -81,8 +94,9 @@ func queryEscape(_ s: String) -> String {
     var out = ""
     for b in s.utf8 {
         switch b {
-        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "0")...UInt8(ascii: "9"),
-             UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
+        case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
+            UInt8(ascii: "0")...UInt8(ascii: "9"),
+            UInt8(ascii: "-"), UInt8(ascii: "_"), UInt8(ascii: "."), UInt8(ascii: "~"):
             out.append(Character(Unicode.Scalar(b)))
         default:
             let hex = Array("0123456789ABCDEF")
@@ -127,15 +141,18 @@ public final class DockerStatsStream: Sendable {
             channel = try HTTPExchange.connect(.unix(path: engine.socketPath)) { [weak self] in
                 LineSplitter { line in
                     guard let j = JSON.parse(bytes: line) else { return }
-                    self?.state.withLock { $0.newest = (SystemClock.unixNanos(), j); $0.taken = false }
+                    self?.state.withLock {
+                        $0.newest = (SystemClock.unixNanos(), j); $0.taken = false
+                    }
                 }
             }
         } catch {
             throw PipeperfError(.docker, error.description)
         }
         state.withLock { $0.channel = channel }
-        HTTPExchange.send(channel, method: "GET", uri: DockerEngine.apiPrefix + "/containers/\(id)/stats?stream=true", host: "docker",
-                          headers: [], body: nil, contentType: nil)
+        HTTPExchange.send(
+            channel, method: "GET", uri: DockerEngine.apiPrefix + "/containers/\(id)/stats?stream=true", host: "docker",
+            headers: [], body: nil, contentType: nil)
     }
 
     /// The newest reading when it was not taken yet (its arrival time and document).

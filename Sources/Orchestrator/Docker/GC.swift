@@ -31,7 +31,9 @@ enum RunLabels {
 
     /// Whether the orchestrator that labelled something is still running.
     static func isAlive(_ labels: [String: JSON]) -> Bool {
-        guard let p = labels[pid]?.string.flatMap({ Int32($0) }), let start = labels[pidStart]?.string, labels[boot]?.string == bootID else {
+        guard let p = labels[pid]?.string.flatMap({ Int32($0) }), let start = labels[pidStart]?.string,
+            labels[boot]?.string == bootID
+        else {
             return false
         }
         return startTime(of: p) == start
@@ -54,14 +56,20 @@ public enum DockerGC {
         for c in cs.json?.array ?? [] {
             let labels = c["Labels"]?.object ?? [:]
             if RunLabels.isAlive(labels) { continue }
-            out.append(Leftover(kind: "container", id: c["Id"]?.string ?? "", name: (c["Names"]?.array.first?.string ?? "").trimmingPrefixSlash,
-                                run: labels[RunLabels.run]?.string ?? ""))
+            out.append(
+                Leftover(
+                    kind: "container", id: c["Id"]?.string ?? "",
+                    name: (c["Names"]?.array.first?.string ?? "").trimmingPrefixSlash,
+                    run: labels[RunLabels.run]?.string ?? ""))
         }
         let ns = try engine.expect("GET", "/networks?filters=\(filter)", what: "listing networks")
         for n in ns.json?.array ?? [] {
             let labels = n["Labels"]?.object ?? [:]
             if RunLabels.isAlive(labels) { continue }
-            out.append(Leftover(kind: "network", id: n["Id"]?.string ?? "", name: n["Name"]?.string ?? "", run: labels[RunLabels.run]?.string ?? ""))
+            out.append(
+                Leftover(
+                    kind: "network", id: n["Id"]?.string ?? "", name: n["Name"]?.string ?? "",
+                    run: labels[RunLabels.run]?.string ?? ""))
         }
         return out
     }
@@ -70,12 +78,18 @@ public enum DockerGC {
     public static func remove(_ items: [Leftover], _ engine: DockerEngine) -> [String] {
         var problems: [String] = []
         for i in items where i.kind == "container" {
-            do { try engine.expect("DELETE", "/containers/\(i.id)?force=true&v=true", accept: [404], what: "removing container \(i.name)") } catch {
+            do {
+                try engine.expect(
+                    "DELETE", "/containers/\(i.id)?force=true&v=true", accept: [404],
+                    what: "removing container \(i.name)")
+            } catch {
                 problems.append(error.description)
             }
         }
         for i in items where i.kind == "network" {
-            do { try engine.expect("DELETE", "/networks/\(i.id)", accept: [404], what: "removing network \(i.name)") } catch {
+            do {
+                try engine.expect("DELETE", "/networks/\(i.id)", accept: [404], what: "removing network \(i.name)")
+            } catch {
                 problems.append(error.description)
             }
         }

@@ -37,20 +37,26 @@ public struct TarWriter {
         func put(_ s: [UInt8], _ at: Int, _ width: Int) { for (k, b) in s.prefix(width).enumerated() { h[at + k] = b } }
         func octal(_ v: Int, _ at: Int, _ width: Int) {
             let digits = String(v, radix: 8)
-            put(Array((String(repeating: "0", count: Swift.max(0, width - 1 - digits.count)) + digits).utf8), at, width - 1)
+            put(
+                Array((String(repeating: "0", count: Swift.max(0, width - 1 - digits.count)) + digits).utf8), at,
+                width - 1)
         }
         let n = Array(name.utf8)
         if n.count <= 100 {
             put(n, 0, 100)
         } else {
             // Split at a slash: prefix (≤ 155) / name (≤ 100).
-            guard let cut = n.indices.filter({ n[$0] == UInt8(ascii: "/") && $0 <= 155 && n.count - $0 - 1 <= 100 }).last else {
+            guard
+                let cut = n.indices.filter({ n[$0] == UInt8(ascii: "/") && $0 <= 155 && n.count - $0 - 1 <= 100 }).last
+            else {
                 throw PipeperfError(.docker, "build context: the path \(name) is too long for a tar archive")
             }
             put(Array(n[(cut + 1)...]), 0, 100)
             put(Array(n[..<cut]), 345, 155)
         }
-        guard link.utf8.count <= 100 else { throw PipeperfError(.docker, "build context: the link target of \(name) is too long") }
+        guard link.utf8.count <= 100 else {
+            throw PipeperfError(.docker, "build context: the link target of \(name) is too long")
+        }
         octal(mode, 100, 8)
         octal(0, 108, 8)
         octal(0, 116, 8)
@@ -88,7 +94,9 @@ public struct TarWriter {
                 guard len > 0 else { throw PipeperfError(.docker, "build context: cannot read the link \(path)") }
                 try addSymlink(inArchive, target: String(cString: buf))
             case S_IFREG:
-                guard let data = FileManager.default.contents(atPath: path) else { throw PipeperfError(.docker, "build context: cannot read \(path)") }
+                guard let data = FileManager.default.contents(atPath: path) else {
+                    throw PipeperfError(.docker, "build context: cannot read \(path)")
+                }
                 try addFile(inArchive, [UInt8](data), mode: Int(st.st_mode & 0o7777))
             default: continue
             }

@@ -39,10 +39,18 @@ extension RunReport {
             w.beginObject("throughput")
             if let tp = t.throughput {
                 w.beginObject(tp.signal)
-                if let v = tp.targetPerSecond { w.field("target_per_s", v, decimals: 1) } else { w.fieldNull("target_per_s") }
+                if let v = tp.targetPerSecond {
+                    w.field("target_per_s", v, decimals: 1)
+                } else {
+                    w.fieldNull("target_per_s")
+                }
                 w.field("sent_per_s", tp.sentPerSecond, decimals: 1)
                 w.field("acked_per_s", tp.ackedPerSecond, decimals: 1)
-                if let v = tp.receivedPerSecond { w.field("received_per_s", v, decimals: 1) } else { w.fieldNull("received_per_s") }
+                if let v = tp.receivedPerSecond {
+                    w.field("received_per_s", v, decimals: 1)
+                } else {
+                    w.fieldNull("received_per_s")
+                }
                 w.field("sent", tp.sent)
                 w.field("acked", tp.acked)
                 w.field("failed", tp.failed)
@@ -50,7 +58,11 @@ extension RunReport {
                 if let v = tp.droppedPct { w.field("dropped_pct", v, decimals: 4) } else { w.fieldNull("dropped_pct") }
                 if let v = tp.missing { w.field("missing", v) } else { w.fieldNull("missing") }
                 if let v = tp.duplicates { w.field("duplicates", v) } else { w.fieldNull("duplicates") }
-                if let v = tp.bytesPerItem { w.field("bytes_per_item", v, decimals: 1) } else { w.fieldNull("bytes_per_item") }
+                if let v = tp.bytesPerItem {
+                    w.field("bytes_per_item", v, decimals: 1)
+                } else {
+                    w.fieldNull("bytes_per_item")
+                }
                 w.field("late_batches", tp.lateBatches)
                 w.field("in_flight", tp.inFlight)
                 w.endObject()
@@ -76,7 +88,11 @@ extension RunReport {
                 w.field("cpu_cores_max", c.cpuCoresMax, decimals: 3)
                 w.field("rss_bytes_avg", Int(c.rssBytesAvg))
                 w.field("rss_bytes_max", Int(c.rssBytesMax))
-                if let v = c.cpuPer100kPerSecond { w.field("cpu_cores_per_100k_per_s", v, decimals: 3) } else { w.fieldNull("cpu_cores_per_100k_per_s") }
+                if let v = c.cpuPer100kPerSecond {
+                    w.field("cpu_cores_per_100k_per_s", v, decimals: 3)
+                } else {
+                    w.fieldNull("cpu_cores_per_100k_per_s")
+                }
                 if c.source != "process" {
                     w.field("source", c.source)
                     if let v = c.netRxBytesPerSecond { w.field("net_rx_bytes_per_s", v, decimals: 0) }
@@ -112,20 +128,35 @@ extension RunReport {
     func rate(_ v: Double?) -> String { v.map(formatRate) ?? "—" }
 
     func table(markdown: Bool) -> String {
-        var rows: [[String]] = [["test", "status", "window s", "target/s", "sent/s", "received/s", "dropped %", "missing", "dup", "p50 ms", "p99 ms", "B/item"]]
+        var rows: [[String]] = [
+            [
+                "test", "status", "window s", "target/s", "sent/s", "received/s", "dropped %", "missing", "dup",
+                "p50 ms", "p99 ms", "B/item",
+            ]
+        ]
         for t in tests {
             let tp = t.throughput
             let lat = Dictionary(t.latencyMs, uniquingKeysWith: { a, _ in a })
-            rows.append([t.name, t.status, formatFixed(t.windowSeconds, 1), rate(tp?.targetPerSecond), rate(tp?.sentPerSecond), rate(tp?.receivedPerSecond),
-                         tp?.droppedPct.map { formatFixed($0, 3) } ?? "—", tp?.missing.map(String.init) ?? "—", tp?.duplicates.map(String.init) ?? "—",
-                         lat["p50"].map { formatFixed($0, 2) } ?? "—", lat["p99"].map { formatFixed($0, 2) } ?? "—",
-                         tp?.bytesPerItem.map { formatFixed($0, 1) } ?? "—"])
+            rows.append([
+                t.name, t.status, formatFixed(t.windowSeconds, 1), rate(tp?.targetPerSecond), rate(tp?.sentPerSecond),
+                rate(tp?.receivedPerSecond),
+                tp?.droppedPct.map { formatFixed($0, 3) } ?? "—", tp?.missing.map(String.init) ?? "—",
+                tp?.duplicates.map(String.init) ?? "—",
+                lat["p50"].map { formatFixed($0, 2) } ?? "—", lat["p99"].map { formatFixed($0, 2) } ?? "—",
+                tp?.bytesPerItem.map { formatFixed($0, 1) } ?? "—",
+            ])
         }
-        var comp: [[String]] = [["test", "component", "cpu avg", "cpu p95", "cpu max", "rss avg MiB", "rss max MiB", "cpu per 100k/s"]]
+        var comp: [[String]] = [
+            ["test", "component", "cpu avg", "cpu p95", "cpu max", "rss avg MiB", "rss max MiB", "cpu per 100k/s"]
+        ]
         for t in tests {
             for c in t.components {
-                comp.append([t.name, c.name, formatFixed(c.cpuCoresAvg, 3), formatFixed(c.cpuCoresP95, 3), formatFixed(c.cpuCoresMax, 3),
-                             formatFixed(c.rssBytesAvg / 1_048_576, 1), formatFixed(c.rssBytesMax / 1_048_576, 1), c.cpuPer100kPerSecond.map { formatFixed($0, 3) } ?? "—"])
+                comp.append([
+                    t.name, c.name, formatFixed(c.cpuCoresAvg, 3), formatFixed(c.cpuCoresP95, 3),
+                    formatFixed(c.cpuCoresMax, 3),
+                    formatFixed(c.rssBytesAvg / 1_048_576, 1), formatFixed(c.rssBytesMax / 1_048_576, 1),
+                    c.cpuPer100kPerSecond.map { formatFixed($0, 3) } ?? "—",
+                ])
             }
         }
         var out = markdown ? "## pipeperf: \(suite) — \(status)\n\n" : "pipeperf report: \(suite) — \(status)\n\n"
@@ -136,10 +167,16 @@ extension RunReport {
             for r in t.invalidReasons { notes.append("\(t.name): invalid: \(r)") }
             for a in t.assertions where !a.passed { notes.append("\(t.name): assertion \(a.message)") }
             if let e = t.error { notes.append("\(t.name): \(e)") }
-            if !t.windowComplete { notes.append("\(t.name): the observation window is incomplete (the test stopped inside it)") }
+            if !t.windowComplete {
+                notes.append("\(t.name): the observation window is incomplete (the test stopped inside it)")
+            }
         }
-        if !notes.isEmpty { out += "\n" + notes.map { markdown ? "- \($0)" : "  \($0)" }.joined(separator: "\n") + "\n" }
-        if let c = samplerCPUSeconds, let n = samplerSamples { out += "\n\(markdown ? "_" : "")sampler: \(n) samples, \(formatFixed(c, 3)) s CPU\(markdown ? "_" : "")\n" }
+        if !notes.isEmpty {
+            out += "\n" + notes.map { markdown ? "- \($0)" : "  \($0)" }.joined(separator: "\n") + "\n"
+        }
+        if let c = samplerCPUSeconds, let n = samplerSamples {
+            out += "\n\(markdown ? "_" : "")sampler: \(n) samples, \(formatFixed(c, 3)) s CPU\(markdown ? "_" : "")\n"
+        }
         return out
     }
 
@@ -151,19 +188,27 @@ extension RunReport {
         }
         var widths = [Int](repeating: 0, count: rows[0].count)
         for r in rows { for (i, c) in r.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
-        return rows.map { r in r.enumerated().map { $0.element + String(repeating: " ", count: Swift.max(0, widths[$0.offset] - $0.element.count)) }.joined(separator: "  ") }
-            .joined(separator: "\n") + "\n"
+        return rows.map { r in
+            r.enumerated().map {
+                $0.element + String(repeating: " ", count: Swift.max(0, widths[$0.offset] - $0.element.count))
+            }.joined(separator: "  ")
+        }
+        .joined(separator: "\n") + "\n"
     }
 
     /// github-action-benchmark's "customBiggerIsBetter"/"customSmallerIsBetter" entries.
     public var gab: String {
         var entries: [String] = []
         func add(_ name: String, _ unit: String, _ value: Double) {
-            entries.append("{\"name\":\(JSONWriter.quote(name)),\"unit\":\(JSONWriter.quote(unit)),\"value\":\(formatFixed(value, 3))}")
+            entries.append(
+                "{\"name\":\(JSONWriter.quote(name)),\"unit\":\(JSONWriter.quote(unit)),\"value\":\(formatFixed(value, 3))}"
+            )
         }
         for t in tests {
             if let tp = t.throughput {
-                add("\(suite)/\(t.name) \(tp.signal) received per second", "\(tp.signal)/s", tp.receivedPerSecond ?? tp.ackedPerSecond)
+                add(
+                    "\(suite)/\(t.name) \(tp.signal) received per second", "\(tp.signal)/s",
+                    tp.receivedPerSecond ?? tp.ackedPerSecond)
                 if let d = tp.droppedPct { add("\(suite)/\(t.name) dropped", "%", d) }
             }
             for (k, v) in t.latencyMs where k == "p99" { add("\(suite)/\(t.name) latency \(k)", "ms", v) }

@@ -7,7 +7,6 @@
 import PipeperfBase
 import AdminHTTP
 
-
 public struct ThroughputReport: Sendable {
     public var signal = "logs"
     public var targetPerSecond: Double? = nil
@@ -86,7 +85,9 @@ public enum ReportBuilder {
     /// Computes the report of the run folder's records.
     public static func build(_ r: RunRecords) -> RunReport {
         var env: [(String, String)] = []
-        if case .object(let o)? = r.meta["environment"] { for k in o.keys.sorted() { env.append((k, o[k]?.string ?? o[k]?.number.map { String($0) } ?? "")) } }
+        if case .object(let o)? = r.meta["environment"] {
+            for k in o.keys.sorted() { env.append((k, o[k]?.string ?? o[k]?.number.map { String($0) } ?? "")) }
+        }
         var tests: [TestReport] = []
         let assertionsByTest = r.meta["assertions"]
         for t in r.status["tests"]?.array ?? [] {
@@ -95,15 +96,18 @@ public enum ReportBuilder {
             let exprs = (assertionsByTest?[name]?.array ?? []).compactMap(\.string)
             if !exprs.isEmpty {
                 report.assertions = exprs.map { evaluate($0, in: flatten(report)) }
-                if report.status == "passed" && report.assertions.contains(where: { !$0.passed }) { report.status = "failed" }
+                if report.status == "passed" && report.assertions.contains(where: { !$0.passed }) {
+                    report.status = "failed"
+                }
             }
             tests.append(report)
         }
         let sampler = r.samples.last { $0["source"]?.string == "sampler" }
         var status = r.status["status"]?.string ?? "unknown"
         if status == "passed" && tests.contains(where: { $0.status == "failed" }) { status = "failed" }
-        return RunReport(suite: r.status["suite"]?.string ?? "", status: status, folder: r.folder, environment: env, tests: tests,
-                         samplerCPUSeconds: sampler?["cpu_s"]?.number, samplerSamples: sampler?["samples"]?.number.map { Int($0) })
+        return RunReport(
+            suite: r.status["suite"]?.string ?? "", status: status, folder: r.folder, environment: env, tests: tests,
+            samplerCPUSeconds: sampler?["cpu_s"]?.number, samplerSamples: sampler?["samples"]?.number.map { Int($0) })
     }
 
     static func eventTime(_ e: JSON) -> Double { (e["time_unix_nano"]?.number ?? 0) / 1e9 }
@@ -115,15 +119,19 @@ public enum ReportBuilder {
         let lastEvent = events.last.map(eventTime)
         let windowStart = start ?? events.first.map(eventTime) ?? 0
         let windowEnd = stop ?? lastEvent ?? windowStart
-        var report = TestReport(name: name, status: status, error: error, windowSeconds: Swift.max(0, windowEnd - windowStart),
-                                windowComplete: start != nil && stop != nil)
+        var report = TestReport(
+            name: name, status: status, error: error, windowSeconds: Swift.max(0, windowEnd - windowStart),
+            windowComplete: start != nil && stop != nil)
         // Phases: warm-up from the load's start to the window, the window, then drain to the test's end.
         let testStart = events.first.map(eventTime) ?? windowStart
         let loadStart = events.first { $0["name"]?.string == "load_started" }.map(eventTime) ?? testStart
         let testEnd = lastEvent ?? windowEnd
         if start != nil {
-            report.phases = [("warmup", loadStart - testStart, windowStart - testStart), ("measure", windowStart - testStart, windowEnd - testStart),
-                             ("drain", windowEnd - testStart, testEnd - testStart)]
+            report.phases = [
+                ("warmup", loadStart - testStart, windowStart - testStart),
+                ("measure", windowStart - testStart, windowEnd - testStart),
+                ("drain", windowEnd - testStart, testEnd - testStart),
+            ]
             let tagged = r.samples.filter { $0["source"]?.string != "sampler" }.compactMap { s -> String? in
                 let t = (s["t"]?.number ?? 0) / 1e9
                 if t >= loadStart && t < windowStart { return "warmup" }
@@ -160,9 +168,19 @@ public enum ReportBuilder {
             if tp.sent > 0, let wire = load["bytes_wire"]?.number { tp.bytesPerItem = wire / Double(tp.sent) }
             let duration = load["duration_s"]?.number ?? 0
             // Windowed rates from the load generator's live /status samples; totals over its run otherwise.
-            let loadSamples = windowSamples.filter { $0["component"]?.string == loadName && $0["source"]?.string == "component" }
-            if let rate = windowRate(loadSamples, "status.sent") { tp.sentPerSecond = rate } else if duration > 0 { tp.sentPerSecond = Double(tp.sent) / duration }
-            if let rate = windowRate(loadSamples, "status.acked") { tp.ackedPerSecond = rate } else if duration > 0 { tp.ackedPerSecond = Double(tp.acked) / duration }
+            let loadSamples = windowSamples.filter {
+                $0["component"]?.string == loadName && $0["source"]?.string == "component"
+            }
+            if let rate = windowRate(loadSamples, "status.sent") {
+                tp.sentPerSecond = rate
+            } else if duration > 0 {
+                tp.sentPerSecond = Double(tp.sent) / duration
+            }
+            if let rate = windowRate(loadSamples, "status.acked") {
+                tp.ackedPerSecond = rate
+            } else if duration > 0 {
+                tp.ackedPerSecond = Double(tp.acked) / duration
+            }
             if let (backend, snap) = snapshot, let sig = snap[tp.signal] {
                 let received = Int(sig["received"]?.number ?? 0)
                 tp.received = received
@@ -172,19 +190,29 @@ public enum ReportBuilder {
                 // in flight when the load stopped is reported as such, not as loss.
                 let settled = tp.sent - tp.inFlight
                 tp.droppedPct = settled > 0 ? Double(Swift.max(0, settled - received)) * 100 / Double(settled) : 0
-                let backendSamples = windowSamples.filter { $0["component"]?.string == backend && $0["source"]?.string == "component" }
-                tp.receivedPerSecond = windowRate(backendSamples, "status.\(tp.signal).received") ?? (duration > 0 ? Double(received) / duration : nil)
+                let backendSamples = windowSamples.filter {
+                    $0["component"]?.string == backend && $0["source"]?.string == "component"
+                }
+                tp.receivedPerSecond =
+                    windowRate(backendSamples, "status.\(tp.signal).received")
+                    ?? (duration > 0 ? Double(received) / duration : nil)
                 if case .object(let lat)? = snap["latency_ms"] {
-                    for k in ["p50", "p90", "p99", "p99_9", "max"] { if let v = lat[k]?.number { report.latencyMs.append((k, v)) } }
+                    for k in ["p50", "p90", "p99", "p99_9", "max"] {
+                        if let v = lat[k]?.number { report.latencyMs.append((k, v)) }
+                    }
                 }
             }
             // Validity: the load generator must have kept up and had CPU to spare.
             if let target = tp.targetPerSecond, target > 0, tp.achievedRate < target * 0.97 {
-                report.invalidReasons.append("the load generator reached \(formatFixed(tp.achievedRate * 100 / target, 1)) % of its target rate (under 97 %): the numbers describe the generator, not the pipeline")
+                report.invalidReasons.append(
+                    "the load generator reached \(formatFixed(tp.achievedRate * 100 / target, 1)) % of its target rate (under 97 %): the numbers describe the generator, not the pipeline"
+                )
             }
             let threads = load["threads"]?.number ?? 1
             if let cpu = load["cpu_seconds"]?.number, duration > 0, cpu / duration / threads > 0.8 {
-                report.invalidReasons.append("the load generator used \(formatFixed(cpu / duration / threads * 100, 0)) % of its \(Int(threads)) thread(s)' CPU (over 80 %)")
+                report.invalidReasons.append(
+                    "the load generator used \(formatFixed(cpu / duration / threads * 100, 0)) % of its \(Int(threads)) thread(s)' CPU (over 80 %)"
+                )
             }
             report.throughput = tp
         }
@@ -197,7 +225,9 @@ public enum ReportBuilder {
             if let c = s["component"]?.string, !names.contains(c) { names.append(c) }
         }
         for c in names {
-            let present = readers.filter { r in windowSamples.contains { $0["component"]?.string == c && $0["source"]?.string == r.name } }
+            let present = readers.filter { r in
+                windowSamples.contains { $0["component"]?.string == c && $0["source"]?.string == r.name }
+            }
             guard let reader = present.max(by: { $0.fields.precedence < $1.fields.precedence }) else { continue }
             let source = reader.name
             let ps = windowSamples.filter { $0["component"]?.string == c && $0["source"]?.string == source }
@@ -221,12 +251,17 @@ public enum ReportBuilder {
             let avg = total > 0 ? used / total : 0
             let rss = ps.compactMap { reader.fields.memoryBytes($0) }
             let sorted = rates.sorted()
-            let p95 = sorted.isEmpty ? 0 : sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
+            let p95 =
+                sorted.isEmpty
+                ? 0 : sorted[Swift.min(sorted.count - 1, Int((Double(sorted.count) * 0.95).rounded(.up)) - 1)]
             var per100k: Double? = nil
-            if let rps = report.throughput?.receivedPerSecond ?? report.throughput?.ackedPerSecond, rps > 0 { per100k = avg / (rps / 100_000) }
-            var cr = ComponentReport(name: c, cpuCoresAvg: avg, cpuCoresP95: p95, cpuCoresMax: sorted.last ?? 0,
-                                     rssBytesAvg: rss.isEmpty ? 0 : rss.reduce(0, +) / Double(rss.count), rssBytesMax: rss.max() ?? 0,
-                                     cpuPer100kPerSecond: per100k, samples: ps.count)
+            if let rps = report.throughput?.receivedPerSecond ?? report.throughput?.ackedPerSecond, rps > 0 {
+                per100k = avg / (rps / 100_000)
+            }
+            var cr = ComponentReport(
+                name: c, cpuCoresAvg: avg, cpuCoresP95: p95, cpuCoresMax: sorted.last ?? 0,
+                rssBytesAvg: rss.isEmpty ? 0 : rss.reduce(0, +) / Double(rss.count), rssBytesMax: rss.max() ?? 0,
+                cpuPer100kPerSecond: per100k, samples: ps.count)
             cr.source = source
             reader.fields.extras(ps, &cr)
             report.components.append(cr)
@@ -288,7 +323,9 @@ public enum ReportBuilder {
             let path = String(expression[..<r.lowerBound]).trimmingSpaces
             guard let limit = Double(String(expression[r.upperBound...]).trimmingSpaces) else { break }
             guard let v = values[path] else {
-                return AssertionResult(expression: expression, passed: false, value: nil, message: "\(path) is not in the report of this test")
+                return AssertionResult(
+                    expression: expression, passed: false, value: nil,
+                    message: "\(path) is not in the report of this test")
             }
             let ok: Bool
             switch op {
@@ -299,9 +336,12 @@ public enum ReportBuilder {
             case "<": ok = v < limit
             default: ok = v > limit
             }
-            return AssertionResult(expression: expression, passed: ok, value: v,
-                                   message: ok ? "ok" : "\(expression) failed: \(path) is \(formatFixed(v, 3))")
+            return AssertionResult(
+                expression: expression, passed: ok, value: v,
+                message: ok ? "ok" : "\(expression) failed: \(path) is \(formatFixed(v, 3))")
         }
-        return AssertionResult(expression: expression, passed: false, value: nil, message: "cannot read '\(expression)': expected PATH OP NUMBER")
+        return AssertionResult(
+            expression: expression, passed: false, value: nil,
+            message: "cannot read '\(expression)': expected PATH OP NUMBER")
     }
 }

@@ -31,7 +31,11 @@ public struct RunRecords: Sendable {
         for t in (try? FileManager.default.contentsOfDirectory(atPath: testsDir)) ?? [] {
             var m: [String: JSON] = [:]
             for f in (try? FileManager.default.contentsOfDirectory(atPath: "\(testsDir)/\(t)")) ?? [] {
-                if let text = try? String(contentsOfFile: "\(testsDir)/\(t)/\(f)", encoding: .utf8), let j = JSON.parse(text) { m[f] = j }
+                if let text = try? String(contentsOfFile: "\(testsDir)/\(t)/\(f)", encoding: .utf8),
+                    let j = JSON.parse(text)
+                {
+                    m[f] = j
+                }
             }
             files[t] = m
         }

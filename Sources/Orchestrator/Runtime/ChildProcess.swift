@@ -7,7 +7,6 @@ import FoundationEssentials
 import PipeperfBase
 import Synchronization
 
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -23,8 +22,11 @@ public final class ChildProcess: @unchecked Sendable {
     static let live = Mutex<Set<Int32>>([])
 
     /// Starts `command` with `environment` added, in `directory`, output to `stdoutPath`/`stderrPath`.
-    public init(command: [String], environment: [(String, String)] = [], directory: String? = nil, stdoutPath: String, stderrPath: String,
-                cpus: [Int]? = nil) throws(PipeperfError) {
+    public init(
+        command: [String], environment: [(String, String)] = [], directory: String? = nil, stdoutPath: String,
+        stderrPath: String,
+        cpus: [Int]? = nil
+    ) throws(PipeperfError) {
         guard let program = command.first else { throw PipeperfError(.process, "empty command") }
         let resolved = ChildProcess.resolve(program)
         let out = open(stdoutPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
@@ -33,7 +35,9 @@ public final class ChildProcess: @unchecked Sendable {
             if out >= 0 { close(out) }
             if err >= 0 { close(err) }
         }
-        guard out >= 0, err >= 0 else { throw PipeperfError(.process, "cannot create \(stdoutPath): \(String(cString: strerror(errno)))") }
+        guard out >= 0, err >= 0 else {
+            throw PipeperfError(.process, "cannot create \(stdoutPath): \(String(cString: strerror(errno)))")
+        }
         var env = ProcessInfo.processInfo.environment
         for (k, v) in environment { env[k] = v }
         let envStrings = env.map { "\($0.key)=\($0.value)" }
@@ -70,7 +74,9 @@ public final class ChildProcess: @unchecked Sendable {
     /// pipeperf's own executables (loadgen, null-sink, fake-backend, pipeperf) are found next to this
     /// binary; anything else goes through PATH.
     static func resolve(_ program: String) -> String {
-        guard !program.contains("/"), ["loadgen", "null-sink", "fake-backend", "pipeperf"].contains(program) else { return program }
+        guard !program.contains("/"), ["loadgen", "null-sink", "fake-backend", "pipeperf"].contains(program) else {
+            return program
+        }
         let candidate = "\(executableDirectory)/\(program)"
         return access(candidate, X_OK) == 0 ? candidate : program
     }

@@ -35,8 +35,10 @@ enum HTTPExchange {
     static let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
 
     /// A connected channel with the HTTP client codec and `handler` after it.
-    static func connect(_ target: HTTPTarget, timeoutNanos: UInt64 = 5_000_000_000,
-                        handler: @escaping @Sendable () -> ChannelHandler) throws(PipeperfError) -> Channel {
+    static func connect(
+        _ target: HTTPTarget, timeoutNanos: UInt64 = 5_000_000_000,
+        handler: @escaping @Sendable () -> ChannelHandler
+    ) throws(PipeperfError) -> Channel {
         let bootstrap = ClientBootstrap(group: group.next())
             .connectTimeout(.nanoseconds(Int64(min(timeoutNanos, 5_000_000_000))))
             .channelInitializer { channel in
@@ -56,8 +58,10 @@ enum HTTPExchange {
     }
 
     /// Sends the request head (and body) on `channel`.
-    static func send(_ channel: Channel, method: String, uri: String, host: String, headers: [(String, String)], body: [UInt8]?,
-                     contentType: String?) {
+    static func send(
+        _ channel: Channel, method: String, uri: String, host: String, headers: [(String, String)], body: [UInt8]?,
+        contentType: String?
+    ) {
         var head = HTTPRequestHead(version: .http1_1, method: HTTPMethod(rawValue: method), uri: uri)
         head.headers.add(name: "Host", value: host)
         head.headers.add(name: "User-Agent", value: "pipeperf")
@@ -68,17 +72,25 @@ enum HTTPExchange {
             if let contentType, body != nil { head.headers.add(name: "Content-Type", value: contentType) }
         }
         channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body, !body.isEmpty { channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil) }
+        if let body, !body.isEmpty {
+            channel.write(HTTPClientRequestPart.body(.byteBuffer(ByteBuffer(bytes: body))), promise: nil)
+        }
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
     }
 
     /// One request and its whole answer (status, body), within `timeoutNanos`.
-    static func perform(_ target: HTTPTarget, method: String, uri: String, host: String, headers: [(String, String)] = [],
-                        body: [UInt8]? = nil, contentType: String? = nil, timeoutNanos: UInt64,
-                        maxBytes: Int = 64 << 20) throws(PipeperfError) -> (status: Int, body: [UInt8]) {
+    static func perform(
+        _ target: HTTPTarget, method: String, uri: String, host: String, headers: [(String, String)] = [],
+        body: [UInt8]? = nil, contentType: String? = nil, timeoutNanos: UInt64,
+        maxBytes: Int = 64 << 20
+    ) throws(PipeperfError) -> (status: Int, body: [UInt8]) {
         let promise = group.next().makePromise(of: (Int, [UInt8]).self)
         let channel: Channel
-        do { channel = try connect(target, timeoutNanos: timeoutNanos) { ResponseCollector(promise: promise, maxBytes: maxBytes) } } catch {
+        do {
+            channel = try connect(target, timeoutNanos: timeoutNanos) {
+                ResponseCollector(promise: promise, maxBytes: maxBytes)
+            }
+        } catch {
             promise.fail(error)  // never handed to a handler
             throw error
         }
@@ -113,11 +125,15 @@ enum HTTPExchange {
 
 public enum HTTPClient {
     /// Sends one request to an http:// URL; throws on connection problems or when `timeoutNanos` passes.
-    public static func request(_ method: String, _ url: HTTPURL, body: String? = nil, bodyBytes: [UInt8]? = nil, headers: [(String, String)] = [],
-                               contentType: String? = nil, timeoutNanos: UInt64 = 10_000_000_000) throws(PipeperfError) -> HTTPResult {
+    public static func request(
+        _ method: String, _ url: HTTPURL, body: String? = nil, bodyBytes: [UInt8]? = nil,
+        headers: [(String, String)] = [],
+        contentType: String? = nil, timeoutNanos: UInt64 = 10_000_000_000
+    ) throws(PipeperfError) -> HTTPResult {
         let payload = bodyBytes ?? body.map { Array($0.utf8) }
-        let r = try HTTPExchange.perform(.tcp(host: url.host, port: url.port), method: method, uri: url.path, host: "\(url.host):\(url.port)",
-                                         headers: headers, body: payload, contentType: contentType, timeoutNanos: timeoutNanos)
+        let r = try HTTPExchange.perform(
+            .tcp(host: url.host, port: url.port), method: method, uri: url.path, host: "\(url.host):\(url.port)",
+            headers: headers, body: payload, contentType: contentType, timeoutNanos: timeoutNanos)
         return HTTPResult(status: r.status, body: String(decoding: r.body, as: UTF8.self))
     }
 }
@@ -181,7 +197,9 @@ public struct HTTPURL: Sendable {
         let slash = rest.firstIndex(of: "/") ?? rest.endIndex
         let authority = String(rest[..<slash])
         path = slash == rest.endIndex ? "/" : String(rest[slash...])
-        guard case .success(let e) = Endpoint.parse(authority.contains(":") ? authority : authority + ":80") else { return nil }
+        guard case .success(let e) = Endpoint.parse(authority.contains(":") ? authority : authority + ":80") else {
+            return nil
+        }
         host = e.host
         port = Int(e.port)
     }

@@ -58,7 +58,9 @@ public enum Procfs {
         defer { closedir(dir) }
         var out: [Int32] = []
         while let e = readdir(dir) {
-            let name = withUnsafePointer(to: e.pointee.d_name) { $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) } }
+            let name = withUnsafePointer(to: e.pointee.d_name) {
+                $0.withMemoryRebound(to: CChar.self, capacity: 256) { String(cString: $0) }
+            }
             if let t = Int32(name) { out.append(t) }
         }
         return out
@@ -91,8 +93,12 @@ public enum Procfs {
             r.openFiles += countEntries("/proc/\(pid)/fd")
             if let status = read("/proc/\(pid)/status") {
                 for line in status.split(separator: "\n") {
-                    if line.hasPrefix("voluntary_ctxt_switches:") { r.voluntarySwitches += UInt64(line.split(separator: "\t").last ?? "") ?? 0 }
-                    if line.hasPrefix("nonvoluntary_ctxt_switches:") { r.involuntarySwitches += UInt64(line.split(separator: "\t").last ?? "") ?? 0 }
+                    if line.hasPrefix("voluntary_ctxt_switches:") {
+                        r.voluntarySwitches += UInt64(line.split(separator: "\t").last ?? "") ?? 0
+                    }
+                    if line.hasPrefix("nonvoluntary_ctxt_switches:") {
+                        r.involuntarySwitches += UInt64(line.split(separator: "\t").last ?? "") ?? 0
+                    }
                 }
             }
             r.processes += 1

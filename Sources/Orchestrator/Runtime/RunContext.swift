@@ -90,7 +90,8 @@ final class RunContext {
 
     /// Renders a template file into rendered/DESTINATION with the suite's variables, `variables`, the
     /// paths of what was rendered so far and the run folder; returns the written path.
-    func render(source: String, destination: String, variables: [String: TemplateValue]) throws(PipeperfError) -> String {
+    func render(source: String, destination: String, variables: [String: TemplateValue]) throws(PipeperfError) -> String
+    {
         let full = source.hasPrefix("/") ? source : "\(suite.baseDirectory)/\(source)"
         let text: String
         do { text = try String(contentsOfFile: full, encoding: .utf8) } catch {
@@ -101,11 +102,15 @@ final class RunContext {
         vars["rendered"] = .map(rendered.mapValues { .text($0) })
         vars["run_folder"] = .text(folder.path)
         let out: String
-        do { out = try Template(text).render(vars) } catch { throw PipeperfError(.invalidInput, "\(full): \(error)", cause: error) }
+        do { out = try Template(text).render(vars) } catch {
+            throw PipeperfError(.invalidInput, "\(full): \(error)", cause: error)
+        }
         try write("rendered/\(destination)", out)
         events.record("template_rendered", [("source", full), ("destination", folder.file("rendered/\(destination)"))])
         return folder.file("rendered/\(destination)")
     }
 }
 
-func safeName(_ s: String) -> String { String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "=" || $0 == "," ? $0 : "_" }) }
+func safeName(_ s: String) -> String {
+    String(s.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" || $0 == "=" || $0 == "," ? $0 : "_" })
+}

@@ -5,7 +5,6 @@ import PipeperfBase
 import AdminHTTP
 import FoundationEssentials
 
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -20,8 +19,9 @@ public final class RunFolder: @unchecked Sendable {
         var tm = tm()
         var secs = time_t(t)
         gmtime_r(&secs, &tm)
-        let stamp = String(format: "%04d%02d%02dT%02d%02d%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
-                           Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
+        let stamp = String(
+            format: "%04d%02d%02dT%02d%02d%02dZ", Int(tm.tm_year) + 1900, Int(tm.tm_mon) + 1, Int(tm.tm_mday),
+            Int(tm.tm_hour), Int(tm.tm_min), Int(tm.tm_sec))
         var candidate = "\(results)/\(safe)/\(stamp)"
         var n = 1
         while FileManager.default.fileExists(atPath: candidate) {
@@ -46,7 +46,8 @@ public final class RunFolder: @unchecked Sendable {
         let target = file(name)
         let dir = String(target[..<target.lastIndex(of: "/")!])
         do { try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true) } catch {
-            throw PipeperfError(.results, "cannot write \(target): cannot create \(dir): \(error.localizedDescription)", cause: error)
+            throw PipeperfError(
+                .results, "cannot write \(target): cannot create \(dir): \(error.localizedDescription)", cause: error)
         }
         let tmp = "\(target).tmp-\(getpid())"
         func failed(_ what: String) -> PipeperfError {
@@ -97,7 +98,10 @@ public final class EventLog: @unchecked Sendable {
     public init() {}
 
     public func record(_ name: String, component: String? = nil, _ attributes: [(String, String)] = []) {
-        events.append(RunEvent(unixNanos: SystemClock.unixNanos(), name: name, test: test, step: step, component: component, attributes: attributes))
+        events.append(
+            RunEvent(
+                unixNanos: SystemClock.unixNanos(), name: name, test: test, step: step, component: component,
+                attributes: attributes))
     }
 
     public var json: String {

@@ -27,8 +27,9 @@ extension Runner {
             let n = events.events.count
             let p: ChildProcess
             do {
-                p = try ChildProcess(command: argv, environment: environment, directory: folder.path,
-                                     stdoutPath: folder.file("logs/hook-\(n).stdout"), stderrPath: folder.file("logs/hook-\(n).stderr"))
+                p = try ChildProcess(
+                    command: argv, environment: environment, directory: folder.path,
+                    stdoutPath: folder.file("logs/hook-\(n).stdout"), stderrPath: folder.file("logs/hook-\(n).stderr"))
             } catch { throw PipeperfError(.process, "run_command: \(error.message)", cause: error) }
             let deadline = SystemClock.monotonicNanos() + timeout
             while p.isRunning {
@@ -40,13 +41,20 @@ extension Runner {
             }
             guard p.exitCode == 0 else {
                 let err = (try? String(contentsOfFile: folder.file("logs/hook-\(n).stderr"), encoding: .utf8)) ?? ""
-                throw PipeperfError(.failed, "run_command \(argv.joined(separator: " ")) ended with \(p.exitDescription): \(err.split(separator: "\n").last ?? "")")
+                throw PipeperfError(
+                    .failed,
+                    "run_command \(argv.joined(separator: " ")) ended with \(p.exitDescription): \(err.split(separator: "\n").last ?? "")"
+                )
             }
         case .sendHTTPRequest(let method, let url, let body, let headers, let expect):
             guard let u = HTTPURL(url) else { throw PipeperfError(.failed, "bad URL \(url)") }
             let r = try HTTPClient.request(method, u, body: body, headers: headers)
-            if let expect, r.status != expect { throw PipeperfError(.failed, "\(method) \(url) answered \(r.status), expected \(expect)") }
-            if expect == nil && !(200..<300).contains(r.status) { throw PipeperfError(.failed, "\(method) \(url) answered \(r.status)") }
+            if let expect, r.status != expect {
+                throw PipeperfError(.failed, "\(method) \(url) answered \(r.status), expected \(expect)")
+            }
+            if expect == nil && !(200..<300).contains(r.status) {
+                throw PipeperfError(.failed, "\(method) \(url) answered \(r.status)")
+            }
         case .readyCheckHTTP(let r): try readyCheck(r, component: nil)
         case .recordEvent(let name, let attributes):
             if name == "observation_stop" { sampleAll() }
@@ -69,7 +77,8 @@ extension Runner {
             do {
                 let res = try HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000)
                 if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true)
-                    && (r.jsonField.map { jsonFieldMatches(res.body, $0, r.jsonValue) } ?? true) {
+                    && (r.jsonField.map { jsonFieldMatches(res.body, $0, r.jsonValue) } ?? true)
+                {
                     events.record("ready", component: component, [("url", r.url)])
                     return
                 }
@@ -80,7 +89,8 @@ extension Runner {
             try Interrupts.check()
             try sleep(r.intervalNanos)
         }
-        throw PipeperfError(.failed, "not ready: \(r.url) (\(last)) after \(formatFixed(Double(r.timeoutNanos) / 1e9, 1)) s")
+        throw PipeperfError(
+            .failed, "not ready: \(r.url) (\(last)) after \(formatFixed(Double(r.timeoutNanos) / 1e9, 1)) s")
     }
 }
 

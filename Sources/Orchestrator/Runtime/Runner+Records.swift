@@ -27,7 +27,8 @@ extension Runner {
     }
 
     func printProgress(elapsed: Double, total: Double) {
-        var line = "pipeperf: \(events.test ?? "") / \(events.step ?? "") \(formatFixed(elapsed, 0))/\(formatFixed(total, 0)) s"
+        var line =
+            "pipeperf: \(events.test ?? "") / \(events.step ?? "") \(formatFixed(elapsed, 0))/\(formatFixed(total, 0)) s"
         let latest = sampler?.latest.withLock { $0 } ?? [:]
         for key in latest.keys.sorted() {
             guard let reading = latest[key] else { continue }
@@ -41,8 +42,13 @@ extension Runner {
                 line += " | \(component) cpu \(formatFixed(r, 2))"
             }
             if let body = reading.status, let doc = JSON.parse(body) {
-                for (label, path) in [("sent", "sent"), ("received", "logs.received"), ("received", "traces.received"), ("received", "metrics.received")] {
-                    if let v = doc.at(path)?.number, v > 0, let r = rate(path, v) { line += " | \(component) \(label) \(formatRate(r))/s" }
+                for (label, path) in [
+                    ("sent", "sent"), ("received", "logs.received"), ("received", "traces.received"),
+                    ("received", "metrics.received"),
+                ] {
+                    if let v = doc.at(path)?.number, v > 0, let r = rate(path, v) {
+                        line += " | \(component) \(label) \(formatRate(r))/s"
+                    }
                 }
             }
         }
@@ -74,17 +80,22 @@ extension Runner {
 func environmentFacts() -> [(String, String)] {
     var facts: [(String, String)] = []
     let cpuinfo = Procfs.read("/proc/cpuinfo") ?? ""
-    if let model = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") })?.split(separator: ":").last {
+    if let model = cpuinfo.split(separator: "\n").first(where: { $0.hasPrefix("model name") })?.split(separator: ":")
+        .last
+    {
         facts.append(("cpu_model", String(model).trimmingSpaces))
     }
     facts.append(("cpus", String(sysconf(Int32(_SC_NPROCESSORS_ONLN)))))
     var u = utsname()
     uname(&u)
-    let release = withUnsafePointer(to: u.release) { $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) } }
+    let release = withUnsafePointer(to: u.release) {
+        $0.withMemoryRebound(to: CChar.self, capacity: 65) { String(cString: $0) }
+    }
     facts.append(("kernel", release))
     facts.append(("build", isDebugBuild ? "debug" : "release"))
     facts.append(("pipeperf_version", "0.1.0"))
-    if let mem = (Procfs.read("/proc/meminfo") ?? "").split(separator: "\n").first(where: { $0.hasPrefix("MemTotal") }) {
+    if let mem = (Procfs.read("/proc/meminfo") ?? "").split(separator: "\n").first(where: { $0.hasPrefix("MemTotal") })
+    {
         facts.append(("memory", String(mem.split(separator: ":").last ?? "").trimmingSpaces))
     }
     return facts

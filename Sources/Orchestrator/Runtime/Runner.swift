@@ -62,7 +62,9 @@ public final class Runner {
     /// Sleeps, waking at once for a signal (and printing the progress line once a second).
     func sleep(_ nanos: UInt64) throws(PipeperfError) {
         guard progress && nanos >= 2_000_000_000 else { return try Interrupts.sleep(nanos) }
-        try Interrupts.sleep(nanos) { [self] elapsed in printProgress(elapsed: Double(elapsed) / 1e9, total: Double(nanos) / 1e9) }
+        try Interrupts.sleep(nanos) { [self] elapsed in
+            printProgress(elapsed: Double(elapsed) / 1e9, total: Double(nanos) / 1e9)
+        }
     }
 
     // MARK: The run
@@ -72,7 +74,9 @@ public final class Runner {
         Interrupts.startWatcher(log: { printError($0) })
         events.record("suite_start", [("suite", suite.name)])
         writeMeta(selected)
-        do { sampler = try Sampler(path: folder.file("samples.jsonl")) } catch { log("pipeperf: monitoring is off: \(error)") }
+        do { sampler = try Sampler(path: folder.file("samples.jsonl")) } catch {
+            log("pipeperf: monitoring is off: \(error)")
+        }
         var status = RunStatus.passed
         do {
             try runHooks(suite.hooks.pre, point: "suite pre")
@@ -85,7 +89,9 @@ public final class Runner {
             try runHooks(suite.hooks.post, point: "suite post")
         } catch let e as PipeperfError where e.isInterruption {
             status = .aborted
-            log("pipeperf: interrupted: stopping the load and destroying every component (a second signal kills them at once)")
+            log(
+                "pipeperf: interrupted: stopping the load and destroying every component (a second signal kills them at once)"
+            )
         } catch {
             status = .failed
             log("pipeperf: \(error)")
@@ -106,12 +112,16 @@ public final class Runner {
             run.keep("report.json", r.render(.json))
             run.keep("report.md", r.render(.markdown))
             run.keep("report-gab.json", r.render(.gab))
-            if status == .passed && r.tests.contains(where: { $0.status == "failed" || $0.status == "invalid" }) { status = .failed }
+            if status == .passed && r.tests.contains(where: { $0.status == "failed" || $0.status == "invalid" }) {
+                status = .failed
+            }
         } catch {
             run.lost("cannot compute the report from \(folder.path): \(error)")
         }
         if !run.lostResults.isEmpty {
-            log("pipeperf: the run fails: \(run.lostResults.count) result\(run.lostResults.count == 1 ? "" : "s") could not be written (\(run.lostResults[0]))")
+            log(
+                "pipeperf: the run fails: \(run.lostResults.count) result\(run.lostResults.count == 1 ? "" : "s") could not be written (\(run.lostResults[0]))"
+            )
             if status == .passed { status = .failed }
         }
         return status
@@ -133,7 +143,7 @@ public final class Runner {
         var firstError: String? = nil
         do {
             try runHooks(t.hooks.pre, point: "test pre")
-        } catch where error.isInterruption {
+        } catch  where error.isInterruption {
             throw error
         } catch {
             firstError = "\(error)"
@@ -144,7 +154,7 @@ public final class Runner {
                 if debug { log("pipeperf: \(t.name): step '\(step.name)'") }
                 do {
                     try runStep(step)
-                } catch where error.isInterruption {
+                } catch  where error.isInterruption {
                     throw error
                 } catch {
                     firstError = firstError ?? "step '\(step.name)': \(error)"
@@ -154,7 +164,7 @@ public final class Runner {
                 events.step = nil
             }
         }
-        do { try runHooks(t.hooks.post, point: "test post") } catch where error.isInterruption { throw error } catch {
+        do { try runHooks(t.hooks.post, point: "test post") } catch  where error.isInterruption { throw error } catch {
             firstError = firstError ?? "\(error)"
         }
         events.step = nil
@@ -182,7 +192,7 @@ public final class Runner {
             do {
                 try body()
                 return
-            } catch where error.isInterruption {
+            } catch  where error.isInterruption {
                 throw error
             } catch {
                 if attempt < policy.retries {
@@ -289,8 +299,12 @@ public final class Runner {
     }
 
     func startExecution(_ c: Component) throws(PipeperfError) {
-        guard let e = c.execution else { throw PipeperfError(.failed, "component '\(c.name)' has no execution strategy") }
-        if executions[c.name] != nil { throw PipeperfError(.failed, "component '\(c.name)': its execution is already running") }
+        guard let e = c.execution else {
+            throw PipeperfError(.failed, "component '\(c.name)' has no execution strategy")
+        }
+        if executions[c.name] != nil {
+            throw PipeperfError(.failed, "component '\(c.name)': its execution is already running")
+        }
         executions[c.name] = try e.start(c, overrides: overrides[c.name] ?? [], in: run)
     }
 
@@ -310,7 +324,9 @@ public final class Runner {
             }
         }
         monitored.append(c.name)
-        events.record("monitoring_started", component: c.name, [("strategies", c.monitors.map { type(of: $0).info.name }.joined(separator: ","))])
+        events.record(
+            "monitoring_started", component: c.name,
+            [("strategies", c.monitors.map { type(of: $0).info.name }.joined(separator: ","))])
     }
 
     func stopMonitoring(_ c: Component) {
@@ -335,5 +351,6 @@ public final class Runner {
 /// The sum of the `received` counts in a status document (the drain's "has it settled" measure).
 func receivedTotal(_ body: String) -> Double {
     guard let j = JSON.parse(body) else { return -1 }
-    return ["logs", "traces", "metrics"].compactMap { j.at("\($0).received")?.number ?? j.at("\($0).requests")?.number }.reduce(0, +)
+    return ["logs", "traces", "metrics"].compactMap { j.at("\($0).received")?.number ?? j.at("\($0).requests")?.number }
+        .reduce(0, +)
 }

@@ -50,7 +50,9 @@ final class Sampler: @unchecked Sendable {
     deinit { close(fd) }
 
     func add(component: String, source: any SampleSource, intervalNanos: UInt64) {
-        monitors.withLock { $0.append(Monitor(component: component, source: source, intervalNanos: intervalNanos, nextNanos: 0)) }
+        monitors.withLock {
+            $0.append(Monitor(component: component, source: source, intervalNanos: intervalNanos, nextNanos: 0))
+        }
     }
 
     func remove(component: String) {
@@ -107,7 +109,9 @@ final class Sampler: @unchecked Sendable {
     func sample(_ m: Monitor) {
         let taken = SystemClock.unixNanos()
         guard let reading = m.source.read() else { return }
-        latest.withLock { $0["\(m.component)|\(m.source.name)"] = (SystemClock.monotonicNanos(), reading.status, reading.cpuSeconds) }
+        latest.withLock {
+            $0["\(m.component)|\(m.source.name)"] = (SystemClock.monotonicNanos(), reading.status, reading.cpuSeconds)
+        }
         var w = JSONWriter()
         w.beginObject()
         w.field("v", 1)

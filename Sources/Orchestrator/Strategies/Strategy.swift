@@ -75,7 +75,9 @@ protocol ExecutionStrategy: Strategy {
     /// or nil when they are fine.
     func problem(updating options: [(String, String)], context: ReadContext, at: SourceLocation, path: String)
     /// Starts what the component does during the load; `overrides` are the options steps updated.
-    func start(_ component: Component, overrides: [(String, String)], in run: RunContext) throws(PipeperfError) -> any LiveExecution
+    func start(
+        _ component: Component, overrides: [(String, String)], in run: RunContext
+    ) throws(PipeperfError) -> any LiveExecution
 }
 
 /// A running execution.
@@ -93,7 +95,9 @@ protocol MonitorStrategy: Strategy {
     /// Why this monitor cannot watch a component deployed so (checked at load time), or nil.
     func problem(with deployment: any DeploymentStrategy) -> String?
     /// The source the sampler reads for this component, or nil when there is nothing to read now.
-    func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)?
+    func source(
+        component: Component, deployed: (any LiveDeployment)?, in run: RunContext
+    ) throws(PipeperfError) -> (any SampleSource)?
 }
 
 extension MonitorStrategy {
@@ -164,7 +168,9 @@ extension StrategyKind where Family == any ExecutionStrategy {
 }
 
 extension StrategyKind where Family == any MonitorStrategy {
-    init<S: MonitorStrategy>(_ kind: S.Type) { self.init(info: S.info, read: { S.read($0, context: $1) }, resources: S.resources) }
+    init<S: MonitorStrategy>(_ kind: S.Type) {
+        self.init(info: S.info, read: { S.read($0, context: $1) }, resources: S.resources)
+    }
 }
 
 extension StrategyKind where Family == any ConfigurationStrategy {

@@ -4,47 +4,85 @@
 public enum SuiteKeys {
     public static let suite = [
         KeySpec("name", "string", required: true, "the suite's name (the run folder is results/<name>/<timestamp>/)"),
-        KeySpec("variables", "mapping", default: "{}", "values for {{ … }} in the rest of the file; `--set key=value` overrides them"),
-        KeySpec("components", "mapping of name to component", default: "{}", "the processes and endpoints of the pipeline, in deploy order"),
+        KeySpec(
+            "variables", "mapping", default: "{}",
+            "values for {{ … }} in the rest of the file; `--set key=value` overrides them"),
+        KeySpec(
+            "components", "mapping of name to component", default: "{}",
+            "the processes and endpoints of the pipeline, in deploy order"),
         KeySpec("tests", "list of tests", required: true, "run in order"),
         KeySpec("hooks", "mapping", default: "{}", "suite hooks: `run: {pre: [...], post: [...]}`"),
-        KeySpec("reports", "list", "not needed: every run writes report.json, report.md and report-gab.json and prints the console table (the key is rejected so that an old suite is not silently run differently)"),
+        KeySpec(
+            "reports", "list",
+            "not needed: every run writes report.json, report.md and report-gab.json and prints the console table (the key is rejected so that an old suite is not silently run differently)"
+        ),
     ]
 
     public static let component = [
         KeySpec("configuration", "strategy", "`template:` — render a config file into the run folder before deploy"),
-        KeySpec("deployment", "strategy", required: true, "how the component runs: `process:`, `docker:` or `external:`"),
+        KeySpec(
+            "deployment", "strategy", required: true, "how the component runs: `process:`, `docker:` or `external:`"),
         KeySpec("execution", "strategy", "what it does during the load: `loadgen:` or `command:`"),
-        KeySpec("monitoring", "mapping of strategy to options", "any of `process:`, `docker:`, `component:`, `prometheus:` (several at once); sampled between start_monitoring and stop_monitoring"),
-        KeySpec("ready", "ready check", "an HTTP probe that must pass after deploy (same keys as the `ready_check_http` hook)"),
-        KeySpec("snapshot", "URL", "fetched before the component is destroyed and kept as tests/<test>/<component>.snapshot (e.g. a sink's /status)"),
-        KeySpec("hooks", "mapping of phase to {pre, post}", "hooks around the component's phases: configure, deploy, start, stop, destroy, start_monitoring, stop_monitoring"),
+        KeySpec(
+            "monitoring", "mapping of strategy to options",
+            "any of `process:`, `docker:`, `component:`, `prometheus:` (several at once); sampled between start_monitoring and stop_monitoring"
+        ),
+        KeySpec(
+            "ready", "ready check",
+            "an HTTP probe that must pass after deploy (same keys as the `ready_check_http` hook)"),
+        KeySpec(
+            "snapshot", "URL",
+            "fetched before the component is destroyed and kept as tests/<test>/<component>.snapshot (e.g. a sink's /status)"
+        ),
+        KeySpec(
+            "hooks", "mapping of phase to {pre, post}",
+            "hooks around the component's phases: configure, deploy, start, stop, destroy, start_monitoring, stop_monitoring"
+        ),
     ]
 
     public static let test = [
         KeySpec("name", "string", required: true, "the test's name (unique)"),
         KeySpec("steps", "list of steps", "the steps, in order (or `flow`)"),
-        KeySpec("flow", "flow", "the standard flow instead of steps: deploy → ready → start load → warm up → observe → stop load → drain → destroy"),
-        KeySpec("matrix", "mapping of name to list", "run the test once per combination of values, named after them; the values are variables"),
+        KeySpec(
+            "flow", "flow",
+            "the standard flow instead of steps: deploy → ready → start load → warm up → observe → stop load → drain → destroy"
+        ),
+        KeySpec(
+            "matrix", "mapping of name to list",
+            "run the test once per combination of values, named after them; the values are variables"),
         KeySpec("hooks", "mapping", "`run: {pre, post}` around the test"),
-        KeySpec("from_template", "template reference", "`{path, variables}`: the rest of the test from a template file (a list of steps, or a mapping of test keys; keys written here win)"),
-        KeySpec("assert", "list of strings", "conditions on the test's report, `PATH OP NUMBER` (e.g. `dropped_pct < 0.1`, `latency_ms.p99 < 50`, `components.backend.cpu_cores_avg < 1.5`); a failed one fails the test"),
+        KeySpec(
+            "from_template", "template reference",
+            "`{path, variables}`: the rest of the test from a template file (a list of steps, or a mapping of test keys; keys written here win)"
+        ),
+        KeySpec(
+            "assert", "list of strings",
+            "conditions on the test's report, `PATH OP NUMBER` (e.g. `dropped_pct < 0.1`, `latency_ms.p99 < 50`, `components.backend.cpu_cores_avg < 1.5`); a failed one fails the test"
+        ),
     ]
 
     public static let flow = [
         KeySpec("load", "component name", required: true, "the component whose execution drives the load"),
         KeySpec("components", "list of component names", default: "all, in suite order", "what to deploy and destroy"),
         KeySpec("warmup", "duration", default: "0", "load runs this long before the observation window"),
-        KeySpec("observe", "duration", required: true, "the observation window, between `observation_start` and `observation_stop` events"),
+        KeySpec(
+            "observe", "duration", required: true,
+            "the observation window, between `observation_start` and `observation_stop` events"),
         KeySpec("drain", "duration", default: "0", "wait after stopping the load, before destroying"),
     ]
 
     public static let step = [
         KeySpec("name", "string", required: true, "the step's name"),
-        KeySpec("action", "action", required: true, "exactly one of: component_action, multi_component_action, wait, update_component_strategy, record_event, no_op"),
+        KeySpec(
+            "action", "action", required: true,
+            "exactly one of: component_action, multi_component_action, wait, update_component_strategy, record_event, no_op"
+        ),
         KeySpec("hooks", "mapping", "`pre: [...]`, `post: [...]` around the action"),
         KeySpec("on_error", "on_error", "retries, retry_delay, continue"),
-        KeySpec("from_template", "template reference", "`{path, variables}`: steps from a template file (a list is spliced in here; a mapping is this step, keys written here win)"),
+        KeySpec(
+            "from_template", "template reference",
+            "`{path, variables}`: steps from a template file (a list is spliced in here; a mapping is this step, keys written here win)"
+        ),
     ]
 
     /// `from_template: {path, variables}`.
@@ -56,7 +94,9 @@ public enum SuiteKeys {
     public static let onError = [
         KeySpec("retries", "integer", default: "0", "tries again this many times"),
         KeySpec("retry_delay", "duration", default: "1s", "between tries"),
-        KeySpec("continue", "boolean", default: "false", "after the last failure, go on (the failure is recorded) instead of failing the test"),
+        KeySpec(
+            "continue", "boolean", default: "false",
+            "after the last failure, go on (the failure is recorded) instead of failing the test"),
     ]
 
     public static let phaseHooks = [

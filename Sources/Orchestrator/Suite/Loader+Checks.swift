@@ -15,24 +15,31 @@ extension SuiteLoader {
         let names = suite.components.map(\.name)
         func check(_ target: String, _ loc: SourceLocation, _ path: String) {
             if !names.contains(target) {
-                context.diags.add(loc, path, "no component '\(target)'\(didYouMean(target, among: names)); components: \(names.isEmpty ? "none" : names.joined(separator: ", "))")
+                context.diags.add(
+                    loc, path,
+                    "no component '\(target)'\(didYouMean(target, among: names)); components: \(names.isEmpty ? "none" : names.joined(separator: ", "))"
+                )
             }
         }
         var testNames = Set<String>()
         for t in suite.tests {
             func at(_ s: Step) -> String { "test '\(t.name)', step '\(s.name)'" }
-            if !testNames.insert(t.name).inserted { context.diags.add(t.location, "tests", "duplicate test name '\(t.name)'") }
+            if !testNames.insert(t.name).inserted {
+                context.diags.add(t.location, "tests", "duplicate test name '\(t.name)'")
+            }
             for s in t.steps {
                 switch s.action {
                 case .componentAction(let target, _): check(target, s.location, at(s))
-                case .multiComponentAction(_, let targets): for target in targets ?? [] { check(target, s.location, at(s)) }
+                case .multiComponentAction(_, let targets):
+                    for target in targets ?? [] { check(target, s.location, at(s)) }
                 case .updateComponentStrategy(let target, let opts):
                     check(target, s.location, at(s))
                     if let c = suite.component(target) {
                         if let e = c.execution {
                             e.problem(updating: opts, context: context, at: s.location, path: at(s))
                         } else {
-                            context.diags.add(s.location, at(s), "component '\(target)' has no loadgen execution to update")
+                            context.diags.add(
+                                s.location, at(s), "component '\(target)' has no loadgen execution to update")
                         }
                     }
                 default: break
@@ -40,7 +47,9 @@ extension SuiteLoader {
             }
             // The flow's load component must have an execution.
             for s in t.steps {
-                if case .componentAction(let target, .start) = s.action, let c = suite.component(target), c.execution == nil {
+                if case .componentAction(let target, .start) = s.action, let c = suite.component(target),
+                    c.execution == nil
+                {
                     context.diags.add(s.location, at(s), "component '\(target)' has no execution strategy to start")
                 }
             }
@@ -51,7 +60,9 @@ extension SuiteLoader {
             for claim in c.deployment.claimedPorts(component: c.name) {
                 let key = claim.port * (claim.udp ? -1 : 1)
                 if let other = ports[key] {
-                    context.diags.add(c.location, "components.\(c.name).deployment.\(c.deploymentKind).\(claim.key)", "\(claim.noun) \(claim.port) is also used by \(other)")
+                    context.diags.add(
+                        c.location, "components.\(c.name).deployment.\(c.deploymentKind).\(claim.key)",
+                        "\(claim.noun) \(claim.port) is also used by \(other)")
                 }
                 ports[key] = claim.what
             }

@@ -13,7 +13,9 @@ extension SuiteLoader {
 
     static func onError(_ node: YNode?, path: String, context: ReadContext) -> OnError {
         var e = OnError()
-        guard let node, let o = ObjectReader(node, path: path, keys: SuiteKeys.onError, context: context, what: "on_error") else { return e }
+        guard let node,
+            let o = ObjectReader(node, path: path, keys: SuiteKeys.onError, context: context, what: "on_error")
+        else { return e }
         if let n = o.int("retries", range: 0...1000) { e.retries = n }
         if let n = o.duration("retry_delay") { e.retryDelayNanos = n }
         if let b = o.bool("continue") { e.continueOnError = b }
@@ -22,7 +24,10 @@ extension SuiteLoader {
 
     static func phaseHooks(_ node: YNode, path: String, context: ReadContext) -> PhaseHooks {
         var h = PhaseHooks()
-        guard let o = ObjectReader(node, path: path, keys: SuiteKeys.phaseHooks, context: context, what: "hooks (pre/post)") else { return h }
+        guard
+            let o = ObjectReader(
+                node, path: path, keys: SuiteKeys.phaseHooks, context: context, what: "hooks (pre/post)")
+        else { return h }
         if let pre = o.value("pre") { h.pre = hookList(pre, path: "\(path).pre", context: context) }
         if let post = o.value("post") { h.post = hookList(post, path: "\(path).post", context: context) }
         return h
@@ -30,8 +35,11 @@ extension SuiteLoader {
 
     /// `hooks: {run: {pre, post}}` (suite and test level).
     static func runHooks(_ node: YNode, path: String, context: ReadContext) -> PhaseHooks {
-        guard let o = ObjectReader(node, path: path, keys: [KeySpec("run", "mapping", "{pre, post}")], context: context, what: "hooks"),
-              let run = o.value("run") else { return PhaseHooks() }
+        guard
+            let o = ObjectReader(
+                node, path: path, keys: [KeySpec("run", "mapping", "{pre, post}")], context: context, what: "hooks"),
+            let run = o.value("run")
+        else { return PhaseHooks() }
         return phaseHooks(run, path: "\(path).run", context: context)
     }
 
@@ -43,22 +51,35 @@ extension SuiteLoader {
         var out: [Hook] = []
         for (i, item) in items.enumerated() {
             let p = "\(path)[\(i)]"
-            guard let (kind, options, loc) = ObjectReader.choose(item, path: p, kinds: Registry.hooks.map(\.name), what: "hook", context: context) else { continue }
+            guard
+                let (kind, options, loc) = ObjectReader.choose(
+                    item, path: p, kinds: Registry.hooks.map(\.name), what: "hook", context: context)
+            else { continue }
             let hp = "\(p).\(kind)"
-            guard let o = ObjectReader(options, path: hp, keys: (Registry.hookKeys(kind) ?? []) + SuiteKeys.hookCommon, context: context, what: "\(kind) hook") else { continue }
+            guard
+                let o = ObjectReader(
+                    options, path: hp, keys: (Registry.hookKeys(kind) ?? []) + SuiteKeys.hookCommon, context: context,
+                    what: "\(kind) hook")
+            else { continue }
             let errors = onError(o.value("on_error"), path: "\(hp).on_error", context: context)
             let hookKind: Hook.Kind
             switch kind {
             case "run_command":
                 let shell = o.bool("shell") ?? false
                 let command = o.stringList("command", single: true) ?? []
-                if shell && command.count != 1 { context.diags.add(o.location("command"), "\(hp).command", "with shell: true, the command is one string") }
-                hookKind = .runCommand(command: command, environment: o.stringMap("environment") ?? [], timeoutNanos: o.duration("timeout") ?? 60_000_000_000, shell: shell)
+                if shell && command.count != 1 {
+                    context.diags.add(
+                        o.location("command"), "\(hp).command", "with shell: true, the command is one string")
+                }
+                hookKind = .runCommand(
+                    command: command, environment: o.stringMap("environment") ?? [],
+                    timeoutNanos: o.duration("timeout") ?? 60_000_000_000, shell: shell)
             case "send_http_request":
                 let url = o.string("url") ?? ""
                 checkURL(url, at: o.location("url"), path: "\(hp).url", context: context)
-                hookKind = .sendHTTPRequest(method: (o.string("method") ?? "GET").uppercased(), url: url, body: o.string("body"),
-                                            headers: o.stringMap("headers") ?? [], expectStatus: o.int("expect_status", range: 100...599))
+                hookKind = .sendHTTPRequest(
+                    method: (o.string("method") ?? "GET").uppercased(), url: url, body: o.string("body"),
+                    headers: o.stringMap("headers") ?? [], expectStatus: o.int("expect_status", range: 100...599))
             case "ready_check_http":
                 hookKind = .readyCheckHTTP(readyCheck(o, context: context))
             case "record_event":
@@ -67,7 +88,8 @@ extension SuiteLoader {
                 let source = o.string("source") ?? "", destination = o.string("destination") ?? ""
                 checkTemplateFile(source, at: o.location("source"), path: "\(hp).source", context: context)
                 checkFileName(destination, at: o.location("destination"), path: "\(hp).destination", context: context)
-                hookKind = .renderTemplate(source: source, destination: destination, variables: extraVariables(o, "variables", context))
+                hookKind = .renderTemplate(
+                    source: source, destination: destination, variables: extraVariables(o, "variables", context))
             case "raise_error":
                 hookKind = .raiseError(message: o.string("message") ?? "raised by the suite")
             default:
@@ -87,7 +109,9 @@ extension SuiteLoader {
         r.bodyContains = o.string("body_contains")
         r.jsonField = o.string("json_field")
         r.jsonValue = o.string("json_value")
-        if r.jsonValue != nil && r.jsonField == nil { context.diags.add(o.location("json_value"), o.sub("json_value"), "json_value needs json_field") }
+        if r.jsonValue != nil && r.jsonField == nil {
+            context.diags.add(o.location("json_value"), o.sub("json_value"), "json_value needs json_field")
+        }
         if let t = o.duration("timeout", allowZero: false) { r.timeoutNanos = t }
         if let t = o.duration("interval", allowZero: false) { r.intervalNanos = t }
         return r

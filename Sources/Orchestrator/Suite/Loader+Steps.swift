@@ -29,11 +29,17 @@ extension SuiteLoader {
             }
         }
         for (i, (item, p)) in expanded.enumerated() {
-            guard let o = ObjectReader(item, path: p, keys: SuiteKeys.step, context: context, what: "step") else { continue }
+            guard let o = ObjectReader(item, path: p, keys: SuiteKeys.step, context: context, what: "step") else {
+                continue
+            }
             let name = o.string("name") ?? "step \(i + 1)"
             guard let a = o.value("action"),
-                  let (kind, options, _) = ObjectReader.choose(a, path: "\(p).action", kinds: Registry.actions.map(\.name), what: "action", context: context),
-                  let ao = ObjectReader(options, path: "\(p).action.\(kind)", keys: Registry.actionKeys(kind) ?? [], context: context, what: "\(kind) action") else { continue }
+                let (kind, options, _) = ObjectReader.choose(
+                    a, path: "\(p).action", kinds: Registry.actions.map(\.name), what: "action", context: context),
+                let ao = ObjectReader(
+                    options, path: "\(p).action.\(kind)", keys: Registry.actionKeys(kind) ?? [], context: context,
+                    what: "\(kind) action")
+            else { continue }
             let action: Action
             switch kind {
             case "component_action":
@@ -57,8 +63,10 @@ extension SuiteLoader {
                 continue
             }
             let hooks = o.value("hooks").map { phaseHooks($0, path: "\(p).hooks", context: context) } ?? PhaseHooks()
-            out.append(Step(name: name, location: item.location, action: action, hooks: hooks,
-                            onError: onError(o.value("on_error"), path: "\(p).on_error", context: context)))
+            out.append(
+                Step(
+                    name: name, location: item.location, action: action, hooks: hooks,
+                    onError: onError(o.value("on_error"), path: "\(p).on_error", context: context)))
         }
         return out
     }
@@ -67,7 +75,9 @@ extension SuiteLoader {
         guard let s = o.string("phase") else { return nil }
         guard let p = ComponentPhase(rawValue: s) else {
             let names = ComponentPhase.allCases.map(\.rawValue)
-            context.diags.add(o.location("phase"), o.sub("phase"), "unknown phase '\(s)'\(didYouMean(s, among: names)); phases: \(names.joined(separator: ", "))")
+            context.diags.add(
+                o.location("phase"), o.sub("phase"),
+                "unknown phase '\(s)'\(didYouMean(s, among: names)); phases: \(names.joined(separator: ", "))")
             return nil
         }
         return p

@@ -13,23 +13,32 @@ extension SuiteLoader {
 
     static func tests(_ node: YNode, path: String, suite: Suite, context: ReadContext) -> [TestCase] {
         let expanded = expandTemplate(node, path: path, listKey: "steps", context: context)
-        if expanded == nil, case .map(let pairs, _) = node, pairs.contains(where: { $0.key == "from_template" }) { return [] }  // reported
+        if expanded == nil, case .map(let pairs, _) = node, pairs.contains(where: { $0.key == "from_template" }) {
+            return []
+        }  // reported
         let node = expanded ?? node
-        guard let r = ObjectReader(node, path: path, keys: SuiteKeys.test, context: context, what: "test") else { return [] }
+        guard let r = ObjectReader(node, path: path, keys: SuiteKeys.test, context: context, what: "test") else {
+            return []
+        }
         guard let name = r.string("name") else { return [] }
         var combos: [[(String, String)]] = [[]]
         if let m = r.value("matrix") {
             if case .map(let pairs, _) = m, !pairs.isEmpty {
                 for p in pairs {
                     guard case .list(let values, _) = p.value, !values.isEmpty else {
-                        context.diags.add(p.value.location, "\(path).matrix.\(p.key)", "expected a non-empty list of values, found \(p.value.kind)")
+                        context.diags.add(
+                            p.value.location, "\(path).matrix.\(p.key)",
+                            "expected a non-empty list of values, found \(p.value.kind)")
                         continue
                     }
-                    let texts = values.enumerated().compactMap { r.scalar($0.element, path: "\(path).matrix.\(p.key)[\($0.offset)]") }
+                    let texts = values.enumerated().compactMap {
+                        r.scalar($0.element, path: "\(path).matrix.\(p.key)[\($0.offset)]")
+                    }
                     combos = combos.flatMap { c in texts.map { c + [(p.key, $0)] } }
                 }
             } else {
-                context.diags.add(m.location, "\(path).matrix", "expected a mapping of variable names to lists of values")
+                context.diags.add(
+                    m.location, "\(path).matrix", "expected a mapping of variable names to lists of values")
             }
         }
         var out: [TestCase] = []
@@ -41,7 +50,11 @@ extension SuiteLoader {
             var steps: [Step] = []
             let hasSteps = r.value("steps") != nil, hasFlow = r.value("flow") != nil
             if hasSteps == hasFlow {
-                if combo.isEmpty || out.isEmpty { context.diags.add(r.node.location, path, "a test has either `steps` or `flow`, not \(hasSteps ? "both" : "neither")") }
+                if combo.isEmpty || out.isEmpty {
+                    context.diags.add(
+                        r.node.location, path,
+                        "a test has either `steps` or `flow`, not \(hasSteps ? "both" : "neither")")
+                }
             } else if let s = r.value("steps") {
                 steps = stepList(s, path: "\(path).steps", context: context)
             } else if let f = r.value("flow") {
@@ -52,10 +65,15 @@ extension SuiteLoader {
             for (k, a) in assertions.enumerated() {
                 let check = ReportBuilder.evaluate(a, in: [:])
                 if check.message.hasPrefix("cannot read") {
-                    context.diags.add(r.location("assert"), "\(path).assert[\(k)]", "expected PATH OP NUMBER (OP one of < <= > >= == !=), e.g. dropped_pct < 0.1; found '\(a)'")
+                    context.diags.add(
+                        r.location("assert"), "\(path).assert[\(k)]",
+                        "expected PATH OP NUMBER (OP one of < <= > >= == !=), e.g. dropped_pct < 0.1; found '\(a)'")
                 }
             }
-            out.append(TestCase(name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo, assertions: assertions))
+            out.append(
+                TestCase(
+                    name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo,
+                    assertions: assertions))
             if combos.count > 1 && !context.diags.isEmpty { break }  // one expansion's errors are enough
         }
         return out
@@ -66,10 +84,15 @@ extension SuiteLoader {
     /// node's other keys (those win); a rendered list is returned as is, or under `listKey` merged with
     /// the node's other keys. nil when there is no from_template (or it failed: the problem is recorded).
     static func expandTemplate(_ node: YNode, path: String, listKey: String?, context: ReadContext) -> YNode? {
-        guard case .map(let pairs, let loc) = node, let ref = pairs.first(where: { $0.key == "from_template" }) else { return nil }
+        guard case .map(let pairs, let loc) = node, let ref = pairs.first(where: { $0.key == "from_template" }) else {
+            return nil
+        }
         let p = "\(path).from_template"
-        guard let o = ObjectReader(ref.value, path: p, keys: SuiteKeys.templateReference, context: context, what: "from_template"),
-              let file = o.string("path") else { return nil }
+        guard
+            let o = ObjectReader(
+                ref.value, path: p, keys: SuiteKeys.templateReference, context: context, what: "from_template"),
+            let file = o.string("path")
+        else { return nil }
         let full = file.hasPrefix("/") ? file : "\(context.baseDirectory)/\(file)"
         guard let text = try? String(contentsOfFile: full, encoding: .utf8) else {
             context.diags.add(o.location("path"), "\(p).path", "cannot read template file \(full)")
@@ -97,21 +120,26 @@ extension SuiteLoader {
             if others.contains(where: { $0.key == listKey }) { return .map(others, loc) }
             return .map(others + [(listKey, ref.keyLocation, tree)], loc)
         default:
-            context.diags.add(o.location("path"), p, "the rendered template \(full) is \(tree.kind), not a mapping or a list")
+            context.diags.add(
+                o.location("path"), p, "the rendered template \(full) is \(tree.kind), not a mapping or a list")
             return nil
         }
     }
 
     /// The standard flow, as steps.
     static func flowSteps(_ node: YNode, path: String, suite: Suite, context: ReadContext) -> [Step] {
-        guard let o = ObjectReader(node, path: path, keys: SuiteKeys.flow, context: context, what: "flow") else { return [] }
+        guard let o = ObjectReader(node, path: path, keys: SuiteKeys.flow, context: context, what: "flow") else {
+            return []
+        }
         let load = o.string("load") ?? ""
         let targets = o.stringList("components") ?? suite.components.map(\.name)
         let warmup = o.duration("warmup") ?? 0
         let observe = o.duration("observe", allowZero: false) ?? 0
         let drain = o.duration("drain") ?? 0
         let at = node.location
-        func step(_ name: String, _ action: Action, pre: [Hook] = [], post: [Hook] = [], continueOnError: Bool = false) -> Step {
+        func step(
+            _ name: String, _ action: Action, pre: [Hook] = [], post: [Hook] = [], continueOnError: Bool = false
+        ) -> Step {
             var h = PhaseHooks()
             h.pre = pre
             h.post = post
@@ -119,16 +147,21 @@ extension SuiteLoader {
             e.continueOnError = continueOnError
             return Step(name: name, location: at, action: action, hooks: h, onError: e)
         }
-        func event(_ name: String) -> Hook { Hook(kind: .recordEvent(name: name, attributes: []), name: "record_event", location: at, onError: OnError()) }
+        func event(_ name: String) -> Hook {
+            Hook(kind: .recordEvent(name: name, attributes: []), name: "record_event", location: at, onError: OnError())
+        }
         return [
             step("deploy", .multiComponentAction(phase: .deploy, targets: targets)),
             step("start monitoring", .multiComponentAction(phase: .startMonitoring, targets: targets)),
             step("start load", .componentAction(target: load, phase: .start)),
             step("warm up", .wait(nanos: warmup)),
-            step("observe", .wait(nanos: observe), pre: [event("observation_start")], post: [event("observation_stop")]),
+            step(
+                "observe", .wait(nanos: observe), pre: [event("observation_start")], post: [event("observation_stop")]),
             step("stop load", .componentAction(target: load, phase: .stop)),
             step("drain", .wait(nanos: drain)),
-            step("stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), continueOnError: true),
+            step(
+                "stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets),
+                continueOnError: true),
             step("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), continueOnError: true),
         ]
     }

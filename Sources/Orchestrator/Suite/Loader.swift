@@ -6,7 +6,6 @@
 import FoundationEssentials
 import PipeperfBase
 
-
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -21,12 +20,15 @@ public enum SuiteLoader {
         return try load(text: text, file: path, overrides: overrides)
     }
 
-    public static func load(text: String, file: String, overrides: [(String, String)] = []) throws(ConfigError) -> Suite {
+    public static func load(text: String, file: String, overrides: [(String, String)] = []) throws(ConfigError) -> Suite
+    {
         let root = try YNode.parse(text, file: file)
         let diags = Diagnostics()
         let base = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
         let context = ReadContext(diags: diags, variables: [:], baseDirectory: base)
-        guard let top = ObjectReader(root, path: "", keys: SuiteKeys.suite, context: context, what: "the suite") else { throw ConfigError(diags.problems) }
+        guard let top = ObjectReader(root, path: "", keys: SuiteKeys.suite, context: context, what: "the suite") else {
+            throw ConfigError(diags.problems)
+        }
 
         // Variables first (plain values; they may refer to each other only through --set).
         var variables: [String: TemplateValue] = [:]
@@ -39,7 +41,8 @@ public enum SuiteLoader {
         }
         for (k, v) in overrides {
             if variables[k] == nil {
-                diags.add(nil, "--set \(k)", "no variable '\(k)' in the suite\(didYouMean(k, among: Array(variables.keys)))")
+                diags.add(
+                    nil, "--set \(k)", "no variable '\(k)' in the suite\(didYouMean(k, among: Array(variables.keys)))")
             }
             variables[k] = .text(v)
         }
@@ -54,23 +57,33 @@ public enum SuiteLoader {
         context.variables = variables
 
         let name = top.string("name") ?? "suite"
-        var suite = Suite(name: name, file: file, baseDirectory: base, variables: variables, components: [], tests: [], hooks: PhaseHooks())
+        var suite = Suite(
+            name: name, file: file, baseDirectory: base, variables: variables, components: [], tests: [],
+            hooks: PhaseHooks())
         if let c = top.value("components") {
             if case .map(let pairs, _) = c {
                 for p in pairs {
-                    if let comp = component(p.value, name: p.key, at: p.keyLocation, context: context) { suite.components.append(comp) }
+                    if let comp = component(p.value, name: p.key, at: p.keyLocation, context: context) {
+                        suite.components.append(comp)
+                    }
                 }
             } else {
-                diags.add(c.location, "components", "expected a mapping of component names to components, found \(c.kind)")
+                diags.add(
+                    c.location, "components", "expected a mapping of component names to components, found \(c.kind)")
             }
         }
         if let h = top.value("hooks") { suite.hooks = runHooks(h, path: "hooks", context: context) }
         if top.value("reports") != nil {
-            diags.add(top.location("reports"), "reports", "every run writes report.json, report.md and report-gab.json and prints the console table; remove the key (`pipeperf report RUN_FOLDER --format …` renders them again)")
+            diags.add(
+                top.location("reports"), "reports",
+                "every run writes report.json, report.md and report-gab.json and prints the console table; remove the key (`pipeperf report RUN_FOLDER --format …` renders them again)"
+            )
         }
         if let t = top.value("tests") {
             if case .list(let items, _) = t {
-                for (i, item) in items.enumerated() { suite.tests += tests(item, path: "tests[\(i)]", suite: suite, context: context) }
+                for (i, item) in items.enumerated() {
+                    suite.tests += tests(item, path: "tests[\(i)]", suite: suite, context: context)
+                }
             } else {
                 diags.add(t.location, "tests", "expected a list of tests, found \(t.kind)")
             }
@@ -96,7 +109,10 @@ public enum SuiteLoader {
 
     static func component(_ node: YNode, name: String, at: SourceLocation, context: ReadContext) -> Component? {
         let path = "components.\(name)"
-        guard let r = ObjectReader(node, path: path, keys: SuiteKeys.component, context: context, what: "component '\(name)'") else { return nil }
+        guard
+            let r = ObjectReader(
+                node, path: path, keys: SuiteKeys.component, context: context, what: "component '\(name)'")
+        else { return nil }
         if !name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             context.diags.add(at, path, "component names may hold letters, digits, '-' and '_' only")
         }
@@ -104,7 +120,11 @@ public enum SuiteLoader {
         let execution = strategy(r, "execution", Registry.executions, context: context)
         let configuration = strategy(r, "configuration", Registry.configurations, context: context)
         var ready: ReadyCheck? = nil
-        if let v = r.value("ready"), let o = ObjectReader(v, path: "\(path).ready", keys: Registry.hookKeys("ready_check_http") ?? [], context: context, what: "ready check") {
+        if let v = r.value("ready"),
+            let o = ObjectReader(
+                v, path: "\(path).ready", keys: Registry.hookKeys("ready_check_http") ?? [], context: context,
+                what: "ready check")
+        {
             ready = readyCheck(o, context: context)
         }
         var monitors: [any MonitorStrategy] = []
@@ -114,17 +134,25 @@ public enum SuiteLoader {
                 for p in pairs {
                     let mp = "\(path).monitoring.\(p.key)"
                     guard let kind = Registry.monitors.first(where: { $0.info.name == p.key }) else {
-                        context.diags.add(p.keyLocation, mp, "unknown monitoring strategy '\(p.key)'\(didYouMean(p.key, among: kinds)); valid: \(kinds.joined(separator: ", "))")
+                        context.diags.add(
+                            p.keyLocation, mp,
+                            "unknown monitoring strategy '\(p.key)'\(didYouMean(p.key, among: kinds)); valid: \(kinds.joined(separator: ", "))"
+                        )
                         continue
                     }
                     var options = p.value
                     if case .null(let l) = options { options = .map([], l) }
-                    guard let o = ObjectReader(options, path: mp, keys: kind.info.keys, context: context, what: "\(p.key) monitoring"),
-                          let monitor = kind.read(o, context) else { continue }
+                    guard
+                        let o = ObjectReader(
+                            options, path: mp, keys: kind.info.keys, context: context, what: "\(p.key) monitoring"),
+                        let monitor = kind.read(o, context)
+                    else { continue }
                     monitors.append(monitor)
                 }
             } else {
-                context.diags.add(m.location, "\(path).monitoring", "expected a mapping of monitoring strategies to options, found \(m.kind)")
+                context.diags.add(
+                    m.location, "\(path).monitoring",
+                    "expected a mapping of monitoring strategies to options, found \(m.kind)")
             }
         }
         let snapshot = r.string("snapshot")
@@ -135,13 +163,17 @@ public enum SuiteLoader {
                 for p in pairs {
                     guard let phase = ComponentPhase(rawValue: p.key) else {
                         let names = ComponentPhase.allCases.map(\.rawValue)
-                        context.diags.add(p.keyLocation, "\(path).hooks.\(p.key)", "unknown phase '\(p.key)'\(didYouMean(p.key, among: names)); phases: \(names.joined(separator: ", "))")
+                        context.diags.add(
+                            p.keyLocation, "\(path).hooks.\(p.key)",
+                            "unknown phase '\(p.key)'\(didYouMean(p.key, among: names)); phases: \(names.joined(separator: ", "))"
+                        )
                         continue
                     }
                     hooks[phase] = phaseHooks(p.value, path: "\(path).hooks.\(p.key)", context: context)
                 }
             } else {
-                context.diags.add(h.location, "\(path).hooks", "expected a mapping of phases to {pre, post}, found \(h.kind)")
+                context.diags.add(
+                    h.location, "\(path).hooks", "expected a mapping of phases to {pre, post}, found \(h.kind)")
             }
         }
         guard let deployment else { return nil }
@@ -153,15 +185,21 @@ public enum SuiteLoader {
                 context.diags.add(r.location("monitoring"), "\(path).monitoring.\(kind)", problem)
             }
         }
-        return Component(name: name, location: at, configuration: configuration, deployment: deployment, execution: execution, ready: ready,
-                         snapshot: snapshot, monitors: monitors, hooks: hooks)
+        return Component(
+            name: name, location: at, configuration: configuration, deployment: deployment, execution: execution,
+            ready: ready,
+            snapshot: snapshot, monitors: monitors, hooks: hooks)
     }
 
     /// `key: {KIND: options}` read by the registry's kind of that name; unknown kinds list the valid ones.
-    static func strategy<Family>(_ r: ObjectReader, _ key: String, _ kinds: [StrategyKind<Family>], context: ReadContext) -> Family? {
+    static func strategy<Family>(
+        _ r: ObjectReader, _ key: String, _ kinds: [StrategyKind<Family>], context: ReadContext
+    ) -> Family? {
         guard let (name, options, _) = r.strategy(key, kinds: kinds.map(\.info.name), what: "\(key) strategy"),
-              let kind = kinds.first(where: { $0.info.name == name }),
-              let o = ObjectReader(options, path: "\(r.sub(key)).\(name)", keys: kind.info.keys, context: context, what: "\(name) \(key)") else { return nil }
+            let kind = kinds.first(where: { $0.info.name == name }),
+            let o = ObjectReader(
+                options, path: "\(r.sub(key)).\(name)", keys: kind.info.keys, context: context, what: "\(name) \(key)")
+        else { return nil }
         return kind.read(o, context)
     }
 
@@ -173,7 +211,11 @@ public enum SuiteLoader {
         }
         var out: [String: TemplateValue] = [:]
         for p in pairs {
-            if case .scalar(let s, let l, _) = p.value { out[p.key] = .text(o.render(s, l, "\(o.sub(key)).\(p.key)") ?? "") } else { out[p.key] = templateValue(p.value) }
+            if case .scalar(let s, let l, _) = p.value {
+                out[p.key] = .text(o.render(s, l, "\(o.sub(key)).\(p.key)") ?? "")
+            } else {
+                out[p.key] = templateValue(p.value)
+            }
         }
         return out
     }
@@ -189,7 +231,8 @@ public enum SuiteLoader {
 
     static func checkFileName(_ name: String, at: SourceLocation, path: String, context: ReadContext) {
         if name.isEmpty || name.contains("/") || name.hasPrefix(".") {
-            context.diags.add(at, path, "expected a plain file name (it goes into the run folder's rendered/), found '\(name)'")
+            context.diags.add(
+                at, path, "expected a plain file name (it goes into the run folder's rendered/), found '\(name)'")
         }
     }
 
@@ -201,6 +244,4 @@ public enum SuiteLoader {
         }
     }
 
-
 }
-

@@ -2,7 +2,6 @@
 
 import PipeperfBase
 
-
 /// A whole suite.
 public struct Suite: Sendable {
     public var name: String
@@ -97,7 +96,8 @@ public enum Action: Sendable {
 public struct Hook: Sendable {
     public enum Kind: Sendable {
         case runCommand(command: [String], environment: [(String, String)], timeoutNanos: UInt64, shell: Bool)
-        case sendHTTPRequest(method: String, url: String, body: String?, headers: [(String, String)], expectStatus: Int?)
+        case sendHTTPRequest(
+            method: String, url: String, body: String?, headers: [(String, String)], expectStatus: Int?)
         case readyCheckHTTP(ReadyCheck)
         case recordEvent(name: String, attributes: [(String, String)])
         case renderTemplate(source: String, destination: String, variables: [String: TemplateValue])

@@ -12,7 +12,6 @@
 import PipeperfBase
 import AdminHTTP
 
-
 /// A template value: text, a list or a mapping (from suite variables).
 public indirect enum TemplateValue: Sendable, Equatable {
     case text(String)
@@ -69,7 +68,9 @@ public struct Template: Sendable {
     }
 
     /// Whether `text` contains template syntax at all (plain text renders as itself).
-    public static func isTemplate(_ text: String) -> Bool { text.contains("{{") || text.contains("{%") || text.contains("{#") }
+    public static func isTemplate(_ text: String) -> Bool {
+        text.contains("{{") || text.contains("{%") || text.contains("{#")
+    }
 
     /// Renders with `variables`; a missing variable is an error.
     public func render(_ variables: [String: TemplateValue]) throws(TemplateError) -> String {
@@ -78,7 +79,9 @@ public struct Template: Sendable {
         return out
     }
 
-    static func render(_ nodes: [Node], _ scopes: [[String: TemplateValue]], into out: inout String) throws(TemplateError) {
+    static func render(
+        _ nodes: [Node], _ scopes: [[String: TemplateValue]], into out: inout String
+    ) throws(TemplateError) {
         for node in nodes {
             switch node {
             case .text(let t): out += t
@@ -99,11 +102,15 @@ public struct Template: Sendable {
                 switch value {
                 case .list(let l): items = l
                 case .map(let m): items = m.keys.sorted().map { .text($0) }
-                case .text(let t): items = t.isEmpty ? [] : t.split(separator: ",").map { .text(String($0).trimmingSpaces) }
+                case .text(let t):
+                    items = t.isEmpty ? [] : t.split(separator: ",").map { .text(String($0).trimmingSpaces) }
                 }
                 for (i, item) in items.enumerated() {
-                    let loop: TemplateValue = .map(["index": .text(String(i + 1)), "index0": .text(String(i)),
-                                                    "first": .text(i == 0 ? "true" : "false"), "last": .text(i == items.count - 1 ? "true" : "false")])
+                    let loop: TemplateValue = .map([
+                        "index": .text(String(i + 1)), "index0": .text(String(i)),
+                        "first": .text(i == 0 ? "true" : "false"),
+                        "last": .text(i == items.count - 1 ? "true" : "false"),
+                    ])
                     try render(body, scopes + [[variable: item, "loop": loop]], into: &out)
                 }
             }
@@ -122,7 +129,9 @@ public struct Template: Sendable {
         return value
     }
 
-    static func evaluateOptional(_ e: Expression, _ scopes: [[String: TemplateValue]], _ line: Int, _ column: Int) throws(TemplateError) -> TemplateValue? {
+    static func evaluateOptional(
+        _ e: Expression, _ scopes: [[String: TemplateValue]], _ line: Int, _ column: Int
+    ) throws(TemplateError) -> TemplateValue? {
         var value = lookup(e.path, scopes)
         for f in e.filters {
             switch f.name {
@@ -141,26 +150,38 @@ public struct Template: Sendable {
             case "int":
                 if let v = value {
                     guard let d = Double(v.rendered) else {
-                        throw TemplateError(line: line, column: column, message: "'\(v.rendered)' is not a number (filter int in {{ \(e.text) }})")
+                        throw TemplateError(
+                            line: line, column: column,
+                            message: "'\(v.rendered)' is not a number (filter int in {{ \(e.text) }})")
                     }
                     value = .text(String(Int(d)))
                 }
             case "json": value = value.map { .text(JSONWriter.quote($0.rendered)) }
             case "join":
-                if let v = value, case .list(let l) = v { value = .text(l.map(\.rendered).joined(separator: unquote(f.argument ?? ","))) }
+                if let v = value, case .list(let l) = v {
+                    value = .text(l.map(\.rendered).joined(separator: unquote(f.argument ?? ",")))
+                }
             default:
-                throw TemplateError(line: line, column: column,
-                                    message: "unknown filter '\(f.name)'\(didYouMean(f.name, among: ["default", "upper", "lower", "int", "json", "join", "length"]))")
+                throw TemplateError(
+                    line: line, column: column,
+                    message:
+                        "unknown filter '\(f.name)'\(didYouMean(f.name, among: ["default", "upper", "lower", "int", "json", "join", "length"]))"
+                )
             }
         }
         return value
     }
 
-    static func evaluate(_ e: Expression, _ scopes: [[String: TemplateValue]], _ line: Int, _ column: Int) throws(TemplateError) -> TemplateValue {
+    static func evaluate(
+        _ e: Expression, _ scopes: [[String: TemplateValue]], _ line: Int, _ column: Int
+    ) throws(TemplateError) -> TemplateValue {
         guard let v = try evaluateOptional(e, scopes, line, column) else {
             let known = scopes.flatMap { $0.keys }
-            throw TemplateError(line: line, column: column,
-                                message: "undefined variable '\(e.path.joined(separator: "."))'\(didYouMean(e.path.first ?? "", among: known))")
+            throw TemplateError(
+                line: line, column: column,
+                message:
+                    "undefined variable '\(e.path.joined(separator: "."))'\(didYouMean(e.path.first ?? "", among: known))"
+            )
         }
         return v
     }
@@ -186,7 +207,9 @@ public struct Template: Sendable {
 
         var isAtEnd: Bool { i >= chars.count && pendingTag == nil }
 
-        func error(_ message: String) -> TemplateError { TemplateError(line: pendingLine, column: pendingColumn, message: message) }
+        func error(_ message: String) -> TemplateError {
+            TemplateError(line: pendingLine, column: pendingColumn, message: message)
+        }
 
         mutating func advance(_ n: Int = 1) {
             for _ in 0..<n where i < chars.count {
@@ -211,7 +234,10 @@ public struct Template: Sendable {
                 inner.append(chars[i])
                 advance()
             }
-            guard i < chars.count else { throw TemplateError(line: startLine, column: startColumn, message: "\(what) is not closed with '\(close)'") }
+            guard i < chars.count else {
+                throw TemplateError(
+                    line: startLine, column: startColumn, message: "\(what) is not closed with '\(close)'")
+            }
             advance(2)
             return inner
         }
@@ -245,15 +271,21 @@ public struct Template: Sendable {
                     case "for":
                         let parts = inner.split(separator: " ", omittingEmptySubsequences: true)
                         guard parts.count == 4, parts[2] == "in" else {
-                            throw TemplateError(line: l, column: c, message: "expected {% for NAME in EXPRESSION %}, got {% \(inner) %}")
+                            throw TemplateError(
+                                line: l, column: c, message: "expected {% for NAME in EXPRESSION %}, got {% \(inner) %}"
+                            )
                         }
                         let over = try Parser.expression(String(parts[3]), l, c)
                         let body = try parseBody(until: ["endfor"])
-                        guard pendingTag == "endfor" else { throw TemplateError(line: l, column: c, message: "{% for %} without {% endfor %}") }
+                        guard pendingTag == "endfor" else {
+                            throw TemplateError(line: l, column: c, message: "{% for %} without {% endfor %}")
+                        }
                         pendingTag = nil
                         nodes.append(.loop(variable: String(parts[1]), over: over, body: body, line: l, column: c))
                     default:
-                        throw TemplateError(line: l, column: c, message: "unknown tag {% \(word) %}; tags are if, elif, else, endif, for, endfor")
+                        throw TemplateError(
+                            line: l, column: c,
+                            message: "unknown tag {% \(word) %}; tags are if, elif, else, endif, for, endfor")
                     }
                 } else {
                     text.append(chars[i])
@@ -270,7 +302,9 @@ public struct Template: Sendable {
             var otherwise: [Node] = []
             while true {
                 let body = try parseBody(until: ["elif", "else", "endif"])
-                guard let tag = pendingTag else { throw TemplateError(line: l, column: c, message: "{% if %} without {% endif %}") }
+                guard let tag = pendingTag else {
+                    throw TemplateError(line: l, column: c, message: "{% if %} without {% endif %}")
+                }
                 pendingTag = nil
                 branches.append((current, body))
                 if tag.hasPrefix("elif") {
@@ -279,7 +313,9 @@ public struct Template: Sendable {
                 }
                 if tag == "else" {
                     otherwise = try parseBody(until: ["endif"])
-                    guard pendingTag == "endif" else { throw TemplateError(line: l, column: c, message: "{% if %} without {% endif %}") }
+                    guard pendingTag == "endif" else {
+                        throw TemplateError(line: l, column: c, message: "{% if %} without {% endif %}")
+                    }
                     pendingTag = nil
                 }
                 return .conditional(branches, otherwise: otherwise, line: l, column: c)
@@ -290,18 +326,24 @@ public struct Template: Sendable {
             let parts = splitFilters(text)
             let head = parts[0].trimmingSpaces
             guard !head.isEmpty, head.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == "." }) else {
-                throw TemplateError(line: l, column: c, message: "expected a variable name in {{ \(text.trimmingSpaces) }}")
+                throw TemplateError(
+                    line: l, column: c, message: "expected a variable name in {{ \(text.trimmingSpaces) }}")
             }
             var filters: [(name: String, argument: String?)] = []
             for f in parts.dropFirst() {
                 let t = f.trimmingSpaces
                 if let open = t.firstIndex(of: "("), t.hasSuffix(")") {
-                    filters.append((String(t[..<open]).trimmingSpaces, String(t[t.index(after: open)..<t.index(before: t.endIndex)])))
+                    filters.append(
+                        (
+                            String(t[..<open]).trimmingSpaces,
+                            String(t[t.index(after: open)..<t.index(before: t.endIndex)])
+                        ))
                 } else {
                     filters.append((t, nil))
                 }
             }
-            return Expression(path: head.split(separator: ".").map(String.init), filters: filters, text: text.trimmingSpaces)
+            return Expression(
+                path: head.split(separator: ".").map(String.init), filters: filters, text: text.trimmingSpaces)
         }
 
         /// Splits on `|` outside quotes.

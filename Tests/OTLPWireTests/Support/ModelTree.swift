@@ -31,9 +31,11 @@ func attrs(_ name: String, _ kvs: [KeyValue]) -> [TextField] { kvs.map { f(name,
 
 func trackingAttrs(_ name: String, _ t: ItemTracking?) -> [TextField] {
     guard let t else { return [] }
-    return attrs(name, [
-        KeyValue(Tracking.seqKey, .int(Int64(t.seq))), KeyValue(Tracking.sentKey, .int(Int64(t.sentUnixNano))),
-    ])
+    return attrs(
+        name,
+        [
+            KeyValue(Tracking.seqKey, .int(Int64(t.seq))), KeyValue(Tracking.sentKey, .int(Int64(t.sentUnixNano))),
+        ])
 }
 
 func tree(_ r: Resource) -> [TextField] {
@@ -78,8 +80,10 @@ func tree(_ r: LogRecord) -> [TextField] {
 }
 
 func tree(_ s: Span) -> [TextField] {
-    let kinds = ["SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
-                 "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER"]
+    let kinds = [
+        "SPAN_KIND_UNSPECIFIED", "SPAN_KIND_INTERNAL", "SPAN_KIND_SERVER", "SPAN_KIND_CLIENT",
+        "SPAN_KIND_PRODUCER", "SPAN_KIND_CONSUMER",
+    ]
     var out: [TextField] = []
     if !s.traceID.isEmpty { out.append(f("trace_id", .bytes(s.traceID))) }
     if !s.spanID.isEmpty { out.append(f("span_id", .bytes(s.spanID))) }
@@ -109,7 +113,9 @@ func tree(_ s: Span) -> [TextField] {
     if let st = s.status {
         var sf: [TextField] = []
         if !st.message.isEmpty { sf.append(f("message", str(st.message))) }
-        if st.code != 0 { sf.append(f("code", .name(["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"][Int(st.code)]))) }
+        if st.code != 0 {
+            sf.append(f("code", .name(["STATUS_CODE_UNSET", "STATUS_CODE_OK", "STATUS_CODE_ERROR"][Int(st.code)])))
+        }
         out.append(f("status", .message(sf)))
     }
     if s.flags != 0 { out.append(f("flags", num(s.flags))) }
@@ -117,7 +123,8 @@ func tree(_ s: Span) -> [TextField] {
 }
 
 func temporalityName(_ t: Int32) -> String {
-    ["AGGREGATION_TEMPORALITY_UNSPECIFIED", "AGGREGATION_TEMPORALITY_DELTA", "AGGREGATION_TEMPORALITY_CUMULATIVE"][Int(t)]
+    ["AGGREGATION_TEMPORALITY_UNSPECIFIED", "AGGREGATION_TEMPORALITY_DELTA", "AGGREGATION_TEMPORALITY_CUMULATIVE"][
+        Int(t)]
 }
 
 func tree(_ p: NumberDataPoint) -> [TextField] {
@@ -175,11 +182,12 @@ func tree(_ m: Metric) -> [TextField] {
 
 /// The whole request, with the signal's container names.
 func tree<Item: OTLPItem>(_ request: ExportRequest<Item>, item: (Item) -> [TextField]) -> [TextField] {
-    let (rName, sName, iName): (String, String, String) = switch Item.signal {
-    case .logs: ("resource_logs", "scope_logs", "log_records")
-    case .traces: ("resource_spans", "scope_spans", "spans")
-    case .metrics: ("resource_metrics", "scope_metrics", "metrics")
-    }
+    let (rName, sName, iName): (String, String, String) =
+        switch Item.signal {
+        case .logs: ("resource_logs", "scope_logs", "log_records")
+        case .traces: ("resource_spans", "scope_spans", "spans")
+        case .metrics: ("resource_metrics", "scope_metrics", "metrics")
+        }
     return request.resources.map { r in
         var rf: [TextField] = []
         if let res = r.resource { rf.append(f("resource", .message(tree(res)))) }

@@ -142,11 +142,13 @@ enum Protoc {
     }
 
     static func decode(_ signal: Signal, _ message: [UInt8]) throws -> String {
-        let (type, file): (String, String) = switch signal {
-        case .logs: ("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest", "collector_logs.proto")
-        case .traces: ("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest", "collector_trace.proto")
-        case .metrics: ("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest", "collector_metrics.proto")
-        }
+        let (type, file): (String, String) =
+            switch signal {
+            case .logs: ("opentelemetry.proto.collector.logs.v1.ExportLogsServiceRequest", "collector_logs.proto")
+            case .traces: ("opentelemetry.proto.collector.trace.v1.ExportTraceServiceRequest", "collector_trace.proto")
+            case .metrics:
+                ("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest", "collector_metrics.proto")
+            }
         let r = try runProcess(["protoc", "--decode=\(type)", "-I", fixtures.path, file], stdin: message)
         guard r.status == 0 else {
             throw TextTreeError.syntax("protoc failed (\(r.status)): \(r.err)")

@@ -62,7 +62,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
         do throws(GRPCFramingError) {
             while offset < size {
                 let n = min(chunk, size - offset)
-                try decoder.feed(UnsafeRawBufferPointer(start: data + offset, count: n)) { _, m in total += m.count + 5 }
+                try decoder.feed(UnsafeRawBufferPointer(start: data + offset, count: n)) { _, m in total += m.count + 5
+                }
                 offset += n
             }
             try decoder.finish()
@@ -77,11 +78,15 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     for signal in Signal.allCases {
         for gz in [false, true] where !gz || (size > 2 && data[0] == 0x1f && data[1] == 0x8b) {
             let reply = policy.handle(ExportRequestInfo(signal: signal, wireBytes: size, message: bytes, gzip: gz))
-            if case .error(let code, _) = reply.kind { precondition(code == 3, "only malformed input is refused without faults") }
+            if case .error(let code, _) = reply.kind {
+                precondition(code == 3, "only malformed input is refused without faults")
+            }
         }
         for t in backend.ledger.drainNow() {
-            precondition(t.distinct >= 0 && t.missing >= 0 && t.duplicates >= 0 && t.distinct + t.duplicates + t.late == t.received,
-                         "ledger totals do not add up")
+            precondition(
+                t.distinct >= 0 && t.missing >= 0 && t.duplicates >= 0
+                    && t.distinct + t.duplicates + t.late == t.received,
+                "ledger totals do not add up")
         }
     }
 
@@ -89,7 +94,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     var offset = 0
     do throws(SyslogFrameError) {
         while let (range, next) = try SyslogReader.nextFrame(bytes, from: offset, limit: 4096) {
-            precondition(range.lowerBound >= offset && range.upperBound <= size && next > offset, "frame outside the input")
+            precondition(
+                range.lowerBound >= offset && range.upperBound <= size && next > offset, "frame outside the input")
             _ = SyslogReader.tracking(UnsafeRawBufferPointer(rebasing: bytes[range]))
             offset = next
         }
@@ -107,7 +113,8 @@ public func fuzzOne(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     // JSON: whatever the reader accepts, it writes back as text that reads back to the same value;
     // admin option bodies become arguments or a named error.
     if let value = JSON.parse(bytes: bytes) {
-        precondition(JSON.parse(value.text) == value || value.text.contains("null"), "JSON written back does not read back")
+        precondition(
+            JSON.parse(value.text) == value || value.text.contains("null"), "JSON written back does not read back")
     }
     _ = try? jsonArguments(Array(bytes), example: "{}")
     return 0

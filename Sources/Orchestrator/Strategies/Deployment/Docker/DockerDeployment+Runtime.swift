@@ -29,21 +29,34 @@ extension DockerDeployment {
         if old.status == 200 {
             let labels = old.json?["Config"]?["Labels"]?.object ?? [:]
             guard labels[RunLabels.run] != nil else {
-                throw PipeperfError(.failed, "component '\(c.name)': a container named \(name) exists and was not made by pipeperf; remove it or set `name:`")
+                throw PipeperfError(
+                    .failed,
+                    "component '\(c.name)': a container named \(name) exists and was not made by pipeperf; remove it or set `name:`"
+                )
             }
             if RunLabels.isAlive(labels), labels[RunLabels.run]?.string != run.runID {
-                throw PipeperfError(.failed, "component '\(c.name)': container \(name) belongs to a pipeperf run still in progress (\(labels[RunLabels.run]?.string ?? "")); set `name:` to run both")
+                throw PipeperfError(
+                    .failed,
+                    "component '\(c.name)': container \(name) belongs to a pipeperf run still in progress (\(labels[RunLabels.run]?.string ?? "")); set `name:` to run both"
+                )
             }
-            try engine.expect("DELETE", "/containers/\(queryEscape(name))?force=true&v=true", accept: [404], what: "removing the stale container \(name)")
+            try engine.expect(
+                "DELETE", "/containers/\(queryEscape(name))?force=true&v=true", accept: [404],
+                what: "removing the stale container \(name)")
             run.events.record("stale_container_removed", component: c.name, [("container", name)])
         }
         let body = try containerSpec(c, image: image, name: name, in: run)
-        let created = try engine.expect("POST", "/containers/create?name=\(queryEscape(name))", body: body, what: "component '\(c.name)': creating container \(name)")
-        guard let id = created.json?["Id"]?.string else { throw PipeperfError(.failed, "component '\(c.name)': the engine created no container id") }
+        let created = try engine.expect(
+            "POST", "/containers/create?name=\(queryEscape(name))", body: body,
+            what: "component '\(c.name)': creating container \(name)")
+        guard let id = created.json?["Id"]?.string else {
+            throw PipeperfError(.failed, "component '\(c.name)': the engine created no container id")
+        }
         let live = LiveContainer(component: c.name, id: id, name: name, engine: engine, stopGraceNanos: stopGraceNanos)
         Interrupts.register(live)
         do {
-            try engine.expect("POST", "/containers/\(id)/start", what: "component '\(c.name)': starting container \(name)")
+            try engine.expect(
+                "POST", "/containers/\(id)/start", what: "component '\(c.name)': starting container \(name)")
         } catch {
             var why = error.description
             if why.contains("port is already allocated") || why.contains("address already in use") {
@@ -53,7 +66,9 @@ extension DockerDeployment {
             live.remove(grace: 0, in: run)
             throw PipeperfError(.failed, why, cause: error)
         }
-        run.events.record("container_started", component: c.name, [("container", name), ("id", String(id.prefix(12))), ("image", image)])
+        run.events.record(
+            "container_started", component: c.name,
+            [("container", name), ("id", String(id.prefix(12))), ("image", image)])
         do { try waitUntilStarted(c, id: id, name: name, engine, in: run) } catch {
             live.remove(grace: 0, in: run)
             throw error
@@ -62,7 +77,9 @@ extension DockerDeployment {
     }
 
     /// Waits for `running`, then `healthy` when there is a health command, then the startup check.
-    func waitUntilStarted(_ c: Component, id: String, name: String, _ engine: DockerEngine, in run: RunContext) throws(PipeperfError) {
+    func waitUntilStarted(
+        _ c: Component, id: String, name: String, _ engine: DockerEngine, in run: RunContext
+    ) throws(PipeperfError) {
         let deadline = SystemClock.monotonicNanos() + startupTimeoutNanos
         var runningSince: UInt64? = nil
         while true {
@@ -71,22 +88,29 @@ extension DockerDeployment {
             let status = state?["Status"]?.string ?? "unknown"
             if status == "exited" || status == "dead" {
                 let code = state?["ExitCode"]?.number.map { String(Int($0)) } ?? "?"
-                let logs = (try? engine.request("GET", "/containers/\(id)/logs?stdout=1&stderr=1&tail=20")).map { demuxDockerLogs($0.body) }
+                let logs = (try? engine.request("GET", "/containers/\(id)/logs?stdout=1&stderr=1&tail=20")).map {
+                    demuxDockerLogs($0.body)
+                }
                 let last = logs.map { String(decoding: $0.stderr.isEmpty ? $0.stdout : $0.stderr, as: UTF8.self) } ?? ""
                 let lines = last.split(separator: "\n").map { String($0).trimmingSpaces }
                 let tail = lines.first { $0.hasPrefix("Error") } ?? lines.last ?? ""
-                throw PipeperfError(.failed, "component '\(c.name)': container \(name) exited right after start (exit code \(code))\(tail.isEmpty ? "" : ": \(tail)")")
+                throw PipeperfError(
+                    .failed,
+                    "component '\(c.name)': container \(name) exited right after start (exit code \(code))\(tail.isEmpty ? "" : ": \(tail)")"
+                )
             }
             let health = state?["Health"]?["Status"]?.string
             if health == "unhealthy" {
                 let out = state?["Health"]?["Log"]?.array.last?["Output"]?.string?.trimmingSpaces ?? ""
-                throw PipeperfError(.failed, "component '\(c.name)': container \(name) is unhealthy\(out.isEmpty ? "" : ": \(out)")")
+                throw PipeperfError(
+                    .failed, "component '\(c.name)': container \(name) is unhealthy\(out.isEmpty ? "" : ": \(out)")")
             }
             let now = SystemClock.monotonicNanos()
             if status == "running" {
                 if runningSince == nil {
                     runningSince = now
-                    run.events.record("container_running", component: c.name, [("pid", String(Int(state?["Pid"]?.number ?? 0)))])
+                    run.events.record(
+                        "container_running", component: c.name, [("pid", String(Int(state?["Pid"]?.number ?? 0)))])
                 }
                 if (health == nil || health == "healthy"), now - runningSince! >= startupCheckNanos {
                     if health == "healthy" { run.events.record("container_healthy", component: c.name) }
@@ -94,7 +118,10 @@ extension DockerDeployment {
                 }
             }
             if now >= deadline {
-                throw PipeperfError(.failed, "component '\(c.name)': container \(name) is \(status)\(health.map { ", \($0)" } ?? "") after \(formatFixed(Double(startupTimeoutNanos) / 1e9, 0)) s (startup_timeout)")
+                throw PipeperfError(
+                    .failed,
+                    "component '\(c.name)': container \(name) is \(status)\(health.map { ", \($0)" } ?? "") after \(formatFixed(Double(startupTimeoutNanos) / 1e9, 0)) s (startup_timeout)"
+                )
             }
             try run.sleep(50_000_000)
         }
@@ -110,9 +137,14 @@ extension DockerDeployment {
         if let e = d.entrypoint { config["Entrypoint"] = .array(e.map { .string($0) }) }
         if !d.environment.isEmpty { config["Env"] = .array(d.environment.map { .string("\($0.0)=\($0.1)") }) }
         if let h = d.healthcheck {
-            config["Healthcheck"] = h.isEmpty ? .object(["Test": .array([.string("NONE")])])
-                : .object(["Test": .array([.string("CMD")] + h.map { .string($0) }), "Interval": .number(1e9), "Timeout": .number(3e9),
-                           "Retries": .number(3), "StartPeriod": .number(5e9)])
+            config["Healthcheck"] =
+                h.isEmpty
+                ? .object(["Test": .array([.string("NONE")])])
+                : .object([
+                    "Test": .array([.string("CMD")] + h.map { .string($0) }), "Interval": .number(1e9),
+                    "Timeout": .number(3e9),
+                    "Retries": .number(3), "StartPeriod": .number(5e9),
+                ])
         }
         var exposed: [String: JSON] = [:]
         var bindings: [String: JSON] = [:]
@@ -120,7 +152,8 @@ extension DockerDeployment {
             let key = "\(m.containerPort)/\(m.proto)"
             exposed[key] = .object([:])
             var list = bindings[key]?.array ?? []
-            list.append(.object(["HostIp": .string(m.hostIP), "HostPort": .string(m.hostPort == 0 ? "" : String(m.hostPort))]))
+            list.append(
+                .object(["HostIp": .string(m.hostIP), "HostPort": .string(m.hostPort == 0 ? "" : String(m.hostPort))]))
             bindings[key] = .array(list)
         }
         if !exposed.isEmpty { config["ExposedPorts"] = .object(exposed) }
@@ -131,13 +164,20 @@ extension DockerDeployment {
             if v.rendered {
                 source = run.folder.file("rendered/\(v.source)")
                 guard access(source, R_OK) == 0 else {
-                    throw PipeperfError(.failed, "component '\(c.name)': rendered/\(v.source) does not exist in the run folder (render it with configuration: template: or a render_template hook first)")
+                    throw PipeperfError(
+                        .failed,
+                        "component '\(c.name)': rendered/\(v.source) does not exist in the run folder (render it with configuration: template: or a render_template hook first)"
+                    )
                 }
             }
             // The engine needs absolute host paths (a suite given by a relative path has relative ones).
             if v.isBind && !source.hasPrefix("/") { source = FileManager.default.currentDirectoryPath + "/" + source }
-            mounts.append(.object(["Type": .string(v.isBind ? "bind" : "volume"), "Source": .string(source), "Target": .string(v.target),
-                                   "ReadOnly": .bool(v.readOnly)]))
+            mounts.append(
+                .object([
+                    "Type": .string(v.isBind ? "bind" : "volume"), "Source": .string(source),
+                    "Target": .string(v.target),
+                    "ReadOnly": .bool(v.readOnly),
+                ]))
         }
         if !mounts.isEmpty { host["Mounts"] = .array(mounts) }
         if let n = d.network { host["NetworkMode"] = .string(n) }
@@ -149,7 +189,9 @@ extension DockerDeployment {
         }
         config["HostConfig"] = .object(host)
         if let n = d.network {
-            config["NetworkingConfig"] = .object(["EndpointsConfig": .object([n: .object(["Aliases": .array([.string(c.name)])])])])
+            config["NetworkingConfig"] = .object([
+                "EndpointsConfig": .object([n: .object(["Aliases": .array([.string(c.name)])])])
+            ])
         }
         return .object(config)
     }
@@ -174,12 +216,16 @@ final class LiveContainer: LiveDeployment, @unchecked Sendable {
 
     /// The host pid of the container's first process (for `process` monitoring of a container).
     var rootPID: Int32? {
-        guard let r = try? engine.request("GET", "/containers/\(id)/json"), let pid = r.json?["State"]?["Pid"]?.number, pid > 0 else { return nil }
+        guard let r = try? engine.request("GET", "/containers/\(id)/json"), let pid = r.json?["State"]?["Pid"]?.number,
+            pid > 0
+        else { return nil }
         return Int32(pid)
     }
 
     var exited: String? {
-        guard let r = try? engine.request("GET", "/containers/\(id)/json"), let state = r.json?["State"] else { return nil }
+        guard let r = try? engine.request("GET", "/containers/\(id)/json"), let state = r.json?["State"] else {
+            return nil
+        }
         let status = state["Status"]?.string ?? "unknown"
         guard status == "exited" || status == "dead" else { return nil }
         return "container \(status), exit code \(state["ExitCode"]?.number.map { String(Int($0)) } ?? "?")"
@@ -194,19 +240,28 @@ final class LiveContainer: LiveDeployment, @unchecked Sendable {
         defer { Interrupts.unregister(self) }
         if grace > 0 {
             let seconds = Swift.max(1, Int((Double(grace) / 1e9).rounded(.up)))
-            _ = try? engine.request("POST", "/containers/\(id)/stop?t=\(seconds)", timeoutNanos: UInt64(seconds + 30) * 1_000_000_000)
+            _ = try? engine.request(
+                "POST", "/containers/\(id)/stop?t=\(seconds)", timeoutNanos: UInt64(seconds + 30) * 1_000_000_000)
         }
         let inspect = try? engine.request("GET", "/containers/\(id)/json")
         let exitCode = inspect?.json?["State"]?["ExitCode"]?.number.map { String(Int($0)) } ?? "?"
-        if let logs = try? engine.request("GET", "/containers/\(id)/logs?stdout=1&stderr=1", timeoutNanos: 30_000_000_000), logs.status == 200 {
+        if let logs = try? engine.request(
+            "GET", "/containers/\(id)/logs?stdout=1&stderr=1", timeoutNanos: 30_000_000_000), logs.status == 200
+        {
             let (out, err) = demuxDockerLogs(logs.body)
             run.keep("logs/\(component).stdout", String(decoding: out, as: UTF8.self))
             run.keep("logs/\(component).stderr", String(decoding: err, as: UTF8.self))
         }
         let removed = try? engine.request("DELETE", "/containers/\(id)?force=true&v=true", timeoutNanos: 30_000_000_000)
-        run.events.record("container_removed", component: component, [("container", name), ("exit_code", exitCode),
-                                                                ("status", String(removed?.status ?? 0))])
+        run.events.record(
+            "container_removed", component: component,
+            [
+                ("container", name), ("exit_code", exitCode),
+                ("status", String(removed?.status ?? 0)),
+            ])
     }
 
-    func killNow() { _ = try? engine.request("DELETE", "/containers/\(id)?force=true&v=true", timeoutNanos: 10_000_000_000) }
+    func killNow() {
+        _ = try? engine.request("DELETE", "/containers/\(id)?force=true&v=true", timeoutNanos: 10_000_000_000)
+    }
 }

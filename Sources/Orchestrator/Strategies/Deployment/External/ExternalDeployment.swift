@@ -8,11 +8,17 @@ struct ExternalDeployment: DeploymentStrategy {
 
     static let info = StrategyInfo(
         name: "external", summary: "an endpoint that already runs",
-        keys: [KeySpec("endpoint", "HOST:PORT", required: true, "an endpoint that already runs: nothing is deployed or destroyed")])
+        keys: [
+            KeySpec(
+                "endpoint", "HOST:PORT", required: true,
+                "an endpoint that already runs: nothing is deployed or destroyed")
+        ])
 
     static func read(_ o: ObjectReader, context: ReadContext) -> ExternalDeployment? {
         guard let e = o.string("endpoint") else { return nil }
-        if case .failure(let err) = Endpoint.parse(e) { context.diags.add(o.location("endpoint"), o.sub("endpoint"), "\(err)") }
+        if case .failure(let err) = Endpoint.parse(e) {
+            context.diags.add(o.location("endpoint"), o.sub("endpoint"), "\(err)")
+        }
         return ExternalDeployment(endpoint: e)
     }
 

@@ -22,23 +22,36 @@ struct ProcessDeployment: DeploymentStrategy {
     static let info = StrategyInfo(
         name: "process", summary: "a local process in its own process group",
         keys: [
-            KeySpec("command", "list of strings", required: true, "the program and its arguments; pipeperf's own executables (loadgen, null-sink, fake-backend) are found without a path"),
+            KeySpec(
+                "command", "list of strings", required: true,
+                "the program and its arguments; pipeperf's own executables (loadgen, null-sink, fake-backend) are found without a path"
+            ),
             KeySpec("environment", "mapping", default: "{}", "extra environment variables"),
             KeySpec("working_directory", "path", default: "the run folder", "where the process starts"),
             KeySpec("cpus", "string", "CPU list to pin the process to, e.g. \"2-3\" or \"0,2\" (sched_setaffinity)"),
-            KeySpec("startup_check", "duration", default: "500ms", "the process must still be running this long after start"),
-            KeySpec("stop_grace", "duration", default: "5s", "on destroy, SIGTERM to its process group, then SIGKILL after this long"),
+            KeySpec(
+                "startup_check", "duration", default: "500ms", "the process must still be running this long after start"
+            ),
+            KeySpec(
+                "stop_grace", "duration", default: "5s",
+                "on destroy, SIGTERM to its process group, then SIGKILL after this long"),
         ])
 
     static func read(_ o: ObjectReader, context: ReadContext) -> ProcessDeployment? {
         let command = o.stringList("command")
         var d = ProcessDeployment(command: command ?? [])
-        if let command, command.isEmpty { context.diags.add(o.location("command"), o.sub("command"), "the command is empty") }
+        if let command, command.isEmpty {
+            context.diags.add(o.location("command"), o.sub("command"), "the command is empty")
+        }
         d.environment = o.stringMap("environment") ?? []
         d.workingDirectory = o.string("working_directory")
         if let cpus = o.string("cpus") {
             d.cpus = Values.cpuList(cpus)
-            if d.cpus == nil { context.diags.add(o.location("cpus"), o.sub("cpus"), "expected a CPU list such as \"2-3\" or \"0,2\", found '\(cpus)'") }
+            if d.cpus == nil {
+                context.diags.add(
+                    o.location("cpus"), o.sub("cpus"), "expected a CPU list such as \"2-3\" or \"0,2\", found '\(cpus)'"
+                )
+            }
         }
         if let n = o.duration("startup_check") { d.startupCheckNanos = n }
         if let n = o.duration("stop_grace") { d.stopGraceNanos = n }
@@ -52,8 +65,11 @@ struct ProcessDeployment: DeploymentStrategy {
         var out: [ClaimedPort] = []
         for (i, arg) in command.enumerated() where i > 0 {
             let flag = command[i - 1]
-            guard ProcessDeployment.listenFlags.contains(flag), case .success(let e) = Endpoint.parse(arg), e.port != 0 else { continue }
-            out.append(ClaimedPort(port: Int(e.port), udp: flag == "--syslog-udp", what: "\(component) (\(flag))", key: "command"))
+            guard ProcessDeployment.listenFlags.contains(flag), case .success(let e) = Endpoint.parse(arg), e.port != 0
+            else { continue }
+            out.append(
+                ClaimedPort(
+                    port: Int(e.port), udp: flag == "--syslog-udp", what: "\(component) (\(flag))", key: "command"))
         }
         return out
     }
@@ -61,21 +77,28 @@ struct ProcessDeployment: DeploymentStrategy {
     func deploy(_ c: Component, in run: RunContext) throws(PipeperfError) -> any LiveDeployment {
         let proc: ChildProcess
         do {
-            proc = try ChildProcess(command: command, environment: environment, directory: workingDirectory ?? run.folder.path,
-                                    stdoutPath: run.folder.file("logs/\(c.name).stdout"), stderrPath: run.folder.file("logs/\(c.name).stderr"), cpus: cpus)
+            proc = try ChildProcess(
+                command: command, environment: environment, directory: workingDirectory ?? run.folder.path,
+                stdoutPath: run.folder.file("logs/\(c.name).stdout"),
+                stderrPath: run.folder.file("logs/\(c.name).stderr"), cpus: cpus)
         } catch {
             throw PipeperfError(.process, "component '\(c.name)': \(error.message)", cause: error)
         }
         let live = LiveProcess(component: c.name, process: proc, stopGraceNanos: stopGraceNanos)
         Interrupts.register(live)
-        run.events.record("process_started", component: c.name, [("pid", String(proc.pid)), ("command", command.joined(separator: " "))])
+        run.events.record(
+            "process_started", component: c.name,
+            [("pid", String(proc.pid)), ("command", command.joined(separator: " "))])
         // The early-exit check: a process that dies at once (bad flag, port taken) fails the deploy.
         let deadline = SystemClock.monotonicNanos() + startupCheckNanos
         while SystemClock.monotonicNanos() < deadline {
             if !proc.isRunning {
                 let err = (try? String(contentsOfFile: run.folder.file("logs/\(c.name).stderr"), encoding: .utf8)) ?? ""
                 live.destroy(in: run)
-                throw PipeperfError(.failed, "component '\(c.name)' exited right after start (\(proc.exitDescription)): \(err.split(separator: "\n").last ?? "")")
+                throw PipeperfError(
+                    .failed,
+                    "component '\(c.name)' exited right after start (\(proc.exitDescription)): \(err.split(separator: "\n").last ?? "")"
+                )
             }
             do { try run.sleep(Swift.min(20_000_000, deadline - SystemClock.monotonicNanos())) } catch {
                 live.destroy(in: run)
@@ -104,7 +127,8 @@ final class LiveProcess: LiveDeployment, @unchecked Sendable {
     func destroy(in run: RunContext) {
         process.stop(graceNanos: stopGraceNanos)
         Interrupts.unregister(self)
-        run.events.record("process_stopped", component: component, [("pid", String(process.pid)), ("exit", process.exitDescription)])
+        run.events.record(
+            "process_stopped", component: component, [("pid", String(process.pid)), ("exit", process.exitDescription)])
     }
 
     func killNow() { kill(-process.pid, SIGKILL) }

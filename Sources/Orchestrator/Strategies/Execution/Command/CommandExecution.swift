@@ -14,7 +14,9 @@ struct CommandExecution: ExecutionStrategy {
     static let info = StrategyInfo(
         name: "command", summary: "a command that runs while the load runs",
         keys: [
-            KeySpec("command", "list of strings", required: true, "started at `start`, stopped (SIGTERM to its group) at `stop`"),
+            KeySpec(
+                "command", "list of strings", required: true,
+                "started at `start`, stopped (SIGTERM to its group) at `stop`"),
             KeySpec("environment", "mapping", default: "{}", "extra environment variables"),
         ])
 
@@ -26,12 +28,15 @@ struct CommandExecution: ExecutionStrategy {
         context.diags.add(at, path, "a command execution has no options to update (only loadgen executions have)")
     }
 
-    func start(_ c: Component, overrides: [(String, String)], in run: RunContext) throws(PipeperfError) -> any LiveExecution {
+    func start(
+        _ c: Component, overrides: [(String, String)], in run: RunContext
+    ) throws(PipeperfError) -> any LiveExecution {
         let p: ChildProcess
         do {
-            p = try ChildProcess(command: command, environment: environment, directory: run.folder.path,
-                                 stdoutPath: run.folder.file("logs/\(c.name).execution.stdout"),
-                                 stderrPath: run.folder.file("logs/\(c.name).execution.stderr"))
+            p = try ChildProcess(
+                command: command, environment: environment, directory: run.folder.path,
+                stdoutPath: run.folder.file("logs/\(c.name).execution.stdout"),
+                stderrPath: run.folder.file("logs/\(c.name).execution.stderr"))
         } catch { throw PipeperfError(.process, "component '\(c.name)': \(error.message)", cause: error) }
         let live = LiveCommand(process: p)
         Interrupts.register(live)

@@ -19,7 +19,10 @@ struct LoadgenExecution: ExecutionStrategy {
         name: "loadgen", summary: "drives a `loadgen serve` component through its admin API",
         keys: [
             KeySpec("admin", "HOST:PORT", required: true, "the admin address of a `loadgen serve` component"),
-            KeySpec("options", "mapping", default: "{}", "`loadgen run` options without dashes (rate, duration, endpoint, batch_size, …), checked by loadgen's own parser"),
+            KeySpec(
+                "options", "mapping", default: "{}",
+                "`loadgen run` options without dashes (rate, duration, endpoint, batch_size, …), checked by loadgen's own parser"
+            ),
         ])
 
     static func read(_ o: ObjectReader, context: ReadContext) -> LoadgenExecution? {
@@ -49,7 +52,11 @@ struct LoadgenExecution: ExecutionStrategy {
         var args: [String] = []
         for (k, v) in options {
             let flag = "--" + k.replacingOccurrences(of: "_", with: "-")
-            if v == "true" { args.append(flag) } else if v == "false" { continue } else {
+            if v == "true" {
+                args.append(flag)
+            } else if v == "false" {
+                continue
+            } else {
                 for part in v.split(separator: "\n", omittingEmptySubsequences: false) { args += [flag, String(part)] }
             }
         }
@@ -60,12 +67,17 @@ struct LoadgenExecution: ExecutionStrategy {
 
     func url(_ path: String) -> HTTPURL { HTTPURL(host: admin.host, port: Int(admin.port), path: path) }
 
-    func start(_ c: Component, overrides: [(String, String)], in run: RunContext) throws(PipeperfError) -> any LiveExecution {
+    func start(
+        _ c: Component, overrides: [(String, String)], in run: RunContext
+    ) throws(PipeperfError) -> any LiveExecution {
         var options = merged(overrides)
         if !options.contains(where: { $0.0 == "duration" || $0.0 == "count" }) { options.append(("duration", "24h")) }
         run.events.record("load_start_requested", component: c.name, options)
-        let r = try HTTPClient.request("POST", url("/start"), body: LoadgenExecution.json(options), contentType: "application/json")
-        guard (200..<300).contains(r.status) else { throw PipeperfError(.failed, "loadgen '\(c.name)' refused to start (HTTP \(r.status)): \(r.body)") }
+        let r = try HTTPClient.request(
+            "POST", url("/start"), body: LoadgenExecution.json(options), contentType: "application/json")
+        guard (200..<300).contains(r.status) else {
+            throw PipeperfError(.failed, "loadgen '\(c.name)' refused to start (HTTP \(r.status)): \(r.body)")
+        }
         run.events.record("load_started", component: c.name, options)
         return LiveLoad(component: c.name, execution: self)
     }

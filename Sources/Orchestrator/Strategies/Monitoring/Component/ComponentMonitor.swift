@@ -9,8 +9,10 @@ struct ComponentMonitor: MonitorStrategy {
 
     static let info = StrategyInfo(
         name: "component", summary: "a component's JSON status endpoint",
-        keys: [KeySpec("url", "URL", required: true, "a JSON status endpoint (loadgen's or a sink's /status)"),
-               KeySpec("interval", "duration", default: "1s", "between readings")])
+        keys: [
+            KeySpec("url", "URL", required: true, "a JSON status endpoint (loadgen's or a sink's /status)"),
+            KeySpec("interval", "duration", default: "1s", "between readings"),
+        ])
 
     static func read(_ o: ObjectReader, context: ReadContext) -> ComponentMonitor? {
         let interval = monitorInterval(o, context)
@@ -20,7 +22,9 @@ struct ComponentMonitor: MonitorStrategy {
 
     func problem(with deployment: any DeploymentStrategy) -> String? { nil }
 
-    func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)? {
+    func source(
+        component: Component, deployed: (any LiveDeployment)?, in run: RunContext
+    ) throws(PipeperfError) -> (any SampleSource)? {
         StatusSource(url: url)
     }
 }
@@ -31,7 +35,9 @@ final class StatusSource: SampleSource {
     var name: String { "component" }
 
     func read() -> SampleReading? {
-        guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return nil }
+        guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else {
+            return nil
+        }
         let body = res.body.trimmingSpaces
         guard body.hasPrefix("{") else { return nil }
         return SampleReading(status: body)

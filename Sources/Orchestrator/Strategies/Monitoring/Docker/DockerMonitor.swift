@@ -10,7 +10,12 @@ struct DockerMonitor: MonitorStrategy {
 
     static let info = StrategyInfo(
         name: "docker", summary: "a container's stats from the Docker engine",
-        keys: [KeySpec("interval", "duration", default: "1s", "between readings of the container's stats from the engine (CPU in cores from the usage deltas, memory without page cache, network rx/tx, block I/O, CPU throttling when limited); needs a `docker` deployment")])
+        keys: [
+            KeySpec(
+                "interval", "duration", default: "1s",
+                "between readings of the container's stats from the engine (CPU in cores from the usage deltas, memory without page cache, network rx/tx, block I/O, CPU throttling when limited); needs a `docker` deployment"
+            )
+        ])
 
     /// The container's cumulative CPU and memory without page cache; network rates and the CPU time lost
     /// to the limit over the window.
@@ -21,7 +26,9 @@ struct DockerMonitor: MonitorStrategy {
         extras: { window, report in
             report.netRxBytesPerSecond = ReportBuilder.windowRate(window, "net_rx_bytes")
             report.netTxBytesPerSecond = ReportBuilder.windowRate(window, "net_tx_bytes")
-            if let a = window.first?["throttled_s"]?.number, let b = window.last?["throttled_s"]?.number { report.throttledSeconds = Swift.max(0, b - a) }
+            if let a = window.first?["throttled_s"]?.number, let b = window.last?["throttled_s"]?.number {
+                report.throttledSeconds = Swift.max(0, b - a)
+            }
         })
 
     static func read(_ o: ObjectReader, context: ReadContext) -> DockerMonitor? {
@@ -29,10 +36,14 @@ struct DockerMonitor: MonitorStrategy {
     }
 
     func problem(with deployment: any DeploymentStrategy) -> String? {
-        deployment is DockerDeployment ? nil : "docker monitoring needs a docker deployment (this component's is \(type(of: deployment).info.name))"
+        deployment is DockerDeployment
+            ? nil
+            : "docker monitoring needs a docker deployment (this component's is \(type(of: deployment).info.name))"
     }
 
-    func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)? {
+    func source(
+        component: Component, deployed: (any LiveDeployment)?, in run: RunContext
+    ) throws(PipeperfError) -> (any SampleSource)? {
         guard let container = deployed as? LiveContainer else { return nil }
         return DockerStatsSource(stream: try DockerStatsStream(engine: container.engine, id: container.id))
     }
@@ -69,7 +80,9 @@ struct DockerStats {
     var pids: Double?
 
     init?(_ s: JSON) {
-        guard let total = s.at("cpu_stats.cpu_usage.total_usage")?.number, let usage = s.at("memory_stats.usage")?.number else { return nil }
+        guard let total = s.at("cpu_stats.cpu_usage.total_usage")?.number,
+            let usage = s.at("memory_stats.usage")?.number
+        else { return nil }
         cpuSeconds = total / 1e9
         onlineCPUs = s.at("cpu_stats.online_cpus")?.number.map { Int($0) }
         let stats = s.at("memory_stats.stats")

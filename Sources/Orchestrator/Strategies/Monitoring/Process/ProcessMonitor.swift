@@ -10,7 +10,12 @@ struct ProcessMonitor: MonitorStrategy {
 
     static let info = StrategyInfo(
         name: "process", summary: "the component's process tree from procfs",
-        keys: [KeySpec("interval", "duration", default: "1s", "between readings of the component's process tree (procfs: CPU user/system, RSS, threads, open files, context switches)")])
+        keys: [
+            KeySpec(
+                "interval", "duration", default: "1s",
+                "between readings of the component's process tree (procfs: CPU user/system, RSS, threads, open files, context switches)"
+            )
+        ])
 
     /// CPU user + system and RSS of the whole process tree.
     static let resources: ResourceFields? = ResourceFields(
@@ -23,10 +28,13 @@ struct ProcessMonitor: MonitorStrategy {
     }
 
     func problem(with deployment: any DeploymentStrategy) -> String? {
-        deployment is ExternalDeployment ? "an external component has no process to monitor; use component: or prometheus:" : nil
+        deployment is ExternalDeployment
+            ? "an external component has no process to monitor; use component: or prometheus:" : nil
     }
 
-    func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)? {
+    func source(
+        component: Component, deployed: (any LiveDeployment)?, in run: RunContext
+    ) throws(PipeperfError) -> (any SampleSource)? {
         guard let pid = deployed?.rootPID else {
             run.log("pipeperf: \(component.name): process monitoring is off: no process of it on this host")
             return nil
@@ -38,7 +46,9 @@ struct ProcessMonitor: MonitorStrategy {
 /// `interval` of any monitor: at least 50 ms.
 func monitorInterval(_ o: ObjectReader, _ context: ReadContext) -> UInt64? {
     guard let i = o.duration("interval", allowZero: false) else { return nil }
-    if i < 50_000_000 { context.diags.add(o.location("interval"), o.sub("interval"), "the interval must be at least 50ms") }
+    if i < 50_000_000 {
+        context.diags.add(o.location("interval"), o.sub("interval"), "the interval must be at least 50ms")
+    }
     return i
 }
 

@@ -12,10 +12,14 @@ struct PrometheusMonitor: MonitorStrategy {
 
     static let info = StrategyInfo(
         name: "prometheus", summary: "a Prometheus text endpoint, scraped",
-        keys: [KeySpec("url", "URL", required: true, "a Prometheus text endpoint (a collector's internal metrics, our components' /metrics)"),
-               KeySpec("interval", "duration", default: "1s", "between scrapes"),
-               KeySpec("include", "list of patterns", default: "all", "metric names to keep (`*` wildcards)"),
-               KeySpec("exclude", "list of patterns", default: "none", "metric names to drop")])
+        keys: [
+            KeySpec(
+                "url", "URL", required: true,
+                "a Prometheus text endpoint (a collector's internal metrics, our components' /metrics)"),
+            KeySpec("interval", "duration", default: "1s", "between scrapes"),
+            KeySpec("include", "list of patterns", default: "all", "metric names to keep (`*` wildcards)"),
+            KeySpec("exclude", "list of patterns", default: "none", "metric names to drop"),
+        ])
 
     static func read(_ o: ObjectReader, context: ReadContext) -> PrometheusMonitor? {
         let interval = monitorInterval(o, context)
@@ -27,7 +31,9 @@ struct PrometheusMonitor: MonitorStrategy {
 
     func problem(with deployment: any DeploymentStrategy) -> String? { nil }
 
-    func source(component: Component, deployed: (any LiveDeployment)?, in run: RunContext) throws(PipeperfError) -> (any SampleSource)? {
+    func source(
+        component: Component, deployed: (any LiveDeployment)?, in run: RunContext
+    ) throws(PipeperfError) -> (any SampleSource)? {
         ScrapeSource(url: url, include: include, exclude: exclude)
     }
 }
@@ -44,7 +50,9 @@ final class ScrapeSource: SampleSource {
     var name: String { "prometheus" }
 
     func read() -> SampleReading? {
-        guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else { return nil }
+        guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else {
+            return nil
+        }
         let parsed = PrometheusText.parse(res.body, include: include, exclude: exclude)
         return SampleReading { w in
             w.beginObject("series")

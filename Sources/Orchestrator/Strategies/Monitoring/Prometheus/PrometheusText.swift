@@ -69,7 +69,9 @@ public enum PrometheusText {
             guard let d = Double(first) else { return nil }
             v = d
         }
-        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }) else { return nil }
+        guard !name.isEmpty, name.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "_" || $0 == ":" }) else {
+            return nil
+        }
         return PrometheusSample(name: name, labels: labels, value: v, type: "untyped")
     }
 
