@@ -31,6 +31,10 @@ struct TemplateTests {
                 == "x-v-3-p+q-X")
         #expect(try Template("{{ missing | default(\"d\") }}").render(vars) == "d")
         #expect(try Template("{% if off %}1{% elif a %}2{% else %}3{% endif %}").render(vars) == "2")
+        #expect(throws: TemplateError.self, "an undefined variable in a condition is an error, not false") {
+            try Template("{% if nothing %}1{% endif %}").render(vars)
+        }
+        #expect(try Template("{% if nothing | default(\"\") %}1{% else %}2{% endif %}").render(vars) == "2")
         #expect(try Template("{% for i in l %}{{ loop.index }}{{ i }}{% endfor %}").render(vars) == "1p2q")
         #expect(try Template("{{ a | json }}").render(["a": .text("say \"hi\"\n")]) == "\"say \\\"hi\\\"\\n\"")
         #expect(throws: TemplateError.self) { try Template("line one\n  {{ nope }}").render(vars) }
@@ -509,6 +513,37 @@ struct RunTests {
         #expect(r.err.contains("the run fails:"), "\(r.err)")
         #expect(r.out.contains("pipeperf: failed"), "\(r.out)")
         #expect(!r.out.contains("pipeperf: passed"), "\(r.out)")
+    }
+
+    @Test("a failing flow step skips the rest, but stop monitoring and destroy still run with their hooks")
+    func flowTeardownAfterFailure() throws {
+        let results = try tempDir("pp-flowfail")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/flow-failure.yaml"], results: results)
+        #expect(r.status == 1, "\(r.out)\n\(r.err)")
+        #expect(r.err.contains("the load cannot start"), "\(r.err)")
+        let folder = try runFolder(results)
+        let events = try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []
+        let names = events.compactMap { $0["name"] as? String }
+        for e in ["sink_stop_monitoring_hook", "sink_destroy_hook", "monitoring_stopped", "process_stopped"] {
+            #expect(names.contains(e), "\(e) in \(names)")
+        }
+        let skipped = events.filter { $0["name"] as? String == "step_skipped" }.compactMap { ($0["attributes"] as? [String: String])?["step"] }
+        #expect(skipped == ["warm up", "observe", "stop load", "drain"], "\(skipped)")
+        #expect(!names.contains("observation_start"))
+        #expect(try startedPids(folder).allSatisfy { !alive($0) })
+    }
+
+    @Test("an external endpoint is probed at deploy: one that answers passes, a closed port fails naming it")
+    func externalProbe() throws {
+        let results = try tempDir("pp-external")
+        let port = try Rsyslog.freePort(Int32(SOCK_STREAM.rawValue))  // a port nothing listens on
+        let closed = try pipeperf(["run", "-c", suitesDir + "/good/external.yaml", "--set", "port=\(port)"], results: results)
+        #expect(closed.status == 1, "\(closed.out)\n\(closed.err)")
+        #expect(closed.err.contains("the external endpoint 127.0.0.1:\(port) does not answer"), "\(closed.err)")
+        let sink = try SinkProcess("null-sink")
+        defer { sink.stop() }
+        let open = try pipeperf(["run", "-c", suitesDir + "/good/external.yaml", "--set", "port=\(sink.grpcPort)"], results: results)
+        #expect(open.status == 0, "\(open.out)\n\(open.err)")
     }
 
     @Test("SIGKILL of the orchestrator: its processes die with it (parent-death signal)")

@@ -149,17 +149,24 @@ public final class Runner {
             firstError = "\(error)"
         }
         if firstError == nil {
+            // After a failure that is not continued, only the steps that always run (the flow's stop
+            // monitoring and destroy, with their component hooks) still run.
+            var stopped = false
             for step in t.steps {
+                if stopped && !step.always {
+                    events.record("step_skipped", [("step", step.name)])
+                    continue
+                }
                 events.step = step.name
                 if debug { log("pipeperf: \(t.name): step '\(step.name)'") }
                 do {
                     try runStep(step)
-                } catch  where error.isInterruption {
+                } catch where error.isInterruption {
                     throw error
                 } catch {
                     firstError = firstError ?? "step '\(step.name)': \(error)"
                     log("pipeperf: \(t.name): step '\(step.name)' failed: \(error)")
-                    if !step.onError.continueOnError { break }
+                    if !step.onError.continueOnError { stopped = true }
                 }
                 events.step = nil
             }

@@ -138,14 +138,16 @@ extension SuiteLoader {
         let drain = o.duration("drain") ?? 0
         let at = node.location
         func step(
-            _ name: String, _ action: Action, pre: [Hook] = [], post: [Hook] = [], continueOnError: Bool = false
+            _ name: String, _ action: Action, pre: [Hook] = [], post: [Hook] = [], teardown: Bool = false
         ) -> Step {
             var h = PhaseHooks()
             h.pre = pre
             h.post = post
             var e = OnError()
-            e.continueOnError = continueOnError
-            return Step(name: name, location: at, action: action, hooks: h, onError: e)
+            e.continueOnError = teardown
+            var s = Step(name: name, location: at, action: action, hooks: h, onError: e)
+            s.always = teardown
+            return s
         }
         func event(_ name: String) -> Hook {
             Hook(kind: .recordEvent(name: name, attributes: []), name: "record_event", location: at, onError: OnError())
@@ -160,9 +162,8 @@ extension SuiteLoader {
             step("stop load", .componentAction(target: load, phase: .stop)),
             step("drain", .wait(nanos: drain)),
             step(
-                "stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets),
-                continueOnError: true),
-            step("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), continueOnError: true),
+                "stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), teardown: true),
+            step("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), teardown: true),
         ]
     }
 }

@@ -82,6 +82,8 @@ public struct Step: Sendable {
     public var action: Action
     public var hooks: PhaseHooks
     public var onError: OnError
+    /// Runs even after an earlier step of its test failed (the flow's stop monitoring and destroy).
+    public var always = false
 }
 
 public enum Action: Sendable {

@@ -90,7 +90,9 @@ public struct Template: Sendable {
             case .conditional(let branches, let otherwise, let line, let column):
                 var done = false
                 for (condition, body) in branches where !done {
-                    if try evaluateOptional(condition, scopes, line, column)?.truthy ?? false {
+                    // Strict like every other use: an undefined variable is an error, not false (write
+                    // `{% if x | default("") %}` for an optional one).
+                    if try evaluate(condition, scopes, line, column).truthy {
                         try render(body, scopes, into: &out)
                         done = true
                     }
