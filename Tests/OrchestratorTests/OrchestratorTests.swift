@@ -546,6 +546,20 @@ struct RunTests {
         #expect(open.status == 0, "\(open.out)\n\(open.err)")
     }
 
+    @Test("{{ rendered.<component> }} and {{ run_folder }} in a suite's values: validated, then the run's real paths")
+    func renderedInValues() throws {
+        let suite = suitesDir + "/good/rendered-values.yaml"
+        let valid = try runProcess([Built.executable("pipeperf"), "validate", suite])
+        #expect(valid.status == 0, "\(valid.err)")
+        let results = try tempDir("pp-rendered")
+        let r = try pipeperf(["run", "-c", suite], results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let folder = try runFolder(results)
+        let rendered = try String(contentsOfFile: "\(folder)/rendered/app.conf", encoding: .utf8)
+        #expect(rendered.contains("rendered for tests") && rendered.contains("debug: on"), "\(rendered)")
+        #expect(try String(contentsOfFile: "\(folder)/copied.conf", encoding: .utf8) == rendered, "the process read the rendered file")
+    }
+
     @Test("SIGKILL of the orchestrator: its processes die with it (parent-death signal)")
     func killed() throws {
         let results = try tempDir("pp-kill")

@@ -38,6 +38,18 @@ final class RunContext {
         self.log = log
     }
 
+    /// What `{{ run_folder }}` and `{{ rendered.<component> }}` stand for in the suite's values until
+    /// the run folder exists; `resolve` puts the folder in.
+    static let runFolderMarker = "@@pipeperf-run-folder@@"
+
+    /// `text` with the run folder in place of its marker.
+    func resolve(_ text: String) -> String {
+        text.contains(RunContext.runFolderMarker) ? text.replacingOccurrences(of: RunContext.runFolderMarker, with: folder.path) : text
+    }
+
+    func resolve(_ list: [String]) -> [String] { list.map(resolve) }
+    func resolve(_ pairs: [(String, String)]) -> [(String, String)] { pairs.map { ($0.0, resolve($0.1)) } }
+
     /// The run's identity on shared systems (the Docker engine): results/<suite>/<timestamp>.
     var runID: String { folder.path.split(separator: "/").suffix(2).joined(separator: "/") }
 

@@ -23,12 +23,12 @@ extension Runner {
     func runHook(_ h: Hook) throws(PipeperfError) {
         switch h.kind {
         case .runCommand(let command, let environment, let timeout, let shell):
-            let argv = shell ? ["/bin/sh", "-c", command.first ?? ""] : command
+            let argv = run.resolve(shell ? ["/bin/sh", "-c", command.first ?? ""] : command)
             let n = events.events.count
             let p: ChildProcess
             do {
                 p = try ChildProcess(
-                    command: argv, environment: environment, directory: folder.path,
+                    command: argv, environment: run.resolve(environment), directory: folder.path,
                     stdoutPath: folder.file("logs/hook-\(n).stdout"), stderrPath: folder.file("logs/hook-\(n).stderr"))
             } catch { throw PipeperfError(.process, "run_command: \(error.message)", cause: error) }
             let deadline = SystemClock.monotonicNanos() + timeout
@@ -48,7 +48,7 @@ extension Runner {
             }
         case .sendHTTPRequest(let method, let url, let body, let headers, let expect):
             guard let u = HTTPURL(url) else { throw PipeperfError(.failed, "bad URL \(url)") }
-            let r = try HTTPClient.request(method, u, body: body, headers: headers)
+            let r = try HTTPClient.request(method, u, body: body.map(run.resolve), headers: run.resolve(headers))
             if let expect, r.status != expect {
                 throw PipeperfError(.failed, "\(method) \(url) answered \(r.status), expected \(expect)")
             }

@@ -55,6 +55,21 @@ public enum SuiteLoader {
             }
         }
         context.variables = variables
+        // `{{ rendered.<component> }}` and `{{ run_folder }}` in the suite's own values (a collector's
+        // `--config`): the run folder does not exist yet, so they stand for a marker that each strategy
+        // resolves when it runs (RunContext.resolve).
+        var rendered: [String: TemplateValue] = [:]
+        if case .map(let pairs, _)? = top.value("components") {
+            for p in pairs {
+                guard case .map(let keys, _) = p.value, case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
+                      case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
+                      case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value else { continue }
+                let d = (try? Template(destination).render(variables)) ?? destination
+                rendered[p.key] = .text("\(RunContext.runFolderMarker)/rendered/\(d)")
+            }
+        }
+        if context.variables["rendered"] == nil { context.variables["rendered"] = .map(rendered) }
+        if context.variables["run_folder"] == nil { context.variables["run_folder"] = .text(RunContext.runFolderMarker) }
 
         let name = top.string("name") ?? "suite"
         var suite = Suite(

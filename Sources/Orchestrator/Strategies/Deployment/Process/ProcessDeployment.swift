@@ -78,7 +78,8 @@ struct ProcessDeployment: DeploymentStrategy {
         let proc: ChildProcess
         do {
             proc = try ChildProcess(
-                command: command, environment: environment, directory: workingDirectory ?? run.folder.path,
+                command: run.resolve(command), environment: run.resolve(environment),
+                directory: workingDirectory.map(run.resolve) ?? run.folder.path,
                 stdoutPath: run.folder.file("logs/\(c.name).stdout"),
                 stderrPath: run.folder.file("logs/\(c.name).stderr"), cpus: cpus)
         } catch {
@@ -88,7 +89,7 @@ struct ProcessDeployment: DeploymentStrategy {
         Interrupts.register(live)
         run.events.record(
             "process_started", component: c.name,
-            [("pid", String(proc.pid)), ("command", command.joined(separator: " "))])
+            [("pid", String(proc.pid)), ("command", proc.command.joined(separator: " "))])
         // The early-exit check: a process that dies at once (bad flag, port taken) fails the deploy.
         let deadline = SystemClock.monotonicNanos() + startupCheckNanos
         while SystemClock.monotonicNanos() < deadline {

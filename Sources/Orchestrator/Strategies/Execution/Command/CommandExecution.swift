@@ -34,7 +34,7 @@ struct CommandExecution: ExecutionStrategy {
         let p: ChildProcess
         do {
             p = try ChildProcess(
-                command: command, environment: environment, directory: run.folder.path,
+                command: run.resolve(command), environment: run.resolve(environment), directory: run.folder.path,
                 stdoutPath: run.folder.file("logs/\(c.name).execution.stdout"),
                 stderrPath: run.folder.file("logs/\(c.name).execution.stderr"))
         } catch { throw PipeperfError(.process, "component '\(c.name)': \(error.message)", cause: error) }

@@ -70,7 +70,7 @@ struct LoadgenExecution: ExecutionStrategy {
     func start(
         _ c: Component, overrides: [(String, String)], in run: RunContext
     ) throws(PipeperfError) -> any LiveExecution {
-        var options = merged(overrides)
+        var options = run.resolve(merged(overrides))
         if !options.contains(where: { $0.0 == "duration" || $0.0 == "count" }) { options.append(("duration", "24h")) }
         run.events.record("load_start_requested", component: c.name, options)
         let r = try HTTPClient.request(
