@@ -107,7 +107,7 @@ public struct FakeBackendCommand: ParsableCommand {
         guard case .success(let a) = Endpoint.parse(listen.admin) else { return }
         let adminServer: AdminServer
         do {
-            adminServer = try AdminServer.start(host: a.host, port: Int(a.port)) { r in backend.admin(r) }
+            adminServer = try AdminServer.start(host: a.host, port: Int(a.port)) { [surface = backend.surface] r in surface.handle(r) }
         } catch {
             throw ValidationError("--admin \(listen.admin): cannot listen: \(error)")
         }
@@ -167,8 +167,6 @@ public final class FakeBackend: @unchecked Sendable {
                 ControlRoute("POST", "/faults") { [self] r in setFaults(r.body) },
             ])
     }
-
-    public func admin(_ r: AdminRequest) -> AdminResponse { surface.handle(r) }
 
     func setFaults(_ body: [UInt8]) -> AdminResponse {
         do {

@@ -41,7 +41,7 @@ public struct ServeCommand: ParsableCommand {
         let controller = ServeController()
         let server: AdminServer
         do {
-            server = try AdminServer.start(host: ep.host, port: Int(ep.port)) { controller.handle($0) }
+            server = try AdminServer.start(host: ep.host, port: Int(ep.port)) { [surface = controller.surface] in surface.handle($0) }
         } catch {
             throw ValidationError("--admin \(admin): cannot listen: \(error)")
         }
@@ -82,8 +82,6 @@ final class ServeController: Sendable {
                 ControlRoute("POST", "/stop") { [self] _ in stop() },
             ])
     }
-
-    func handle(_ r: AdminRequest) -> AdminResponse { surface.handle(r) }
 
     /// Turns the JSON body into command-line arguments (parsed by the run command itself).
     func arguments(_ body: [UInt8]) throws -> [String] {

@@ -66,9 +66,6 @@ final class RunContext {
         return r
     }
 
-    /// The run's shared `R` when it was made.
-    func existing<R: RunResource>(_ type: R.Type) -> R? { resources[ObjectIdentifier(type)] as? R }
-
     /// Finishes every shared resource, last made first.
     func finishResources() {
         for key in resourceOrder.reversed() { resources[key]?.finish(in: self) }

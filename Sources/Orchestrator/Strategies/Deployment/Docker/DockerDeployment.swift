@@ -176,7 +176,7 @@ extension DockerDeployment {
         if d.image == nil && o.value("build") == nil {
             context.diags.add(o.node.location, p, "a docker deployment needs `image` or `build`")
         }
-        if let c = o.value("command") { d.command = o.stringList("command"); _ = c }
+        if o.value("command") != nil { d.command = o.stringList("command") }
         if o.value("entrypoint") != nil { d.entrypoint = o.stringList("entrypoint", single: true) }
         if let env = o.value("environment") {
             if case .list(let items, _) = env {
