@@ -20,16 +20,16 @@ public struct ControlRoute: Sendable {
 public struct ControlSurface: Sendable {
     let routes: [ControlRoute]
 
-    /// `status` is the /status document, `metrics` the Prometheus text, `reset` what POST /reset does
+    /// `status` is the /status document (given the request's query string), `metrics` the Prometheus text, `reset` what POST /reset does
     /// (answering with its JSON, or an error); `extra` the component's own routes.
     public init(
-        status: @escaping @Sendable () -> String, metrics: @escaping @Sendable () -> String,
+        status: @escaping @Sendable (_ query: String) -> String, metrics: @escaping @Sendable () -> String,
         reset: @escaping @Sendable () -> AdminResponse, extra: [ControlRoute] = []
     ) {
         routes =
             [
                 ControlRoute("GET", "/healthz") { _ in AdminResponse(body: "ok\n") },
-                ControlRoute("GET", "/status") { _ in .json(status()) },
+                ControlRoute("GET", "/status") { r in .json(status(r.query)) },
                 ControlRoute("GET", "/metrics") { _ in
                     AdminResponse(contentType: "text/plain; version=0.0.4", body: metrics())
                 },

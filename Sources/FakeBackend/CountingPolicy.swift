@@ -1,6 +1,6 @@
 // The fake backend's handling of one export, on the receiving thread: gunzip if needed, count the
 // items with the OTLPWire scanner, read the tracking attributes (sequence runs go to the ledger, send
-// times to the latency histogram), then apply the faults. No lock and no allocation per request.
+// and intended send times to the latency histograms), then apply the faults. No lock and no allocation per request.
 
 import PipeperfBase
 import H2Transport
@@ -14,16 +14,55 @@ import Synchronization
 import Glibc
 #endif
 
+/// A receiving thread's end-to-end latency histograms (microseconds): from each item's intended send
+/// time (`latency`, corrected for coordinated omission) and from its actual send time (`uncorrected`),
+/// over the backend's life and over the measurement window (between a window start and stop).
+public struct LatencySet: Sendable {
+    public var latency = LatencySet.empty()
+    public var uncorrected = LatencySet.empty()
+    public var windowLatency = LatencySet.empty()
+    public var windowUncorrected = LatencySet.empty()
+    /// Whether a window is open (arrivals also go into the window histograms).
+    public var windowOpen = false
+
+    static func empty() -> Histogram<UInt64> {
+        // Microseconds, up to an hour, 3 significant digits.
+        Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
+    }
+
+    mutating func add(_ o: LatencySet) {
+        latency.add(o.latency)
+        uncorrected.add(o.uncorrected)
+        windowLatency.add(o.windowLatency)
+        windowUncorrected.add(o.windowUncorrected)
+        windowOpen = windowOpen || o.windowOpen
+    }
+
+    /// Records `count` items that arrived `micros` after they were sent and `dueMicros` after they were
+    /// due (nil when the items carry no intended send time).
+    @inline(__always)
+    mutating func record(micros: UInt64, dueMicros: UInt64?, count: UInt64) {
+        _ = uncorrected.record(micros, count: count)
+        if let d = dueMicros { _ = latency.record(d, count: count) }
+        if windowOpen {
+            _ = windowUncorrected.record(micros, count: count)
+            if let d = dueMicros { _ = windowLatency.record(d, count: count) }
+        }
+    }
+}
+
 /// End-to-end latency histograms of the receiving threads, merged when someone asks.
 public final class LatencyBoard: Sendable {
     let requested = Atomic<Int>(0)
     let resets = Atomic<Int>(0)
-    /// One thread's published histogram.
+    let windowStarts = Atomic<Int>(0)
+    let windowStops = Atomic<Int>(0)
+    /// One thread's published histograms.
     final class Slot: Sendable {
         /// A policy publishes here (slots of transports that are off stay inactive and are not waited for).
         let active = Atomic<Bool>(false)
-        let state = Mutex<(generation: Int, histogram: Histogram<UInt64>)>((0, LatencyBoard.empty()))
-        func withLock<R>(_ body: (inout (generation: Int, histogram: Histogram<UInt64>)) -> R) -> R {
+        let state = Mutex<(generation: Int, set: LatencySet)>((0, LatencySet()))
+        func withLock<R>(_ body: (inout (generation: Int, set: LatencySet)) -> R) -> R {
             state.withLock { body(&$0) }
         }
     }
@@ -33,20 +72,16 @@ public final class LatencyBoard: Sendable {
         slots = (0..<threads).map { _ in Slot() }
     }
 
-    static func empty() -> Histogram<UInt64> {
-        // Microseconds, up to an hour, 3 significant digits.
-        Histogram<UInt64>(highestTrackableValue: 3_600_000_000, numberOfSignificantValueDigits: .three)
-    }
-
-    /// The merged histogram (microseconds) as of now; threads publish within their next loop turn.
-    public func snapshot(timeoutNanos: UInt64 = 2_000_000_000) -> Histogram<UInt64> {
+    /// The merged histograms as of now; threads publish within their next loop turn (after applying any
+    /// window start or stop asked before the call).
+    public func snapshot(timeoutNanos: UInt64 = 2_000_000_000) -> LatencySet {
         let want = requested.wrappingAdd(1, ordering: .releasing).newValue
         let deadline = SystemClock.monotonicNanos() + timeoutNanos
-        var merged = LatencyBoard.empty()
+        var merged = LatencySet()
         var pending = Set(slots.indices.filter { slots[$0].active.load(ordering: .acquiring) })
         while !pending.isEmpty && SystemClock.monotonicNanos() < deadline {
             for i in pending where slots[i].withLock({ $0.generation >= want }) {
-                slots[i].withLock { merged.add($0.histogram) }
+                slots[i].withLock { merged.add($0.set) }
                 pending.remove(i)
             }
             if !pending.isEmpty { usleep(500) }
@@ -55,6 +90,12 @@ public final class LatencyBoard: Sendable {
     }
 
     public func reset() { resets.wrappingAdd(1, ordering: .releasing) }
+
+    /// Opens a measurement window: the window histograms start empty and take every later arrival.
+    public func startWindow() { windowStarts.wrappingAdd(1, ordering: .releasing) }
+
+    /// Closes the window: its histograms keep what arrived while it was open.
+    public func stopWindow() { windowStops.wrappingAdd(1, ordering: .releasing) }
 }
 
 /// The fake backend's per-thread policy.
@@ -67,9 +108,11 @@ public final class CountingPolicy: ExportPolicy {
     let gunzip: GzipDecompressor?
     let inflated = WireBuffer(capacity: 1 << 20)
     let maxInflatedBytes: Int
-    var latency = LatencyBoard.empty()
+    var latency = LatencySet()
     var seenRequest = 0
     var seenReset = 0
+    var seenWindowStart = 0
+    var seenWindowStop = 0
 
     // The tracking visitor's state for the current request.
     var signalIndex: UInt8 = 0
@@ -78,6 +121,8 @@ public final class CountingPolicy: ExportPolicy {
     var rangeCount: UInt32 = 0
     var nowUnixNanos: UInt64 = 0
     var lastSent: UInt64 = 0
+    /// The intended send time of the current run of items (0: they carry none).
+    var lastIntended: UInt64 = 0
     var sentCount = 0
 
     public init(
@@ -152,7 +197,7 @@ public final class CountingPolicy: ExportPolicy {
 
     /// Called for every item that carries tracking fields.
     @inline(__always)
-    func item(runID id: UInt64?, seq: UInt64?, sentUnixNano: UInt64?) {
+    func item(runID id: UInt64?, seq: UInt64?, sentUnixNano: UInt64?, intendedUnixNano: UInt64? = nil) {
         if let seq {
             let id = id ?? 0
             // Extend the run only without wrapping past UInt64.max (a number off the wire can be anything).
@@ -168,11 +213,14 @@ public final class CountingPolicy: ExportPolicy {
             }
         }
         if let sent = sentUnixNano {
-            if sentCount > 0 && sent == lastSent {
+            // Items of a batch share both times: one histogram update per batch, not per item.
+            let due = intendedUnixNano ?? 0
+            if sentCount > 0 && sent == lastSent && due == lastIntended {
                 sentCount += 1
             } else {
                 flushLatency()
                 lastSent = sent
+                lastIntended = due
                 sentCount = 1
             }
         }
@@ -191,7 +239,10 @@ public final class CountingPolicy: ExportPolicy {
         guard sentCount > 0 else { return }
         // A send time in the future (clocks apart) counts as zero latency.
         let micros = nowUnixNanos > lastSent ? (nowUnixNanos - lastSent) / 1000 : 0
-        _ = latency.record(Swift.min(micros, 3_600_000_000), count: UInt64(sentCount))
+        let due: UInt64? =
+            lastIntended == 0
+            ? nil : Swift.min(nowUnixNanos > lastIntended ? (nowUnixNanos - lastIntended) / 1000 : 0, 3_600_000_000)
+        latency.record(micros: Swift.min(micros, 3_600_000_000), dueMicros: due, count: UInt64(sentCount))
         sentCount = 0
     }
 
@@ -206,12 +257,26 @@ public final class CountingPolicy: ExportPolicy {
     }
 
     public func tick(now: UInt64) {
+        // The request first: a reset or window change asked before it is then seen below, so the
+        // published histograms reflect it.
+        let want = board.requested.load(ordering: .acquiring)
         let r = board.resets.load(ordering: .acquiring)
         if r != seenReset {
             seenReset = r
-            latency.reset()
+            latency = LatencySet()
         }
-        let want = board.requested.load(ordering: .acquiring)
+        let ws = board.windowStarts.load(ordering: .acquiring)
+        if ws != seenWindowStart {
+            seenWindowStart = ws
+            latency.windowLatency.reset()
+            latency.windowUncorrected.reset()
+            latency.windowOpen = true
+        }
+        let we = board.windowStops.load(ordering: .acquiring)
+        if we != seenWindowStop {
+            seenWindowStop = we
+            latency.windowOpen = false
+        }
         if want != seenRequest {
             seenRequest = want
             let copy = latency
@@ -224,6 +289,10 @@ public final class CountingPolicy: ExportPolicy {
         @inline(__always)
         mutating func item(runID: UInt64?, seq: UInt64?, sentUnixNano: UInt64?) {
             policy.item(runID: runID, seq: seq, sentUnixNano: sentUnixNano)
+        }
+        @inline(__always)
+        mutating func item(runID: UInt64?, seq: UInt64?, sentUnixNano: UInt64?, intendedUnixNano: UInt64?) {
+            policy.item(runID: runID, seq: seq, sentUnixNano: sentUnixNano, intendedUnixNano: intendedUnixNano)
         }
     }
 }

@@ -107,7 +107,9 @@ public struct FakeBackendCommand: ParsableCommand {
         guard case .success(let a) = Endpoint.parse(listen.admin) else { return }
         let adminServer: AdminServer
         do {
-            adminServer = try AdminServer.start(host: a.host, port: Int(a.port)) { [surface = backend.surface] r in surface.handle(r) }
+            adminServer = try AdminServer.start(host: a.host, port: Int(a.port)) { [surface = backend.surface] r in
+                surface.handle(r)
+            }
         } catch {
             throw ValidationError("--admin \(listen.admin): cannot listen: \(error)")
         }
@@ -154,7 +156,7 @@ public final class FakeBackend: @unchecked Sendable {
     /// The admin API: the shared control surface plus GET and POST /faults.
     public var surface: ControlSurface {
         ControlSurface(
-            status: { [self] in status() }, metrics: { [self] in metrics() },
+            status: { [self] in status(query: $0) }, metrics: { [self] in metrics() },
             reset: { [self] in
                 counters.reset()
                 syslog.reset()
@@ -218,12 +220,21 @@ public final class FakeBackend: @unchecked Sendable {
         return out
     }
 
-    public func status() -> String {
+    /// The /status document. `window=start` in the query opens the latency window, `window=stop` closes
+    /// it (the orchestrator reads these at its measurement window's edges); the document then holds the
+    /// window's histograms as `window`.
+    public func status(query: String = "") -> String {
+        let marks = query.split(separator: "&")
+        if marks.contains("window=start") { board.startWindow() }
+        if marks.contains("window=stop") { board.stopWindow() }
         let runs = ledger.snapshot()
         let totals = ledgerTotals(runs)
         let latency = board.snapshot()
         var w = JSONWriter()
         w.beginObject()
+        // When the counters below were read (the orchestrator's window rates use it).
+        w.field("time_unix_nano", SystemClock.unixNanos())
+        w.field("counts_items", true)
         for s in Signal.allCases {
             let c = counters.forSignal(s)
             let t = totals[s] ?? RunTotals(signal: s, runID: 0)
@@ -247,13 +258,12 @@ public final class FakeBackend: @unchecked Sendable {
         w.field("malformed", syslog.malformed.load(ordering: .relaxed))
         w.field("connections", syslog.connections.load(ordering: .relaxed))
         w.endObject()
-        w.beginObject("latency_ms")
-        let empty = latency.totalCount == 0
-        for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9)] {
-            w.field(name, empty ? 0 : Double(latency.valueAtPercentile(p)) / 1000)
-        }
-        w.field("max", empty ? 0 : Double(latency.max) / 1000)
-        w.field("count", Int(latency.totalCount))
+        FakeBackend.latencyFields(&w, "latency_ms", latency.latency)
+        FakeBackend.latencyFields(&w, "latency_ms_uncorrected", latency.uncorrected)
+        w.beginObject("window")
+        w.field("open", latency.windowOpen)
+        FakeBackend.latencyFields(&w, "latency_ms", latency.windowLatency)
+        FakeBackend.latencyFields(&w, "latency_ms_uncorrected", latency.windowUncorrected)
         w.endObject()
         w.beginArray("runs")
         for r in runs {
@@ -278,6 +288,18 @@ public final class FakeBackend: @unchecked Sendable {
         w.field("syslog_udp_port", Int(syslogUDPPort))
         w.endObject()
         return w.text + "\n"
+    }
+
+    /// Percentiles (milliseconds) and count of a latency histogram (microseconds).
+    static func latencyFields(_ w: inout JSONWriter, _ name: String, _ h: Histogram<UInt64>) {
+        w.beginObject(name)
+        let empty = h.totalCount == 0
+        for (name, p) in [("p50", 50.0), ("p90", 90.0), ("p99", 99.0), ("p99_9", 99.9)] {
+            w.field(name, empty ? 0 : Double(h.valueAtPercentile(p)) / 1000)
+        }
+        w.field("max", empty ? 0 : Double(h.max) / 1000)
+        w.field("count", Int(h.totalCount))
+        w.endObject()
     }
 
     public func metrics() -> String {
@@ -314,14 +336,23 @@ public final class FakeBackend: @unchecked Sendable {
         counter("pipeperf_backend_duplicates_total", "Items whose sequence number had already arrived, by signal.") {
             totals[$0]?.duplicates ?? 0
         }
-        out +=
-            "# HELP pipeperf_backend_latency_seconds End-to-end latency from pipeperf.sent_ns to arrival.\n# TYPE pipeperf_backend_latency_seconds summary\n"
-        let empty = latency.totalCount == 0
-        for (q, p) in [("0.5", 50.0), ("0.9", 90.0), ("0.99", 99.0), ("0.999", 99.9)] {
-            out +=
-                "pipeperf_backend_latency_seconds{quantile=\"\(q)\"} \(formatFixed(empty ? 0 : Double(latency.valueAtPercentile(p)) / 1e6, 6))\n"
+        func summary(_ name: String, _ help: String, _ h: Histogram<UInt64>) {
+            out += "# HELP \(name) \(help)\n# TYPE \(name) summary\n"
+            let empty = h.totalCount == 0
+            for (q, p) in [("0.5", 50.0), ("0.9", 90.0), ("0.99", 99.0), ("0.999", 99.9)] {
+                out +=
+                    "\(name){quantile=\"\(q)\"} \(formatFixed(empty ? 0 : Double(h.valueAtPercentile(p)) / 1e6, 6))\n"
+            }
+            out += "\(name)_count \(h.totalCount)\n"
         }
-        out += "pipeperf_backend_latency_seconds_count \(latency.totalCount)\n"
+        summary(
+            "pipeperf_backend_latency_seconds",
+            "End-to-end latency from pipeperf.intended_ns (the scheduled send) to arrival.",
+            latency.latency)
+        summary(
+            "pipeperf_backend_latency_uncorrected_seconds",
+            "End-to-end latency from pipeperf.sent_ns (the actual send) to arrival.",
+            latency.uncorrected)
         out +=
             "# HELP pipeperf_backend_syslog_messages_total syslog messages received (TCP and UDP; also counted as logs).\n"
         out +=

@@ -55,6 +55,7 @@ public struct LoadSummary: Sendable {
         w.field("duration_s", durationSeconds, decimals: 3)
         w.field("planned", stats.plannedItems)
         w.field("unsent", stats.unsent)
+        w.field("stopped", stats.stopped)
         w.field("sent", stats.sent)
         w.field("acked", stats.acked)
         w.field("failed", stats.failedTotal)

@@ -41,7 +41,9 @@ public struct ServeCommand: ParsableCommand {
         let controller = ServeController()
         let server: AdminServer
         do {
-            server = try AdminServer.start(host: ep.host, port: Int(ep.port)) { [surface = controller.surface] in surface.handle($0) }
+            server = try AdminServer.start(host: ep.host, port: Int(ep.port)) { [surface = controller.surface] in
+                surface.handle($0)
+            }
         } catch {
             throw ValidationError("--admin \(admin): cannot listen: \(error)")
         }
@@ -69,7 +71,7 @@ final class ServeController: Sendable {
     /// The admin API: the shared control surface plus POST /start and POST /stop.
     var surface: ControlSurface {
         ControlSurface(
-            status: { [self] in status() }, metrics: { [self] in metrics() },
+            status: { [self] _ in status() }, metrics: { [self] in metrics() },
             reset: { [self] in
                 phase.withLock { p in
                     if case .running = p { return .error(409, "a run is in progress: POST /stop first") }
@@ -177,6 +179,8 @@ final class ServeController: Sendable {
             var w = JSONWriter()
             w.beginObject()
             w.field("state", "running")
+            // When the counters below were read (the orchestrator's window rates use it).
+            w.field("time_unix_nano", SystemClock.unixNanos())
             w.field("run_id", load.config.runID.description)
             w.field("endpoint", load.config.endpoint.description)
             w.field("elapsed_s", Double(SystemClock.monotonicNanos() - started) / 1e9, decimals: 3)

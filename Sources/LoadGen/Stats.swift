@@ -48,6 +48,8 @@ public struct WorkerStats: Sendable {
     public var plannedItems = 0
     /// Planned items never handed to the transport (the run ended first).
     public var unsent = 0
+    /// A stop request ended the run before its plan did (planned/unsent then cover what was due by then).
+    public var stopped = false
     public var sent = 0
     public var acked = 0
     public var rejected = 0
@@ -81,6 +83,7 @@ public struct WorkerStats: Sendable {
     public mutating func merge(_ o: WorkerStats) {
         plannedItems += o.plannedItems
         unsent += o.unsent
+        stopped = stopped || o.stopped
         sent += o.sent
         acked += o.acked
         rejected += o.rejected

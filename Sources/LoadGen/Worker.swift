@@ -145,7 +145,31 @@ final class Worker {
             // for at most the drain time (a dead pipeline must not keep the run alive forever).
             if totalBatches == nil ? now >= deadline : now >= deadline &+ config.drainNanos { return true }
         }
-        return live.stop.load(ordering: .relaxed)
+        if live.stop.load(ordering: .relaxed) {
+            if stoppedNanos == nil { stoppedNanos = SystemClock.monotonicNanos() }
+            return true
+        }
+        return false
+    }
+
+    /// When a stop request ended the sending (nil when the plan ran to its end).
+    var stoppedNanos: UInt64? = nil
+
+    /// A run stopped before its plan's end planned only what was due by then: the batches of this worker
+    /// whose planned time had come (open loop), or what it sent (closed loop). An orchestrated load runs
+    /// "until stopped" under a 24 h plan; its summary describes the run that happened.
+    func truncatePlanAtStop() {
+        guard let stop = stoppedNanos, let total = totalBatches else { return }
+        let sentBatches = (nextBatch - index) / workers
+        var due = sentBatches
+        if let interval = config.batchIntervalNanos, stop > startNanos {
+            // Batches 0 ..< k are due by the stop; this worker owns index, index + workers, ...
+            let k = Swift.min(total, Int(Double(stop - startNanos) / interval) + 1)
+            due = Swift.max(sentBatches, k > index ? (k - index + workers - 1) / workers : 0)
+        }
+        stats.plannedItems = due * config.shape.batchSize
+        stats.unsent = (due - sentBatches) * config.shape.batchSize
+        stats.stopped = true
     }
 
     /// Items planned but never sent (the run ended first): reported so that planned = sent + unsent.
@@ -178,6 +202,7 @@ final class Worker {
             loop.poll(timeoutNanos: waitNanos(now: now))
         }
         stats.unsent = unsentItems
+        truncatePlanAtStop()
         for c in connections { c.closeSocket() }
     }
 
@@ -208,7 +233,13 @@ final class Worker {
             // Sequence numbers are global across workers: batch k holds k × batchSize ..< (k+1) × batchSize.
             let firstSeq = UInt64(batch) &* UInt64(items)
             let sentUnix = runStartUnixNanos &+ (now &- startNanos)
-            let (body, wire, uncompressed) = prepareBody(t, firstSeq: firstSeq, sentUnixNano: sentUnix)
+            // The time the schedule meant the batch to go (the send time without a rate): latency from it
+            // includes the time a late generator made the batch wait (no coordinated omission).
+            let intendedUnix =
+                config.batchIntervalNanos == nil
+                ? sentUnix : runStartUnixNanos &+ (Swift.min(planned, now) &- startNanos)
+            let (body, wire, uncompressed) = prepareBody(
+                t, firstSeq: firstSeq, sentUnixNano: sentUnix, intendedUnixNano: intendedUnix)
             guard conn.submit(template: t, body: body, items: items, planned: planned, now: now) else {
                 templateBusy[t] = false
                 return
@@ -233,7 +264,9 @@ final class Worker {
 
     /// Patches template `t` for a batch and returns the bytes to send (they stay valid while the template
     /// is busy), the bytes on the wire and the bytes before compression.
-    func prepareBody(_ t: Int, firstSeq: UInt64, sentUnixNano: UInt64) -> (UnsafeRawBufferPointer, Int, Int) {
+    func prepareBody(
+        _ t: Int, firstSeq: UInt64, sentUnixNano: UInt64, intendedUnixNano: UInt64
+    ) -> (UnsafeRawBufferPointer, Int, Int) {
         if config.transport == .syslog {
             let b = syslogTemplates[t]
             b.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano)
@@ -241,7 +274,7 @@ final class Worker {
             return (body, body.count, body.count)
         }
         let template = templates[t]
-        template.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano)
+        template.patch(firstSeq: firstSeq, sentUnixNano: sentUnixNano, intendedUnixNano: intendedUnixNano)
         // gRPC sends the length-prefixed message (5-byte header); OTLP/HTTP the bare message.
         let header = config.transport == .grpc ? GRPCFrame.headerSize : 0
         let uncompressed = template.messageSize + header

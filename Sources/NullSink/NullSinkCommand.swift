@@ -47,7 +47,7 @@ public struct NullSinkCommand: ParsableCommand {
 /// The null sink's admin API: the shared control surface over its counters.
 func nullSinkSurface(counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16) -> ControlSurface {
     ControlSurface(
-        status: { nullSinkStatus(counters, grpcPort: grpcPort, httpPort: httpPort) },
+        status: { _ in nullSinkStatus(counters, grpcPort: grpcPort, httpPort: httpPort) },
         metrics: { nullSinkMetrics(counters) },
         reset: {
             counters.reset()
@@ -59,6 +59,9 @@ func nullSinkSurface(counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16)
 func nullSinkStatus(_ counters: SinkCounters, grpcPort: UInt16, httpPort: UInt16) -> String {
     var w = JSONWriter()
     w.beginObject()
+    w.field("time_unix_nano", SystemClock.unixNanos())
+    // The null sink counts requests and bytes; it never reads a message, so it cannot count items.
+    w.field("counts_items", false)
     for sig in Signal.allCases {
         let c = counters.forSignal(sig)
         w.beginObject(sig.rawValue)

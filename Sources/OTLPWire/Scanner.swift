@@ -23,6 +23,16 @@ public protocol TrackingVisitor {
     ///   - seq: the item's `pipeperf.seq`, when present as an int.
     ///   - sentUnixNano: the item's `pipeperf.sent_ns`, when present as an int.
     mutating func item(runID: UInt64?, seq: UInt64?, sentUnixNano: UInt64?)
+    /// The same, with the item's `pipeperf.intended_ns` when present as an int (the scanner calls this
+    /// one; by default it forwards to the one above).
+    mutating func item(runID: UInt64?, seq: UInt64?, sentUnixNano: UInt64?, intendedUnixNano: UInt64?)
+}
+
+extension TrackingVisitor {
+    @inlinable @inline(__always)
+    public mutating func item(runID: UInt64?, seq: UInt64?, sentUnixNano: UInt64?, intendedUnixNano: UInt64?) {
+        item(runID: runID, seq: seq, sentUnixNano: sentUnixNano)
+    }
 }
 
 /// A visitor that ignores tracking fields.
@@ -193,6 +203,7 @@ public enum OTLPScanner {
     ) throws(WireError) {
         var seq: UInt64? = nil
         var sent: UInt64? = nil
+        var intended: UInt64? = nil
         while !r.isAtEnd {
             let (f, t) = try r.tag()
             if f == attributesField && t == .lengthDelimited {
@@ -203,13 +214,17 @@ public enum OTLPScanner {
                     if let v = try anyValueInt(&value) { seq = v }
                 } else if keyEquals(key, "pipeperf.sent_ns") {
                     if let v = try anyValueInt(&value) { sent = v }
+                } else if keyEquals(key, "pipeperf.intended_ns") {
+                    if let v = try anyValueInt(&value) { intended = v }
                 }
             } else {
                 try r.skip(t, field: f)
             }
         }
         if seq != nil { counts.tracked &+= 1 }
-        if seq != nil || sent != nil { visitor.item(runID: runID, seq: seq, sentUnixNano: sent) }
+        if seq != nil || sent != nil {
+            visitor.item(runID: runID, seq: seq, sentUnixNano: sent, intendedUnixNano: intended)
+        }
     }
 
     /// `KeyValue { string key = 1; AnyValue value = 2; }`, in any field order; the last of each wins.

@@ -51,15 +51,20 @@ public struct RunID: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-/// The per-item tracking values: a sequence number unique within the run and the send time.
+/// The per-item tracking values: a sequence number unique within the run, the send time, and the time
+/// the batch was due by the load's schedule.
 public struct ItemTracking: Sendable, Equatable {
     /// Sequence number within the run, from 0 (must stay below 2^63).
     public var seq: UInt64
     /// Unix time in nanoseconds when the batch was handed to the transport (below 2^63).
     public var sentUnixNano: UInt64
-    public init(seq: UInt64, sentUnixNano: UInt64) {
+    /// Unix time in nanoseconds at which the schedule meant the batch to go (at or before the send time;
+    /// the send time itself for a load without a rate). Latency from it is free of coordinated omission.
+    public var intendedUnixNano: UInt64
+    public init(seq: UInt64, sentUnixNano: UInt64, intendedUnixNano: UInt64? = nil) {
         self.seq = seq
         self.sentUnixNano = sentUnixNano
+        self.intendedUnixNano = intendedUnixNano ?? sentUnixNano
     }
 }
 
@@ -71,6 +76,8 @@ public enum Tracking {
     public static let seqKey = "pipeperf.seq"
     /// Item attribute, int: Unix nanoseconds at which the sender handed the batch to the transport.
     public static let sentKey = "pipeperf.sent_ns"
+    /// Item attribute, int: Unix nanoseconds at which the load's schedule meant the batch to be sent.
+    public static let intendedKey = "pipeperf.intended_ns"
 
     // KeyValue sizes: key field (tag, length, bytes) + value field (tag, length, AnyValue).
     // AnyValue{int_value} with a padded varint: tag (1) + 9 bytes = 10.
@@ -78,11 +85,13 @@ public enum Tracking {
     @usableFromInline static let runIDKeyValueSize = 2 + 15 + 2 + 18  // 37
     @usableFromInline static let seqKeyValueSize = 2 + 12 + 2 + 10  // 26
     @usableFromInline static let sentKeyValueSize = 2 + 16 + 2 + 10  // 30
+    @usableFromInline static let intendedKeyValueSize = 2 + 20 + 2 + 10  // 34
 
-    /// Bytes the two item attributes add to an item (with their attribute tags and lengths).
+    /// Bytes the three item attributes add to an item (with their attribute tags and lengths).
     @inlinable
     public static func itemAttributesSize(field: Int) -> Int {
         ProtoSize.lengthDelimited(field, seqKeyValueSize) &+ ProtoSize.lengthDelimited(field, sentKeyValueSize)
+            &+ ProtoSize.lengthDelimited(field, intendedKeyValueSize)
     }
 
     @inlinable
@@ -96,8 +105,8 @@ public enum Tracking {
         withUnsafeBytes(of: &hex) { w.raw($0) }
     }
 
-    /// Writes both item attributes as repeated field `field` (the item's attributes field) and reports
-    /// the offsets of the two padded varints.
+    /// Writes the three item attributes as repeated field `field` (the item's attributes field) and
+    /// reports the offsets of their padded varints.
     @inlinable
     static func encodeItem<P: PatchRecorder>(_ t: ItemTracking, field: Int, _ w: inout ProtoWriter, _ patches: inout P)
     {
@@ -112,6 +121,12 @@ public enum Tracking {
         w.lengthPrefix(field: 2, length: 10)
         w.tag(3, .varint)
         patches.record(.sent, w.paddedVarint(t.sentUnixNano))
+
+        w.lengthPrefix(field: field, length: intendedKeyValueSize)
+        w.staticStringField(1, "pipeperf.intended_ns")
+        w.lengthPrefix(field: 2, length: 10)
+        w.tag(3, .varint)
+        patches.record(.intended, w.paddedVarint(t.intendedUnixNano))
     }
 }
 
@@ -126,6 +141,8 @@ public enum PatchKind: Sendable {
     case seq
     /// The `pipeperf.sent_ns` padded varint.
     case sent
+    /// The `pipeperf.intended_ns` padded varint.
+    case intended
     /// The 16 hex digits of `pipeperf.run_id`.
     case runID
 }

@@ -187,13 +187,19 @@ public struct ReportCommand: ParsableCommand {
     @Argument(help: "A run folder, results/<suite>/<timestamp>.")
     public var folder: String
 
-    @Option(help: "console, json, markdown or gab (github-action-benchmark).")
+    @Option(
+        help: "console, json, markdown, gab-bigger or gab-smaller (github-action-benchmark, one direction per file).")
     public var format: String = "console"
 
     public init() {}
 
     public func run() throws {
         guard let f = ReportFormat(rawValue: format) else {
+            if format == "gab" {
+                throw ValidationError(
+                    "--format gab is now two files, one per direction as github-action-benchmark wants: use gab-bigger or gab-smaller"
+                )
+            }
             throw ValidationError(
                 "--format must be one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(format)')"
             )

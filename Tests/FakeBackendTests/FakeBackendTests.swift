@@ -81,9 +81,16 @@ struct FakeBackendTests {
             #expect(c["duplicates"] as? Int == 0)
             #expect(c["requests"] as? Int == 100)
             total += 20_000
-            let latency = status["latency_ms"] as? [String: Any] ?? [:]
-            #expect(latency["count"] as? Int == total)
-            #expect((latency["p50"] as? Double ?? -1) >= 0)
+            // Both histograms: from the intended send time (loadgen carries it) and from the actual one.
+            for key in ["latency_ms", "latency_ms_uncorrected"] {
+                let latency = status[key] as? [String: Any] ?? [:]
+                #expect(latency["count"] as? Int == total, "\(key)")
+                #expect((latency["p50"] as? Double ?? -1) >= 0)
+            }
+            let lat = status["latency_ms"] as? [String: Any] ?? [:]
+            let unc = status["latency_ms_uncorrected"] as? [String: Any] ?? [:]
+            #expect(
+                (lat["max"] as? Double ?? -1) >= (unc["max"] as? Double ?? 0), "from the intended time is never less")
         }
         let runs = (try backend.status())["runs"] as? [[String: Any]] ?? []
         #expect(
@@ -342,6 +349,36 @@ struct FakeBackendTests {
         #expect(ok["ok"] as? Int == 2)
     }
 
+    @Test("the latency window: /status?window=start opens it, ?window=stop closes it; only arrivals between count")
+    func latencyWindow() throws {
+        let backend = try startFakeBackend(["--threads", "2"])
+        defer { backend.stop() }
+        func send(_ n: Int, _ id: String) throws {
+            let s = try loadgenSummary([
+                "--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", String(n), "--batch-size", "100", "--rate",
+                "20k",
+                "--run-id", id,
+            ])
+            #expect(s["acked"] as? Int == n)
+        }
+        try send(1000, "00000000000000b1")  // before the window
+        let opened = try backend.status(query: "window=start")
+        #expect((opened["window"] as? [String: Any])?["open"] as? Bool == true)
+        #expect(((opened["window"] as? [String: Any])?["latency_ms"] as? [String: Any])?["count"] as? Int == 0)
+        #expect((opened["time_unix_nano"] as? Int ?? 0) > 1_700_000_000_000_000_000)
+        try send(2000, "00000000000000b2")  // inside
+        let closed = try backend.status(query: "window=stop")
+        try send(500, "00000000000000b3")  // after
+        let after = try backend.status()
+        for s in [closed, after] {
+            let window = s["window"] as? [String: Any] ?? [:]
+            #expect(window["open"] as? Bool == false)
+            #expect((window["latency_ms"] as? [String: Any])?["count"] as? Int == 2000, "\(window)")
+            #expect((window["latency_ms_uncorrected"] as? [String: Any])?["count"] as? Int == 2000)
+        }
+        #expect((after["latency_ms"] as? [String: Any])?["count"] as? Int == 3500)
+    }
+
     @Test("/metrics names the counters; /reset clears counts, ledger and latency; bad flags exit 64")
     func adminAndFlags() throws {
         let backend = try startFakeBackend()
@@ -412,7 +449,9 @@ struct FakeBackendSyslogTests {
         #expect(logs["missing"] as? Int == 0)
         let status = try backend.status()
         #expect((status["syslog"] as? [String: Any])?["messages"] as? Int == 9000)
-        #expect((status["latency_ms"] as? [String: Any])?["count"] as? Int == 9000)
+        // syslog carries the actual send time only: latency from it, none from an intended time.
+        #expect((status["latency_ms_uncorrected"] as? [String: Any])?["count"] as? Int == 9000)
+        #expect((status["latency_ms"] as? [String: Any])?["count"] as? Int == 0)
     }
 
     @Test("a real syslog pipeline: loadgen → rsyslogd (imtcp → omfwd, TCP octet-counted and UDP) → fake-backend")

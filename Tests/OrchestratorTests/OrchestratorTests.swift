@@ -169,7 +169,7 @@ struct ReportTests {
     /// (PIPEPERF_REGENERATE=1 rewrites them).
     @Test(
         "golden reports in every format: counter resets, missing samples, zero received, a run aborted mid-window",
-        arguments: ["basic", "aborted"])
+        arguments: ["basic", "aborted", "edges"])
     func golden(run: String) throws {
         let records = try RunRecords(folder: suitesDir + "/runs/\(run)")
         var report = ReportBuilder.build(records)
@@ -208,6 +208,34 @@ struct ReportTests {
         #expect(z.throughput?.droppedPct == 100)
         #expect(z.status == "invalid")
         #expect(z.invalidReasons.count == 2)
+    }
+
+    @Test("rates from the edge readings: off-grid stamps, a reading after the stop, two generators, two signals, hops")
+    func edgeMaths() throws {
+        let t = try #require(ReportBuilder.build(try RunRecords(folder: suitesDir + "/runs/edges")).tests.first)
+        // Each rate from its own edge readings (stamped 2.003 → 11.996 s for load-a): exact, although the
+        // regular readings sit on whole seconds and one (12 s) comes after the stop edge.
+        let a = try #require(t.loads.first { $0.name == "load-a" })
+        #expect(abs(a.sentPerSecond - 60_000) < 1, "\(a.sentPerSecond)")
+        #expect(a.rateSource == "edges")
+        let traces = try #require(t.signals.first { $0.signal == "traces" })
+        #expect(abs((traces.receivedPerSecond ?? 0) - 40_000) < 1)
+        let total = try #require(t.throughput)
+        #expect(total.signal == "total" && total.loads == 2 && total.sent == 693_000 + 462_000)
+        // The backend's logs counter restarted inside the window: what it counted before the restart since
+        // the last reading is lost to the rate (0.5 s of 60k/s over 10 s: 3k/s), never a negative rate.
+        let logs = try #require(t.signals.first { $0.signal == "logs" })
+        #expect(abs((logs.receivedPerSecond ?? 0) - 57_000) < 30, "\(logs.receivedPerSecond ?? -1)")
+        // Latency from the backend's window histograms, corrected above uncorrected.
+        #expect(t.latencyScope == "window")
+        #expect(Dictionary(t.latencyMs, uniquingKeysWith: { x, _ in x })["p99"] == 40)
+        #expect(Dictionary(t.latencyMsUncorrected, uniquingKeysWith: { x, _ in x })["p99"] == 7.5)
+        #expect(t.hops.map(\.component) == ["load-a", "load-b", "collector", "backend"])
+        #expect(t.hops.first { $0.component == "collector" }?.itemsIn == 1_155_000)
+        let collector = try #require(t.components.first { $0.name == "collector" })
+        #expect(abs((collector.cpuPctOfAllotment ?? 0) - 30) < 1e-9)
+        #expect(t.assertions.allSatisfy { $0.passed }, "\(t.assertions.map(\.message))")
+        #expect(t.invalidReasons.isEmpty, "the loads stopped after the window: \(t.invalidReasons)")
     }
 }
 
@@ -322,7 +350,7 @@ struct RunTests {
         #expect(pids.count == 2)
         #expect(pids.allSatisfy { !alive($0) })
         let report = try json("\(folder)/report.json")
-        #expect(report["schema_version"] as? Int == 1)
+        #expect(report["schema_version"] as? Int == 2)
         let test = try #require((report["tests"] as? [[String: Any]])?.first)
         let throughput = try #require((test["throughput"] as? [String: Any])?["logs"] as? [String: Any])
         #expect(throughput["received"] as? Int == throughput["acked"] as? Int)
@@ -460,8 +488,11 @@ struct RunTests {
         p.standardError = FileHandle.nullDevice
         try p.run()
         var children: [Int32] = []
+        // The component's shell (not the short-lived git that records the run's provenance).
         for _ in 0..<400 where children.isEmpty {
-            children = childPids(p.processIdentifier)
+            children = childPids(p.processIdentifier).filter {
+                ((try? String(contentsOfFile: "/proc/\($0)/cmdline", encoding: .utf8)) ?? "").hasPrefix("/bin/sh")
+            }
             usleep(25_000)
         }
         try #require(children.count == 1, "the stubborn component started")
@@ -527,7 +558,9 @@ struct RunTests {
         for e in ["sink_stop_monitoring_hook", "sink_destroy_hook", "monitoring_stopped", "process_stopped"] {
             #expect(names.contains(e), "\(e) in \(names)")
         }
-        let skipped = events.filter { $0["name"] as? String == "step_skipped" }.compactMap { ($0["attributes"] as? [String: String])?["step"] }
+        let skipped = events.filter { $0["name"] as? String == "step_skipped" }.compactMap {
+            ($0["attributes"] as? [String: String])?["step"]
+        }
         #expect(skipped == ["warm up", "observe", "stop load", "drain"], "\(skipped)")
         #expect(!names.contains("observation_start"))
         #expect(try startedPids(folder).allSatisfy { !alive($0) })
@@ -537,12 +570,14 @@ struct RunTests {
     func externalProbe() throws {
         let results = try tempDir("pp-external")
         let port = try Rsyslog.freePort(Int32(SOCK_STREAM.rawValue))  // a port nothing listens on
-        let closed = try pipeperf(["run", "-c", suitesDir + "/good/external.yaml", "--set", "port=\(port)"], results: results)
+        let closed = try pipeperf(
+            ["run", "-c", suitesDir + "/good/external.yaml", "--set", "port=\(port)"], results: results)
         #expect(closed.status == 1, "\(closed.out)\n\(closed.err)")
         #expect(closed.err.contains("the external endpoint 127.0.0.1:\(port) does not answer"), "\(closed.err)")
         let sink = try SinkProcess("null-sink")
         defer { sink.stop() }
-        let open = try pipeperf(["run", "-c", suitesDir + "/good/external.yaml", "--set", "port=\(sink.grpcPort)"], results: results)
+        let open = try pipeperf(
+            ["run", "-c", suitesDir + "/good/external.yaml", "--set", "port=\(sink.grpcPort)"], results: results)
         #expect(open.status == 0, "\(open.out)\n\(open.err)")
     }
 
@@ -557,7 +592,9 @@ struct RunTests {
         let folder = try runFolder(results)
         let rendered = try String(contentsOfFile: "\(folder)/rendered/app.conf", encoding: .utf8)
         #expect(rendered.contains("rendered for tests") && rendered.contains("debug: on"), "\(rendered)")
-        #expect(try String(contentsOfFile: "\(folder)/copied.conf", encoding: .utf8) == rendered, "the process read the rendered file")
+        #expect(
+            try String(contentsOfFile: "\(folder)/copied.conf", encoding: .utf8) == rendered,
+            "the process read the rendered file")
     }
 
     @Test("SIGKILL of the orchestrator: its processes die with it (parent-death signal)")

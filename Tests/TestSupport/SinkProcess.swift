@@ -42,8 +42,12 @@ public final class SinkProcess {
     }
 
     /// GET /status as JSON.
-    public func status() throws -> [String: Any] {
-        let r = try runProcess(["curl", "-s", "http://127.0.0.1:\(adminPort)/status"])
+    public func status(query: String = "") throws -> [String: Any] {
+        let r = try runProcess(
+            [
+                "curl", "-s", "--max-time", "10",
+                "http://127.0.0.1:\(adminPort)/status\(query.isEmpty ? "" : "?" + query)",
+            ])
         return (try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any]) ?? [:]
     }
 

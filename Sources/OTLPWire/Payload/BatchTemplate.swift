@@ -20,7 +20,8 @@ public final class BatchTemplate: @unchecked Sendable {
     public static let grpcHeaderSize = 5
 
     @usableFromInline let buffer: WireBuffer
-    /// Per item: offsets of timeStart, timeEnd, seq, sent (-1 when absent), from the buffer's start.
+    /// Per item: offsets of timeStart, timeEnd, seq, sent, intended (-1 when absent), from the buffer's
+    /// start (`TemplateRecorder.stride` entries per item).
     @usableFromInline let entries: [Int32]
     @usableFromInline let runIDOffsets: [Int32]
 
@@ -34,8 +35,8 @@ public final class BatchTemplate: @unchecked Sendable {
         entries = recorder.entries
         runIDOffsets = recorder.runIDs
         signal = Item.signal
-        itemCount = recorder.entries.count / 4
-        tracked = recorder.entries.count >= 4 && recorder.entries[2] >= 0
+        itemCount = recorder.entries.count / TemplateRecorder.stride
+        tracked = recorder.entries.count >= TemplateRecorder.stride && recorder.entries[2] >= 0
         switch Item.signal {
         case .logs: startOffsetNanos = 0
         case .traces: startOffsetNanos = PayloadGenerator.spanDurationNanos
@@ -66,10 +67,11 @@ public final class BatchTemplate: @unchecked Sendable {
     }
 
     /// Rewrites the per-batch fields: item i gets sequence number `firstSeq + i`, its end timestamp
-    /// and `pipeperf.sent_ns` become `sentUnixNano`, its start timestamp `sentUnixNano - startOffsetNanos`.
+    /// and `pipeperf.sent_ns` become `sentUnixNano`, its start timestamp `sentUnixNano - startOffsetNanos`,
+    /// `pipeperf.intended_ns` becomes `intendedUnixNano` (the send time when nil).
     /// No allocation; the cost is a few stores per item.
     @inlinable
-    public func patch(firstSeq: UInt64, sentUnixNano: UInt64) {
+    public func patch(firstSeq: UInt64, sentUnixNano: UInt64, intendedUnixNano: UInt64? = nil) {
         let base = buffer.base
         // Wrapping subtraction: send times are Unix nanoseconds (> 1.7e18), far above the offset.
         let start = sentUnixNano &- startOffsetNanos
@@ -78,6 +80,12 @@ public final class BatchTemplate: @unchecked Sendable {
         withUnsafeMutableBytes(of: &sentVarint) { WirePatch.storePaddedVarint($0.baseAddress!, sentUnixNano) }
         let sentLow = sentVarint.0
         let sentHigh = UInt8(truncatingIfNeeded: sentVarint.1)
+        var dueVarint: (UInt64, UInt64) = (0, 0)
+        withUnsafeMutableBytes(of: &dueVarint) {
+            WirePatch.storePaddedVarint($0.baseAddress!, intendedUnixNano ?? sentUnixNano)
+        }
+        let dueLow = dueVarint.0
+        let dueHigh = UInt8(truncatingIfNeeded: dueVarint.1)
         entries.withUnsafeBufferPointer { e in
             var i = 0
             var seq = firstSeq
@@ -91,10 +99,13 @@ public final class BatchTemplate: @unchecked Sendable {
                     let sentAt = base + Int(e[i &+ 3])
                     sentAt.storeBytes(of: sentLow, as: UInt64.self)
                     sentAt.storeBytes(of: sentHigh, toByteOffset: 8, as: UInt8.self)
+                    let dueAt = base + Int(e[i &+ 4])
+                    dueAt.storeBytes(of: dueLow, as: UInt64.self)
+                    dueAt.storeBytes(of: dueHigh, toByteOffset: 8, as: UInt8.self)
                 }
                 // Sequence numbers stay below 2^63 (documented); the add cannot wrap before that.
                 seq &+= 1
-                i &+= 4
+                i &+= 5
             }
         }
     }
@@ -114,9 +125,11 @@ public final class BatchTemplate: @unchecked Sendable {
 
 /// Collects patch offsets while a template is encoded.
 struct TemplateRecorder: PatchRecorder {
+    /// Entries per item: timeStart, timeEnd, seq, sent, intended.
+    static let stride = 5
     var entries: [Int32] = []
     var runIDs: [Int32] = []
-    var current: (Int32, Int32, Int32, Int32) = (-1, -1, -1, -1)
+    var current: (Int32, Int32, Int32, Int32, Int32) = (-1, -1, -1, -1, -1)
 
     mutating func record(_ kind: PatchKind, _ offset: Int) {
         let o = Int32(offset)
@@ -125,29 +138,32 @@ struct TemplateRecorder: PatchRecorder {
         case .timeEnd: current.1 = o
         case .seq: current.2 = o
         case .sent: current.3 = o
+        case .intended: current.4 = o
         case .runID: runIDs.append(o)
         }
     }
 
     mutating func endItem() {
-        entries.append(contentsOf: [current.0, current.1, current.2, current.3])
-        current = (-1, -1, -1, -1)
+        entries.append(contentsOf: [current.0, current.1, current.2, current.3, current.4])
+        current = (-1, -1, -1, -1, -1)
     }
 
     mutating func shift(from offset: Int, by delta: Int) {
         let from = Int32(offset), d = Int32(delta)
         // A moved body holds whole items, and items are recorded in order: walk back item by item while
         // an item's first timestamp lies inside the moved range.
-        var i = entries.count - 4
+        let n = TemplateRecorder.stride
+        var i = entries.count - n
         while i >= 0 && entries[i] >= from {
-            for k in i..<(i + 4) where entries[k] >= 0 { entries[k] += d }
-            i -= 4
+            for k in i..<(i + n) where entries[k] >= 0 { entries[k] += d }
+            i -= n
         }
         for k in runIDs.indices where runIDs[k] >= from { runIDs[k] += d }
         if current.0 >= from { current.0 += d }
         if current.1 >= from { current.1 += d }
         if current.2 >= from { current.2 += d }
         if current.3 >= from { current.3 += d }
+        if current.4 >= from { current.4 += d }
     }
 }
 

@@ -6,7 +6,10 @@ import AdminHTTP
 import FoundationEssentials
 
 public enum ReportFormat: String, CaseIterable, Sendable {
-    case console, json, markdown, gab
+    case console, json, markdown
+    /// github-action-benchmark applies one direction per file: higher-is-better and lower-is-better.
+    case gabBigger = "gab-bigger"
+    case gabSmaller = "gab-smaller"
 }
 
 extension RunReport {
@@ -15,7 +18,8 @@ extension RunReport {
         case .json: return json
         case .console: return table(markdown: false)
         case .markdown: return table(markdown: true)
-        case .gab: return gab
+        case .gabBigger: return gab(biggerIsBetter: true)
+        case .gabSmaller: return gab(biggerIsBetter: false)
         }
     }
 
@@ -28,6 +32,15 @@ extension RunReport {
         w.beginObject("environment")
         for (k, v) in environment { w.field(k, v) }
         w.endObject()
+        w.beginObject("provenance")
+        for (what, facts) in provenance {
+            w.beginObject(what)
+            for (k, v) in facts {
+                if k == "dirty" { w.field(k, v == "true") } else { w.field(k, v) }
+            }
+            w.endObject()
+        }
+        w.endObject()
         w.beginArray("tests")
         for t in tests {
             w.beginObject()
@@ -37,37 +50,35 @@ extension RunReport {
             w.field("window_s", t.windowSeconds, decimals: 3)
             w.field("window_complete", t.windowComplete)
             w.beginObject("throughput")
-            if let tp = t.throughput {
+            for tp in t.signals {
                 w.beginObject(tp.signal)
-                if let v = tp.targetPerSecond {
+                writeThroughput(&w, tp)
+                w.endObject()
+            }
+            w.endObject()
+            w.beginArray("loads")
+            for l in t.loads {
+                w.beginObject()
+                w.field("name", l.name)
+                w.field("signal", l.signal)
+                if let v = l.targetPerSecond {
                     w.field("target_per_s", v, decimals: 1)
                 } else {
                     w.fieldNull("target_per_s")
                 }
-                w.field("sent_per_s", tp.sentPerSecond, decimals: 1)
-                w.field("acked_per_s", tp.ackedPerSecond, decimals: 1)
-                if let v = tp.receivedPerSecond {
-                    w.field("received_per_s", v, decimals: 1)
-                } else {
-                    w.fieldNull("received_per_s")
-                }
-                w.field("sent", tp.sent)
-                w.field("acked", tp.acked)
-                w.field("failed", tp.failed)
-                if let v = tp.received { w.field("received", v) } else { w.fieldNull("received") }
-                if let v = tp.droppedPct { w.field("dropped_pct", v, decimals: 4) } else { w.fieldNull("dropped_pct") }
-                if let v = tp.missing { w.field("missing", v) } else { w.fieldNull("missing") }
-                if let v = tp.duplicates { w.field("duplicates", v) } else { w.fieldNull("duplicates") }
-                if let v = tp.bytesPerItem {
-                    w.field("bytes_per_item", v, decimals: 1)
-                } else {
-                    w.fieldNull("bytes_per_item")
-                }
-                w.field("late_batches", tp.lateBatches)
-                w.field("in_flight", tp.inFlight)
+                w.field("sent_per_s", l.sentPerSecond, decimals: 1)
+                w.field("acked_per_s", l.ackedPerSecond, decimals: 1)
+                w.field("rates_from", l.rateSource)
+                w.field("sent", l.sent)
+                w.field("acked", l.acked)
+                w.field("failed", l.failed)
+                w.field("achieved_rate", l.achievedRate, decimals: 1)
+                w.field("late_batches", l.lateBatches)
+                if let v = l.planned { w.field("planned", v) } else { w.fieldNull("planned") }
+                if let v = l.unsent { w.field("unsent", v) } else { w.fieldNull("unsent") }
                 w.endObject()
             }
-            w.endObject()
+            w.endArray()
             w.beginObject("phases")
             for (p, a, b) in t.phases {
                 w.beginObject(p)
@@ -80,30 +91,73 @@ extension RunReport {
             w.beginObject("latency_ms")
             for (k, v) in t.latencyMs { w.field(k, v, decimals: 3) }
             w.endObject()
-            w.beginObject("components")
-            for c in t.components {
-                w.beginObject(c.name)
-                w.field("cpu_cores_avg", c.cpuCoresAvg, decimals: 3)
-                w.field("cpu_cores_p95", c.cpuCoresP95, decimals: 3)
-                w.field("cpu_cores_max", c.cpuCoresMax, decimals: 3)
-                w.field("rss_bytes_avg", Int(c.rssBytesAvg))
-                w.field("rss_bytes_max", Int(c.rssBytesMax))
-                if let v = c.cpuPer100kPerSecond {
-                    w.field("cpu_cores_per_100k_per_s", v, decimals: 3)
-                } else {
-                    w.fieldNull("cpu_cores_per_100k_per_s")
+            w.beginObject("latency_ms_uncorrected")
+            for (k, v) in t.latencyMsUncorrected { w.field(k, v, decimals: 3) }
+            w.endObject()
+            if let s = t.latencyScope { w.field("latency_scope", s) } else { w.fieldNull("latency_scope") }
+            w.beginArray("hops")
+            for h in t.hops {
+                w.beginObject()
+                w.field("component", h.component)
+                w.field("role", h.role)
+                func opt(_ k: String, _ v: Double?) {
+                    if let v { w.field(k, v, decimals: 0) } else { w.fieldNull(k) }
                 }
-                if c.source != "process" {
+                opt("in", h.itemsIn)
+                opt("out", h.itemsOut)
+                opt("refused", h.refused)
+                opt("failed", h.failed)
+                opt("lost", h.lost)
+                if let v = h.lostPct { w.field("lost_pct", v, decimals: 4) } else { w.fieldNull("lost_pct") }
+                w.field("from", h.from)
+                w.endObject()
+            }
+            w.endArray()
+            w.beginObject("components")
+            var names = t.components.map(\.name)
+            for c in t.metrics.map(\.component) where !names.contains(c) { names.append(c) }
+            for name in names {
+                w.beginObject(name)
+                if let c = t.components.first(where: { $0.name == name }) {
+                    w.field("cpu_cores_avg", c.cpuCoresAvg, decimals: 3)
+                    w.field("cpu_cores_p95", c.cpuCoresP95, decimals: 3)
+                    w.field("cpu_cores_max", c.cpuCoresMax, decimals: 3)
+                    w.field("rss_bytes_avg", Int(c.rssBytesAvg))
+                    w.field("rss_bytes_max", Int(c.rssBytesMax))
+                    if let v = c.cpuPer100kPerSecond {
+                        w.field("cpu_cores_per_100k_per_s", v, decimals: 3)
+                    } else {
+                        w.fieldNull("cpu_cores_per_100k_per_s")
+                    }
+                    if let v = c.allotmentCores { w.field("allotment_cores", v, decimals: 3) }
+                    if let v = c.cpuPctOfAllotment { w.field("cpu_pct_of_allotment", v, decimals: 1) }
+                    if let v = c.egressBytesPerItem { w.field("egress_bytes_per_item", v, decimals: 1) }
                     w.field("source", c.source)
                     if let v = c.netRxBytesPerSecond { w.field("net_rx_bytes_per_s", v, decimals: 0) }
                     if let v = c.netTxBytesPerSecond { w.field("net_tx_bytes_per_s", v, decimals: 0) }
                     if let v = c.throttledSeconds { w.field("cpu_throttled_s", v, decimals: 3) }
+                    w.field("samples", c.samples)
                 }
-                w.field("samples", c.samples)
+                let metrics = t.metrics.filter { $0.component == name }
+                if !metrics.isEmpty {
+                    w.beginObject("metrics")
+                    for (_, metric, f) in metrics {
+                        w.beginObject(metric)
+                        w.field("type", f.type)
+                        if let v = f.delta { w.field("delta", v, decimals: 6) }
+                        if let v = f.ratePerSecond { w.field("rate_per_s", v, decimals: 6) }
+                        if let v = f.last { w.field("last", v, decimals: 6) }
+                        if let v = f.avg { w.field("avg", v, decimals: 6) }
+                        if let v = f.max { w.field("max", v, decimals: 6) }
+                        w.endObject()
+                    }
+                    w.endObject()
+                }
                 w.endObject()
             }
             w.endObject()
             w.field("invalid_reasons", t.invalidReasons)
+            w.field("notes", t.notes)
             w.beginArray("assertions")
             for a in t.assertions {
                 w.beginObject()
@@ -125,43 +179,90 @@ extension RunReport {
         return w.text + "\n"
     }
 
+    func writeThroughput(_ w: inout JSONWriter, _ tp: ThroughputReport) {
+        if let v = tp.targetPerSecond { w.field("target_per_s", v, decimals: 1) } else { w.fieldNull("target_per_s") }
+        w.field("sent_per_s", tp.sentPerSecond, decimals: 1)
+        w.field("acked_per_s", tp.ackedPerSecond, decimals: 1)
+        if let v = tp.receivedPerSecond {
+            w.field("received_per_s", v, decimals: 1)
+        } else {
+            w.fieldNull("received_per_s")
+        }
+        w.field("sent", tp.sent)
+        w.field("acked", tp.acked)
+        w.field("failed", tp.failed)
+        if let v = tp.received { w.field("received", v) } else { w.fieldNull("received") }
+        if let n = tp.receivedNote { w.field("received_note", n) }
+        if let v = tp.receivedRequests { w.field("received_requests", v) }
+        if let v = tp.droppedPct { w.field("dropped_pct", v, decimals: 4) } else { w.fieldNull("dropped_pct") }
+        if let v = tp.missing { w.field("missing", v) } else { w.fieldNull("missing") }
+        if let v = tp.duplicates { w.field("duplicates", v) } else { w.fieldNull("duplicates") }
+        if let v = tp.bytesPerItem { w.field("bytes_per_item", v, decimals: 1) } else { w.fieldNull("bytes_per_item") }
+        if let v = tp.uncompressedBytesPerItem { w.field("uncompressed_bytes_per_item", v, decimals: 1) }
+        w.field("late_batches", tp.lateBatches)
+        w.field("in_flight", tp.inFlight)
+        w.field("loads", tp.loads)
+    }
+
     func rate(_ v: Double?) -> String { v.map(formatRate) ?? "—" }
 
     func table(markdown: Bool) -> String {
         var rows: [[String]] = [
             [
-                "test", "status", "window s", "target/s", "sent/s", "received/s", "dropped %", "missing", "dup",
-                "p50 ms", "p99 ms", "B/item",
+                "test", "signal", "status", "window s", "target/s", "sent/s", "received/s", "dropped %", "missing",
+                "dup", "p50 ms", "p99 ms", "p99 uncorr. ms", "B/item",
             ]
         ]
         for t in tests {
-            let tp = t.throughput
             let lat = Dictionary(t.latencyMs, uniquingKeysWith: { a, _ in a })
-            rows.append([
-                t.name, t.status, formatFixed(t.windowSeconds, 1), rate(tp?.targetPerSecond), rate(tp?.sentPerSecond),
-                rate(tp?.receivedPerSecond),
-                tp?.droppedPct.map { formatFixed($0, 3) } ?? "—", tp?.missing.map(String.init) ?? "—",
-                tp?.duplicates.map(String.init) ?? "—",
-                lat["p50"].map { formatFixed($0, 2) } ?? "—", lat["p99"].map { formatFixed($0, 2) } ?? "—",
-                tp?.bytesPerItem.map { formatFixed($0, 1) } ?? "—",
-            ])
+            let unc = Dictionary(t.latencyMsUncorrected, uniquingKeysWith: { a, _ in a })
+            let list: [ThroughputReport?] = t.signals.isEmpty ? [nil] : t.signals
+            for (i, tp) in list.enumerated() {
+                let first = i == 0
+                rows.append([
+                    first ? t.name : "", tp?.signal ?? "—", first ? t.status : "",
+                    first ? formatFixed(t.windowSeconds, 1) : "", rate(tp?.targetPerSecond), rate(tp?.sentPerSecond),
+                    tp?.receivedNote != nil ? "not counted" : rate(tp?.receivedPerSecond),
+                    tp?.droppedPct.map { formatFixed($0, 3) } ?? "—", tp?.missing.map(String.init) ?? "—",
+                    tp?.duplicates.map(String.init) ?? "—",
+                    first ? lat["p50"].map { formatFixed($0, 2) } ?? "—" : "",
+                    first ? lat["p99"].map { formatFixed($0, 2) } ?? "—" : "",
+                    first ? unc["p99"].map { formatFixed($0, 2) } ?? "—" : "",
+                    tp?.bytesPerItem.map { formatFixed($0, 1) } ?? "—",
+                ])
+            }
         }
         var comp: [[String]] = [
-            ["test", "component", "cpu avg", "cpu p95", "cpu max", "rss avg MiB", "rss max MiB", "cpu per 100k/s"]
+            [
+                "test", "component", "cpu avg", "cpu p95", "cpu max", "% of allotment", "rss avg MiB", "rss max MiB",
+                "cpu per 100k/s", "egress B/item",
+            ]
         ]
         for t in tests {
             for c in t.components {
                 comp.append([
                     t.name, c.name, formatFixed(c.cpuCoresAvg, 3), formatFixed(c.cpuCoresP95, 3),
-                    formatFixed(c.cpuCoresMax, 3),
+                    formatFixed(c.cpuCoresMax, 3), c.cpuPctOfAllotment.map { formatFixed($0, 1) } ?? "—",
                     formatFixed(c.rssBytesAvg / 1_048_576, 1), formatFixed(c.rssBytesMax / 1_048_576, 1),
                     c.cpuPer100kPerSecond.map { formatFixed($0, 3) } ?? "—",
+                    c.egressBytesPerItem.map { formatFixed($0, 1) } ?? "—",
+                ])
+            }
+        }
+        var hops: [[String]] = [["test", "hop", "role", "in", "out", "refused", "failed", "lost", "lost %", "from"]]
+        for t in tests {
+            for h in t.hops {
+                func n(_ v: Double?) -> String { v.map { String(Int($0)) } ?? "—" }
+                hops.append([
+                    t.name, h.component, h.role, n(h.itemsIn), n(h.itemsOut), n(h.refused), n(h.failed), n(h.lost),
+                    h.lostPct.map { formatFixed($0, 3) } ?? "—", h.from,
                 ])
             }
         }
         var out = markdown ? "## pipeperf: \(suite) — \(status)\n\n" : "pipeperf report: \(suite) — \(status)\n\n"
         out += grid(rows, markdown: markdown)
         if comp.count > 1 { out += "\n" + grid(comp, markdown: markdown) }
+        if hops.count > 1 { out += "\n" + grid(hops, markdown: markdown) }
         var notes: [String] = []
         for t in tests {
             for r in t.invalidReasons { notes.append("\(t.name): invalid: \(r)") }
@@ -170,10 +271,23 @@ extension RunReport {
             if !t.windowComplete {
                 notes.append("\(t.name): the observation window is incomplete (the test stopped inside it)")
             }
+            for tp in t.signals {
+                if let n = tp.receivedNote { notes.append("\(t.name): \(tp.signal) received: \(n)") }
+            }
+            for n in t.notes { notes.append("\(t.name): \(n)") }
         }
         if !notes.isEmpty {
             out += "\n" + notes.map { markdown ? "- \($0)" : "  \($0)" }.joined(separator: "\n") + "\n"
         }
+        var provenanceLines: [String] = []
+        for (what, facts) in provenance {
+            let d = Dictionary(facts, uniquingKeysWith: { a, _ in a })
+            guard let commit = d["commit"], !commit.hasPrefix("unknown") else { continue }
+            provenanceLines.append(
+                "\(what): \(commit.prefix(12))\(d["branch"].map { " (\($0))" } ?? "")\(d["dirty"] == "true" ? " dirty" : "")"
+            )
+        }
+        if !provenanceLines.isEmpty { out += "\n" + provenanceLines.joined(separator: markdown ? "  \n" : "\n") + "\n" }
         if let c = samplerCPUSeconds, let n = samplerSamples {
             out += "\n\(markdown ? "_" : "")sampler: \(n) samples, \(formatFixed(c, 3)) s CPU\(markdown ? "_" : "")\n"
         }
@@ -196,24 +310,37 @@ extension RunReport {
         .joined(separator: "\n") + "\n"
     }
 
-    /// github-action-benchmark's "customBiggerIsBetter"/"customSmallerIsBetter" entries.
-    public var gab: String {
+    /// github-action-benchmark entries of one direction (`customBiggerIsBetter` or
+    /// `customSmallerIsBetter`: the tool applies one per file), each with `extra` naming the test, its
+    /// window and target.
+    public func gab(biggerIsBetter: Bool) -> String {
         var entries: [String] = []
-        func add(_ name: String, _ unit: String, _ value: Double) {
+        func add(_ t: TestReport, _ name: String, _ unit: String, _ value: Double, bigger: Bool) {
+            guard bigger == biggerIsBetter, value.isFinite else { return }
+            let target = t.throughput?.targetPerSecond.map { "target \(formatRate($0))/s" } ?? "no target"
+            let extra = "test \(t.name), window \(formatFixed(t.windowSeconds, 1)) s, \(target)"
             entries.append(
-                "{\"name\":\(JSONWriter.quote(name)),\"unit\":\(JSONWriter.quote(unit)),\"value\":\(formatFixed(value, 3))}"
+                "{\"name\":\(JSONWriter.quote(name)),\"unit\":\(JSONWriter.quote(unit)),\"value\":\(formatFixed(value, 3)),\"extra\":\(JSONWriter.quote(extra))}"
             )
         }
         for t in tests {
-            if let tp = t.throughput {
+            for tp in t.signals {
                 add(
-                    "\(suite)/\(t.name) \(tp.signal) received per second", "\(tp.signal)/s",
-                    tp.receivedPerSecond ?? tp.ackedPerSecond)
-                if let d = tp.droppedPct { add("\(suite)/\(t.name) dropped", "%", d) }
+                    t, "\(suite)/\(t.name) \(tp.signal) received per second", "\(tp.signal)/s",
+                    tp.receivedPerSecond ?? tp.ackedPerSecond, bigger: true)
+                if let d = tp.droppedPct { add(t, "\(suite)/\(t.name) \(tp.signal) dropped", "%", d, bigger: false) }
             }
-            for (k, v) in t.latencyMs where k == "p99" { add("\(suite)/\(t.name) latency \(k)", "ms", v) }
-            for c in t.components { add("\(suite)/\(t.name) \(c.name) cpu", "cores", c.cpuCoresAvg) }
+            for (k, v) in t.latencyMs where k == "p50" || k == "p99" {
+                add(t, "\(suite)/\(t.name) latency \(k)", "ms", v, bigger: false)
+            }
+            for c in t.components {
+                add(t, "\(suite)/\(t.name) \(c.name) cpu", "cores", c.cpuCoresAvg, bigger: false)
+                add(t, "\(suite)/\(t.name) \(c.name) memory", "MiB", c.rssBytesMax / 1_048_576, bigger: false)
+                if let v = c.cpuPer100kPerSecond {
+                    add(t, "\(suite)/\(t.name) \(c.name) cpu per 100k/s", "cores", v, bigger: false)
+                }
+            }
         }
-        return "[" + entries.joined(separator: ",") + "]\n"
+        return "[" + entries.joined(separator: ",\n") + "]\n"
     }
 }

@@ -44,7 +44,8 @@ final class RunContext {
 
     /// `text` with the run folder in place of its marker.
     func resolve(_ text: String) -> String {
-        text.contains(RunContext.runFolderMarker) ? text.replacingOccurrences(of: RunContext.runFolderMarker, with: folder.path) : text
+        text.contains(RunContext.runFolderMarker)
+            ? text.replacingOccurrences(of: RunContext.runFolderMarker, with: folder.path) : text
     }
 
     func resolve(_ list: [String]) -> [String] { list.map(resolve) }

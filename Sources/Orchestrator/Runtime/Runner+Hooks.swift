@@ -57,9 +57,9 @@ extension Runner {
             }
         case .readyCheckHTTP(let r): try readyCheck(r, component: nil)
         case .recordEvent(let name, let attributes):
-            if name == "observation_stop" { sampleAll() }
+            if name == "observation_stop" { sampleEdge(.stop) }
             events.record(name, attributes)
-            if name == "observation_start" { sampleAll() }
+            if name == "observation_start" { sampleEdge(.start) }
         case .renderTemplate(let source, let destination, let variables):
             _ = try run.render(source: source, destination: destination, variables: variables)
         case .raiseError(let message): throw PipeperfError(.failed, message)

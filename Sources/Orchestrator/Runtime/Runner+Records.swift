@@ -22,6 +22,43 @@ extension Runner {
         w.beginObject("assertions")
         for t in tests where !t.assertions.isEmpty { w.field(t.name, t.assertions) }
         w.endObject()
+        // What the report needs of the components: their order (for the hops), allotments, hop counters.
+        w.field("component_order", suite.components.map(\.name))
+        w.beginObject("components")
+        for c in suite.components {
+            w.beginObject(c.name)
+            w.field("deployment", type(of: c.deployment).info.name)
+            if let v = c.deployment.allotmentCores { w.field("allotment_cores", v, decimals: 3) }
+            if c.hopIn != nil || c.hopOut != nil {
+                w.beginObject("hops")
+                if let v = c.hopIn { w.field("in", v) }
+                if let v = c.hopOut { w.field("out", v) }
+                w.endObject()
+            }
+            w.endObject()
+        }
+        w.endObject()
+        // Where the numbers came from: the code under test and pipeperf itself.
+        w.beginObject("provenance")
+        let codePath = suite.codePath.hasPrefix("/") ? suite.codePath : "\(suite.baseDirectory)/\(suite.codePath)"
+        for (what, path) in [("code", Optional(codePath)), ("pipeperf", pipeperfSourceFolder())] {
+            w.beginObject(what)
+            if let path {
+                w.field("path", path)
+                let git = gitFacts(path)
+                if let c = git.commit {
+                    w.field("commit", c)
+                    w.field("branch", git.branch ?? "")
+                    w.field("dirty", git.dirty)
+                } else {
+                    w.field("commit", "unknown (not a git work tree)")
+                }
+            } else {
+                w.field("commit", "unknown (pipeperf's sources are not next to its binary)")
+            }
+            w.endObject()
+        }
+        w.endObject()
         w.endObject()
         run.keep("run.json", w.text + "\n")
     }
@@ -99,4 +136,41 @@ func environmentFacts() -> [(String, String)] {
         facts.append(("memory", String(mem.split(separator: ":").last ?? "").trimmingSpaces))
     }
     return facts
+}
+
+/// The git commit, branch and dirty flag of the work tree holding `path` (git's own answers, each within
+/// 5 s; nil commit when it is not a work tree or git is missing).
+func gitFacts(_ path: String) -> (commit: String?, branch: String?, dirty: Bool) {
+    func git(_ args: [String]) -> String? {
+        let out = "/tmp/pipeperf-git-\(getpid()).out"
+        defer { unlink(out) }
+        guard
+            let p = try? ChildProcess(
+                command: ["git", "-C", path] + args, stdoutPath: out, stderrPath: "/dev/null")
+        else { return nil }
+        guard p.wait(timeoutNanos: 5_000_000_000) else {
+            p.stop(graceNanos: 100_000_000)
+            return nil
+        }
+        guard p.exitCode == 0, let text = Procfs.read(out) else { return nil }
+        return text.trimmingSpaces
+    }
+    guard let commit = git(["rev-parse", "HEAD"]), commit.count == 40 else { return (nil, nil, false) }
+    let branch = git(["rev-parse", "--abbrev-ref", "HEAD"])
+    let dirty = !(git(["status", "--porcelain", "--untracked-files=no"]) ?? "").isEmpty
+    return (commit, branch, dirty)
+}
+
+/// pipeperf's source folder when its binary runs from a build folder of it (.build/<config>/pipeperf).
+func pipeperfSourceFolder() -> String? {
+    var buf = [CChar](repeating: 0, count: 4096)
+    let n = readlink("/proc/self/exe", &buf, buf.count - 1)
+    guard n > 0 else { return nil }
+    var dir = String(decoding: buf[0..<n].map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    for _ in 0..<5 {
+        guard let slash = dir.lastIndex(of: "/"), slash != dir.startIndex else { return nil }
+        dir = String(dir[..<slash])
+        if access("\(dir)/Package.swift", F_OK) == 0 && access("\(dir)/Sources/Orchestrator", F_OK) == 0 { return dir }
+    }
+    return nil
 }

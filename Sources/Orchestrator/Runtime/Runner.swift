@@ -111,7 +111,8 @@ public final class Runner {
             report = r
             run.keep("report.json", r.render(.json))
             run.keep("report.md", r.render(.markdown))
-            run.keep("report-gab.json", r.render(.gab))
+            run.keep("report-gab-bigger.json", r.render(.gabBigger))
+            run.keep("report-gab-smaller.json", r.render(.gabSmaller))
             if status == .passed && r.tests.contains(where: { $0.status == "failed" || $0.status == "invalid" }) {
                 status = .failed
             }
@@ -127,10 +128,11 @@ public final class Runner {
         return status
     }
 
-    /// Takes a reading of every monitored component now (the window's edges).
-    func sampleAll() {
+    /// Takes a reading of every monitored component now, marked as the window's edge: the report
+    /// computes every rate from the readings at both edges, each stamped with its own time.
+    func sampleEdge(_ edge: WindowEdge) {
         guard let sampler else { return }
-        for c in monitored { sampler.sampleNow(component: c) }
+        for c in monitored { sampler.sampleNow(component: c, edge: edge, test: events.test) }
     }
 
     /// One test: pre hooks, steps (a failed step fails the test; later steps still run only when they are
@@ -161,7 +163,7 @@ public final class Runner {
                 if debug { log("pipeperf: \(t.name): step '\(step.name)'") }
                 do {
                     try runStep(step)
-                } catch where error.isInterruption {
+                } catch  where error.isInterruption {
                     throw error
                 } catch {
                     firstError = firstError ?? "step '\(step.name)': \(error)"
@@ -234,8 +236,11 @@ public final class Runner {
             overrides[target] = current
             events.record("strategy_updated", component: target, options)
         case .recordEvent(let name, let attributes):
+            // The edge readings come right after the start event and right before the stop event, so the
+            // event times bound the readings, and the load is still running at both.
+            if name == "observation_stop" { sampleEdge(.stop) }
             events.record(name, attributes)
-            if name == "observation_start" || name == "observation_stop" { sampleAll() }
+            if name == "observation_start" { sampleEdge(.start) }
         case .noOp: break
         }
     }

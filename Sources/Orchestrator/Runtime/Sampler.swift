@@ -63,9 +63,10 @@ final class Sampler: @unchecked Sendable {
         for m in removed { m.source.close() }
     }
 
-    /// Takes one reading of `component`'s monitors now (window edges), synchronously.
-    func sampleNow(component: String) {
-        for m in monitors.withLock({ $0 }) where m.component == component { sample(m) }
+    /// Takes one reading of `component`'s monitors now, synchronously; at a window's edge the line
+    /// carries `edge` and `test`, and the report computes the window's rates from these readings.
+    func sampleNow(component: String, edge: WindowEdge? = nil, test: String? = nil) {
+        for m in monitors.withLock({ $0 }) where m.component == component { sample(m, edge: edge, test: test) }
     }
 
     /// Stops the thread; records the sampler's own cost.
@@ -106,9 +107,11 @@ final class Sampler: @unchecked Sendable {
         }
     }
 
-    func sample(_ m: Monitor) {
-        let taken = SystemClock.unixNanos()
-        guard let reading = m.source.read() else { return }
+    func sample(_ m: Monitor, edge: WindowEdge? = nil, test: String? = nil) {
+        let before = SystemClock.unixNanos()
+        guard let reading = edge.map({ m.source.read(edge: $0) }) ?? m.source.read() else { return }
+        // Stamped with the time the component says it read its counters, else the middle of the exchange.
+        let taken = before / 2 + SystemClock.unixNanos() / 2
         latest.withLock {
             $0["\(m.component)|\(m.source.name)"] = (SystemClock.monotonicNanos(), reading.status, reading.cpuSeconds)
         }
@@ -118,6 +121,10 @@ final class Sampler: @unchecked Sendable {
         w.field("t", reading.unixNanos ?? taken)
         w.field("component", m.component)
         w.field("source", m.source.name)
+        if let edge {
+            w.field("edge", edge.rawValue)
+            if let test { w.field("test", test) }
+        }
         reading.fields(&w)
         w.endObject()
         var line = w.text

@@ -56,6 +56,12 @@ protocol DeploymentStrategy: Strategy {
     func claimedPorts(component: String) -> [ClaimedPort]
     /// Deploys `component` and waits until it runs (not until it is ready: the runner probes `ready`).
     func deploy(_ component: Component, in run: RunContext) throws(PipeperfError) -> any LiveDeployment
+    /// The cores the component may use (a CPU limit or CPU list), when the deployment sets one.
+    var allotmentCores: Double? { get }
+}
+
+extension DeploymentStrategy {
+    var allotmentCores: Double? { nil }
 }
 
 /// A deployed component.
@@ -134,11 +140,21 @@ protocol SampleSource: AnyObject, Sendable {
     var name: String { get }
     /// One reading now, or nil when there is none (the endpoint did not answer, nothing new).
     func read() -> SampleReading?
+    /// The reading at a measurement window's edge (the runner takes one of every monitor at
+    /// observation_start and observation_stop). A source that can mark the window in its component
+    /// does so here (the fake backend's latency window); the others read as usual.
+    func read(edge: WindowEdge) -> SampleReading?
     /// Releases what it holds (a stats stream).
     func close()
 }
 
+/// A measurement window's edge.
+enum WindowEdge: String, Sendable {
+    case start, stop
+}
+
 extension SampleSource {
+    func read(edge: WindowEdge) -> SampleReading? { read() }
     func close() {}
 }
 

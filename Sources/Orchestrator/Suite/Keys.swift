@@ -13,8 +13,12 @@ public enum SuiteKeys {
         KeySpec("tests", "list of tests", required: true, "run in order"),
         KeySpec("hooks", "mapping", default: "{}", "suite hooks: `run: {pre: [...], post: [...]}`"),
         KeySpec(
+            "code", "mapping", default: "{path: .}",
+            "`path:` a git work tree whose commit, branch and dirty flag go into run.json and the report (the code under test; relative to the suite)"
+        ),
+        KeySpec(
             "reports", "list",
-            "not needed: every run writes report.json, report.md and report-gab.json and prints the console table (the key is rejected so that an old suite is not silently run differently)"
+            "not needed: every run writes report.json, report.md, report-gab-bigger.json and report-gab-smaller.json and prints the console table (the key is rejected so that an old suite is not silently run differently)"
         ),
     ]
 
@@ -37,6 +41,10 @@ public enum SuiteKeys {
         KeySpec(
             "hooks", "mapping of phase to {pre, post}",
             "hooks around the component's phases: configure, deploy, start, stop, destroy, start_monitoring, stop_monitoring"
+        ),
+        KeySpec(
+            "hops", "mapping",
+            "`{in: METRIC, out: METRIC}`: which scraped counters (prometheus monitoring) count the items the component received and passed on, for the report's hops (built in for the OpenTelemetry Collector's otelcol_* names)"
         ),
     ]
 

@@ -62,12 +62,22 @@ extension SuiteLoader {
             }
             let hooks = r.value("hooks").map { runHooks($0, path: "\(path).hooks", context: context) } ?? PhaseHooks()
             let assertions = r.stringList("assert", single: true) ?? []
+            // A backend that counts requests only (the null sink) has no item counts to assert on.
+            let backends = suite.components.filter { $0.snapshot != nil }
+            let uncounted = !backends.isEmpty && backends.allSatisfy(SuiteLoader.isNullSink)
             for (k, a) in assertions.enumerated() {
                 let check = ReportBuilder.evaluate(a, in: [:])
                 if check.message.hasPrefix("cannot read") {
                     context.diags.add(
                         r.location("assert"), "\(path).assert[\(k)]",
                         "expected PATH OP NUMBER (OP one of < <= > >= == !=), e.g. dropped_pct < 0.1; found '\(a)'")
+                } else if uncounted,
+                    let figure = ["dropped_pct", "missing", "duplicates", "received"].first(where: { a.contains($0) })
+                {
+                    context.diags.add(
+                        r.location("assert"), "\(path).assert[\(k)]",
+                        "'\(a)' needs item counts, but the backend (\(backends.map(\.name).joined(separator: ", "))) is a null sink, which counts requests, not items: \(figure) is not counted by this sink (use fake-backend, or assert on sent_per_s / acked_per_s)"
+                    )
                 }
             }
             out.append(
@@ -165,5 +175,19 @@ extension SuiteLoader {
                 "stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), teardown: true),
             step("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), teardown: true),
         ]
+    }
+}
+
+extension SuiteLoader {
+    /// Whether a component runs pipeperf's null sink (by its program or image name).
+    static func isNullSink(_ c: Component) -> Bool {
+        func named(_ s: String?) -> Bool {
+            guard let s else { return false }
+            let last = s.split(separator: "/").last.map(String.init) ?? s
+            return last == "null-sink" || last.hasPrefix("null-sink:") || last.hasPrefix("pipeperf-null-sink")
+        }
+        if let p = c.deployment as? ProcessDeployment { return named(p.command.first) }
+        if let d = c.deployment as? DockerDeployment { return named(d.image) || named(d.command?.first) }
+        return false
     }
 }

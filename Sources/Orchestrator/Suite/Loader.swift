@@ -61,20 +61,31 @@ public enum SuiteLoader {
         var rendered: [String: TemplateValue] = [:]
         if case .map(let pairs, _)? = top.value("components") {
             for p in pairs {
-                guard case .map(let keys, _) = p.value, case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
-                      case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
-                      case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value else { continue }
+                guard case .map(let keys, _) = p.value,
+                    case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
+                    case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
+                    case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value
+                else { continue }
                 let d = (try? Template(destination).render(variables)) ?? destination
                 rendered[p.key] = .text("\(RunContext.runFolderMarker)/rendered/\(d)")
             }
         }
         if context.variables["rendered"] == nil { context.variables["rendered"] = .map(rendered) }
-        if context.variables["run_folder"] == nil { context.variables["run_folder"] = .text(RunContext.runFolderMarker) }
+        if context.variables["run_folder"] == nil {
+            context.variables["run_folder"] = .text(RunContext.runFolderMarker)
+        }
 
         let name = top.string("name") ?? "suite"
         var suite = Suite(
             name: name, file: file, baseDirectory: base, variables: variables, components: [], tests: [],
             hooks: PhaseHooks())
+        if let c = top.value("code"),
+            let o = ObjectReader(
+                c, path: "code", keys: [KeySpec("path", "path", default: ".", "a folder inside a git work tree")],
+                context: context, what: "code")
+        {
+            suite.codePath = o.string("path") ?? "."
+        }
         if let c = top.value("components") {
             if case .map(let pairs, _) = c {
                 for p in pairs {
@@ -91,7 +102,7 @@ public enum SuiteLoader {
         if top.value("reports") != nil {
             diags.add(
                 top.location("reports"), "reports",
-                "every run writes report.json, report.md and report-gab.json and prints the console table; remove the key (`pipeperf report RUN_FOLDER --format …` renders them again)"
+                "every run writes report.json, report.md, report-gab-bigger.json and report-gab-smaller.json and prints the console table; remove the key (`pipeperf report RUN_FOLDER --format …` renders them again)"
             )
         }
         if let t = top.value("tests") {
@@ -191,6 +202,26 @@ public enum SuiteLoader {
                     h.location, "\(path).hooks", "expected a mapping of phases to {pre, post}, found \(h.kind)")
             }
         }
+        var hopIn: String? = nil, hopOut: String? = nil
+        if let h = r.value("hops"),
+            let o = ObjectReader(
+                h, path: "\(path).hops",
+                keys: [
+                    KeySpec("in", "metric name", "the counter of items received"),
+                    KeySpec("out", "metric name", "the counter of items passed on"),
+                ], context: context, what: "hops")
+        {
+            hopIn = o.string("in")
+            hopOut = o.string("out")
+            if hopIn == nil && hopOut == nil {
+                context.diags.add(h.location, "\(path).hops", "hops needs `in`, `out` or both (scraped counter names)")
+            }
+            if !monitors.contains(where: { type(of: $0).info.name == "prometheus" }) {
+                context.diags.add(
+                    h.location, "\(path).hops",
+                    "hops names scraped counters, but the component has no prometheus monitoring")
+            }
+        }
         guard let deployment else { return nil }
         // Each monitor says whether it can watch this kind of deployment.
         var reported = Set<String>()
@@ -203,7 +234,7 @@ public enum SuiteLoader {
         return Component(
             name: name, location: at, configuration: configuration, deployment: deployment, execution: execution,
             ready: ready,
-            snapshot: snapshot, monitors: monitors, hooks: hooks)
+            snapshot: snapshot, hopIn: hopIn, hopOut: hopOut, monitors: monitors, hooks: hooks)
     }
 
     /// `key: {KIND: options}` read by the registry's kind of that name; unknown kinds list the valid ones.

@@ -11,6 +11,8 @@ public struct Suite: Sendable {
     public var components: [Component]
     public var tests: [TestCase]
     public var hooks: PhaseHooks
+    /// The git work tree whose provenance goes into run.json (`code: {path}`; the suite's folder by default).
+    public var codePath: String = "."
 
     public func component(_ name: String) -> Component? { components.first { $0.name == name } }
 }
@@ -47,6 +49,9 @@ public struct Component: Sendable {
     var execution: (any ExecutionStrategy)?
     public var ready: ReadyCheck?
     public var snapshot: String?
+    /// The scraped counters of the items it received and passed on (`hops: {in, out}`), for the hops.
+    public var hopIn: String? = nil
+    public var hopOut: String? = nil
     var monitors: [any MonitorStrategy] = []
     public var hooks: [ComponentPhase: PhaseHooks] = [:]
 

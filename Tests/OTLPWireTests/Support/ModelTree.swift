@@ -35,6 +35,7 @@ func trackingAttrs(_ name: String, _ t: ItemTracking?) -> [TextField] {
         name,
         [
             KeyValue(Tracking.seqKey, .int(Int64(t.seq))), KeyValue(Tracking.sentKey, .int(Int64(t.sentUnixNano))),
+            KeyValue(Tracking.intendedKey, .int(Int64(t.intendedUnixNano))),
         ])
 }
 

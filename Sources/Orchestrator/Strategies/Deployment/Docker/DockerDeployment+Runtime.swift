@@ -135,7 +135,9 @@ extension DockerDeployment {
         var config: [String: JSON] = ["Image": .string(image), "Labels": .object(labels), "Hostname": .string(c.name)]
         if let cmd = d.command { config["Cmd"] = .array(cmd.map { .string(run.resolve($0)) }) }
         if let e = d.entrypoint { config["Entrypoint"] = .array(e.map { .string(run.resolve($0)) }) }
-        if !d.environment.isEmpty { config["Env"] = .array(d.environment.map { .string("\($0.0)=\(run.resolve($0.1))") }) }
+        if !d.environment.isEmpty {
+            config["Env"] = .array(d.environment.map { .string("\($0.0)=\(run.resolve($0.1))") })
+        }
         if let h = d.healthcheck {
             config["Healthcheck"] =
                 h.isEmpty

@@ -58,6 +58,11 @@ struct VolumeMount: Sendable, Equatable {
 }
 
 extension DockerDeployment {
+    var allotmentCores: Double? {
+        if let cpus { return cpus }
+        return cpuset.flatMap { Values.cpuList($0) }.map { Double($0.count) }
+    }
+
     static let info = StrategyInfo(
         name: "docker", summary: "a container through the Docker Engine API (docs/docker.md)", keys: keys,
         sections: [

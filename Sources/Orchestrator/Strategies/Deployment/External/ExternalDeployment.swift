@@ -20,16 +20,21 @@ struct ExternalDeployment: DeploymentStrategy {
                 "an endpoint that already runs: nothing is deployed or destroyed"),
             KeySpec(
                 "probe", "string", default: "tcp",
-                "at deploy: `tcp` connects once and fails the deploy, naming the endpoint, when nothing answers; `none` skips it (UDP endpoints)"),
+                "at deploy: `tcp` connects once and fails the deploy, naming the endpoint, when nothing answers; `none` skips it (UDP endpoints)"
+            ),
             KeySpec("probe_timeout", "duration", default: "5s", "how long the TCP connect may take"),
         ])
 
     static func read(_ o: ObjectReader, context: ReadContext) -> ExternalDeployment? {
         guard let e = o.string("endpoint") else { return nil }
-        if case .failure(let err) = Endpoint.parse(e) { context.diags.add(o.location("endpoint"), o.sub("endpoint"), "\(err)") }
+        if case .failure(let err) = Endpoint.parse(e) {
+            context.diags.add(o.location("endpoint"), o.sub("endpoint"), "\(err)")
+        }
         var d = ExternalDeployment(endpoint: e)
         if let p = o.string("probe") {
-            if p == "tcp" || p == "none" { d.probe = p } else {
+            if p == "tcp" || p == "none" {
+                d.probe = p
+            } else {
                 context.diags.add(o.location("probe"), o.sub("probe"), "expected tcp or none, found '\(p)'")
             }
         }
@@ -42,7 +47,9 @@ struct ExternalDeployment: DeploymentStrategy {
     func deploy(_ c: Component, in run: RunContext) throws(PipeperfError) -> any LiveDeployment {
         if probe == "tcp", case .success(let e) = Endpoint.parse(endpoint) {
             do {
-                let channel = try HTTPExchange.connect(.tcp(host: e.host, port: Int(e.port)), timeoutNanos: probeTimeoutNanos) {
+                let channel = try HTTPExchange.connect(
+                    .tcp(host: e.host, port: Int(e.port)), timeoutNanos: probeTimeoutNanos
+                ) {
                     ProbeHandler()
                 }
                 channel.close(promise: nil)

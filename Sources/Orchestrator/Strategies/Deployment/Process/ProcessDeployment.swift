@@ -19,6 +19,8 @@ struct ProcessDeployment: DeploymentStrategy {
     /// On destroy: SIGTERM, then SIGKILL after this long.
     var stopGraceNanos: UInt64 = 5_000_000_000
 
+    var allotmentCores: Double? { cpus.map { Double($0.count) } }
+
     static let info = StrategyInfo(
         name: "process", summary: "a local process in its own process group",
         keys: [

@@ -1,6 +1,7 @@
 // `monitoring: component:` — a JSON status endpoint (loadgen's or a sink's /status), embedded in the
 // sample as is: the report reads sent, received, dropped and latency from these documents.
 
+import AdminHTTP
 import PipeperfBase
 
 struct ComponentMonitor: MonitorStrategy {
@@ -34,12 +35,24 @@ final class StatusSource: SampleSource {
     init(url: HTTPURL) { self.url = url }
     var name: String { "component" }
 
-    func read() -> SampleReading? {
-        guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else {
+    func read() -> SampleReading? { read(url) }
+
+    /// At a window's edge the request carries `window=start` or `window=stop`: the fake backend opens or
+    /// closes its latency window with the same reading (its status then holds the window's histograms);
+    /// loadgen and the null sink ignore the parameter.
+    func read(edge: WindowEdge) -> SampleReading? {
+        var u = url
+        u.path += (u.path.contains("?") ? "&" : "?") + "window=\(edge.rawValue)"
+        return read(u)
+    }
+
+    func read(_ u: HTTPURL) -> SampleReading? {
+        guard let res = try? HTTPClient.request("GET", u, timeoutNanos: 2_000_000_000), res.status == 200 else {
             return nil
         }
         let body = res.body.trimmingSpaces
-        guard body.hasPrefix("{") else { return nil }
-        return SampleReading(status: body)
+        guard body.hasPrefix("{"), let doc = JSON.parse(body) else { return nil }
+        // Our components stamp the moment they read their counters.
+        return SampleReading(unixNanos: doc["time_unix_nano"]?.number.map { UInt64($0) }, status: body)
     }
 }
