@@ -459,7 +459,9 @@ public enum ReportBuilder {
             let backend = String(k.dropLast(".snapshot".count))
             // The backend's window histograms, read with its stop-edge reading.
             let stopEdge = w.samples.last {
-                $0["component"]?.string == backend && $0["edge"]?.string == "stop" && $0["test"]?.string == w.name
+                $0["component"]?.string == backend && $0["source"]?.string == "component"
+                    && $0["edge"]?.string == "stop"
+                    && $0["test"]?.string == w.name
             }
             if let win = stopEdge?.at("status.window") {
                 report.latencyMs = percentiles(win["latency_ms"])

@@ -70,7 +70,9 @@ public enum SuiteKeys {
     ]
 
     public static let flow = [
-        KeySpec("load", "component name", required: true, "the component whose execution drives the load"),
+        KeySpec(
+            "load", "component name or list", required: true,
+            "the component whose execution drives the load, or several (started together, stopped after the window)"),
         KeySpec("components", "list of component names", default: "all, in suite order", "what to deploy and destroy"),
         KeySpec("warmup", "duration", default: "0", "load runs this long before the observation window"),
         KeySpec(

@@ -141,7 +141,9 @@ extension SuiteLoader {
         guard let o = ObjectReader(node, path: path, keys: SuiteKeys.flow, context: context, what: "flow") else {
             return []
         }
-        let load = o.string("load") ?? ""
+        // One load component or several (generators fanning into one pipeline, or one per signal): all start
+        // before the warm-up and stop after the window.
+        let loads = o.stringList("load", single: true) ?? []
         let targets = o.stringList("components") ?? suite.components.map(\.name)
         let warmup = o.duration("warmup") ?? 0
         let observe = o.duration("observe", allowZero: false) ?? 0
@@ -165,11 +167,19 @@ extension SuiteLoader {
         return [
             step("deploy", .multiComponentAction(phase: .deploy, targets: targets)),
             step("start monitoring", .multiComponentAction(phase: .startMonitoring, targets: targets)),
-            step("start load", .componentAction(target: load, phase: .start)),
+            step(
+                loads.count == 1 ? "start load" : "start loads",
+                loads.count == 1
+                    ? .componentAction(target: loads[0], phase: .start)
+                    : .multiComponentAction(phase: .start, targets: loads)),
             step("warm up", .wait(nanos: warmup)),
             step(
                 "observe", .wait(nanos: observe), pre: [event("observation_start")], post: [event("observation_stop")]),
-            step("stop load", .componentAction(target: load, phase: .stop)),
+            step(
+                loads.count == 1 ? "stop load" : "stop loads",
+                loads.count == 1
+                    ? .componentAction(target: loads[0], phase: .stop)
+                    : .multiComponentAction(phase: .stop, targets: loads)),
             step("drain", .wait(nanos: drain)),
             step(
                 "stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), teardown: true),
