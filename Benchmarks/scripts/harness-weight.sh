@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The harness's own weight at a fixed rate against its weight at maximum rate, side by side in one
+# run: CPU per log of loadgen and of fake-backend (loadgen → fake-backend over gRPC, batches of 1,000)
+# at --rate max and at --rate 100k, and their ratios (the goal is at most 1.5×). loadgen's figure
+# leaves out its setup (payload templates, threads: one batch's run, measured first); fake-backend's
+# is the CPU its process used during each run, from /proc/PID/stat. Not a test: it prints figures.
+#
+#   Benchmarks/scripts/harness-weight.sh [SECONDS]      (default 10; RATE=100k, BATCH=1000)
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+seconds=${1:-10}
+rate=${RATE:-100k}
+batch=${BATCH:-1000}
+port=${PORT:-14998}
+scripts/install-deps
+. scripts/venv-path
+scripts/swift-release loadgen fake-backend
+bin=.build/release
+tmp=$(mktemp -d)
+trap 'kill $fb 2>/dev/null || true; rm -rf "$tmp"' EXIT
+"$bin/fake-backend" --grpc "127.0.0.1:$port" --http none --admin 127.0.0.1:0 > "$tmp/fb.log" 2>&1 &
+fb=$!
+for _ in $(seq 100); do grep -q listening "$tmp/fb.log" 2>/dev/null && break; sleep 0.1; done
+ticks=$(getconf CLK_TCK)
+fbcpu() { awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$fb/stat"; }
+run() {  # NAME, then loadgen options; prints NAME logs loadgen_cpu fb_cpu
+  local name=$1; shift
+  local c0 c1
+  c0=$(fbcpu)
+  "$bin/loadgen" --endpoint "127.0.0.1:$port" --batch-size "$batch" --quiet --summary-json "$tmp/$name.json" "$@"
+  sleep 0.5   # the backend's ledger settles
+  c1=$(fbcpu)
+  python3 -c "import json,sys;d=json.load(open('$tmp/$name.json'));print('$name',d['acked'],d['cpu_seconds'],$c1-$c0)"
+}
+{
+  run setup --rate 100k --count "$batch"
+  run max --rate max --duration "${seconds}s"
+  run fixed --rate "$rate" --duration "${seconds}s"
+} > "$tmp/runs"
+python3 - "$tmp/runs" "$rate" <<'PY'
+import sys
+runs = {l.split()[0]: l.split()[1:] for l in open(sys.argv[1])}
+setup = float(runs["setup"][1])
+def per_log(name):
+    n, lg, fb = int(runs[name][0]), float(runs[name][1]), float(runs[name][2])
+    return n, max(0.0, lg - setup) / n * 1e9, fb / n * 1e9
+n_max, lg_max, fb_max = per_log("max")
+n_fix, lg_fix, fb_fix = per_log("fixed")
+print(f"loadgen setup: {setup * 1000:.0f} ms CPU (left out below)")
+print(f"--rate max         : {n_max} logs; loadgen {lg_max:6.1f} ns CPU/log, fake-backend {fb_max:6.1f} ns CPU/log")
+print(f"--rate {sys.argv[2]:<12}: {n_fix} logs; loadgen {lg_fix:6.1f} ns CPU/log, fake-backend {fb_fix:6.1f} ns CPU/log")
+print(f"ratio fixed / max: loadgen {lg_fix / lg_max:.2f}, fake-backend {fb_fix / fb_max:.2f} (goal <= 1.5)")
+PY
