@@ -3,7 +3,10 @@
 # run: CPU per log of loadgen and of fake-backend (loadgen → fake-backend over gRPC, batches of 1,000)
 # at --rate max and at --rate 100k, and their ratios (the goal is at most 1.5×). loadgen's figure
 # leaves out its setup (payload templates, threads: one batch's run, measured first); fake-backend's
-# is the CPU its process used during each run, from /proc/PID/stat. Not a test: it prints figures.
+# is the CPU its process used during each run, from /proc/PID/stat. Then the same two runs on a busy
+# machine (one lowest-priority spinner per core, nice 19, standing in for the pipeline under test that
+# shares the machine): CPUs that never go idle show how much of the fixed-rate excess is the cost of
+# waking an idle CPU rather than the harness's own work. Not a test: it prints figures.
 #
 #   Benchmarks/scripts/harness-weight.sh [SECONDS]      (default 10; RATE=100k, BATCH=1000)
 set -euo pipefail
@@ -17,7 +20,8 @@ scripts/install-deps
 scripts/swift-release loadgen fake-backend
 bin=.build/release
 tmp=$(mktemp -d)
-trap 'kill $fb 2>/dev/null || true; rm -rf "$tmp"' EXIT
+spinners=()
+trap 'kill $fb "${spinners[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 "$bin/fake-backend" --grpc "127.0.0.1:$port" --http none --admin 127.0.0.1:0 > "$tmp/fb.log" 2>&1 &
 fb=$!
 for _ in $(seq 100); do grep -q listening "$tmp/fb.log" 2>/dev/null && break; sleep 0.1; done
@@ -36,6 +40,10 @@ run() {  # NAME, then loadgen options; prints NAME logs loadgen_cpu fb_cpu
   run setup --rate 100k --count "$batch"
   run max --rate max --duration "${seconds}s"
   run fixed --rate "$rate" --duration "${seconds}s"
+  for _ in $(seq "$(nproc)"); do nice -n 19 bash -c 'while :; do :; done' & spinners+=($!); done
+  run busy-max --rate max --duration "${seconds}s"
+  run busy-fixed --rate "$rate" --duration "${seconds}s"
+  kill "${spinners[@]}"; spinners=()
 } > "$tmp/runs"
 python3 - "$tmp/runs" "$rate" <<'PY'
 import sys
@@ -50,4 +58,9 @@ print(f"loadgen setup: {setup * 1000:.0f} ms CPU (left out below)")
 print(f"--rate max         : {n_max} logs; loadgen {lg_max:6.1f} ns CPU/log, fake-backend {fb_max:6.1f} ns CPU/log")
 print(f"--rate {sys.argv[2]:<12}: {n_fix} logs; loadgen {lg_fix:6.1f} ns CPU/log, fake-backend {fb_fix:6.1f} ns CPU/log")
 print(f"ratio fixed / max: loadgen {lg_fix / lg_max:.2f}, fake-backend {fb_fix / fb_max:.2f} (goal <= 1.5)")
+_, blg_max, bfb_max = per_log("busy-max")
+_, blg_fix, bfb_fix = per_log("busy-fixed")
+print(f"busy machine (a nice-19 spinner per core), --rate max: loadgen {blg_max:6.1f}, fake-backend {bfb_max:6.1f} ns CPU/log")
+print(f"busy machine, --rate {sys.argv[2]:<12}: loadgen {blg_fix:6.1f}, fake-backend {bfb_fix:6.1f} ns CPU/log")
+print(f"busy machine ratio fixed / max: loadgen {blg_fix / blg_max:.2f}, fake-backend {bfb_fix / bfb_max:.2f}")
 PY
