@@ -42,6 +42,11 @@ let package = Package(
         .systemLibrary(
             name: "COpenSSL", path: "Sources/COpenSSL", pkgConfig: "openssl",
             providers: [.apt(["libssl-dev"])]),
+        // The history store of `pipeperf history` and `compare` (SQLite, embedded: nothing to start). The system
+        // library through this shim rather than a Swift package: no extra build, one file of C declarations.
+        .systemLibrary(
+            name: "CSQLite", path: "Sources/CSQLite", pkgConfig: "sqlite3",
+            providers: [.apt(["libsqlite3-dev"])]),
 
         // What every target may use and needs no transport: clocks, durations, endpoints, text and number
         // formatting, console output, threads and termination signals. Standard library and Glibc only.
@@ -125,7 +130,7 @@ let package = Package(
         .target(
             name: "Orchestrator",
             dependencies: [
-                "PipeperfBase", "CLinux", "AdminHTTP", "OTLPWire", "LoadGen",
+                "PipeperfBase", "CLinux", "AdminHTTP", "OTLPWire", "LoadGen", "CSQLite",
                 .product(name: "Yams", package: "Yams"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

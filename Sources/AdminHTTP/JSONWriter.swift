@@ -69,6 +69,13 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
+    /// A number as an array element.
+    public mutating func value(_ v: Double, decimals: Int = 3) {
+        separator()
+        text += v.isFinite ? formatFixed(v, decimals) : "null"
+        needsComma[needsComma.count - 1] = true
+    }
+
     public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {

@@ -15,7 +15,8 @@ public struct PipeperfCommand: ParsableCommand {
         discussion:
             "The suite reference is docs/suites.md. Exit codes: 0 passed, 1 a test failed, 2 invalid suite, 130 interrupted.",
         subcommands: [
-            RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self, ImagesCommand.self, GCCommand.self,
+            RunSuite.self, ValidateSuite.self, Strategies.self, ReportCommand.self, CompareCommand.self,
+            HistoryCommand.self, ImagesCommand.self, GCCommand.self,
         ],
         defaultSubcommand: RunSuite.self)
     public init() {}
@@ -58,6 +59,15 @@ public struct RunSuite: ParsableCommand {
     @Option(help: "Folder for run results.")
     public var results: String = "results"
 
+    @Option(
+        help:
+            "Run every selected test N times (full deploy to destroy each, interleaved with the other tests), overriding the suite's `replicates:`."
+    )
+    public var replicates: Int?
+
+    @Flag(help: "Do not record this run in the history store (<results>/history.sqlite).")
+    public var noHistory = false
+
     @Flag(help: "Verbose output.")
     public var debug = false
 
@@ -90,6 +100,9 @@ public struct RunSuite: ParsableCommand {
         if let e = otlpEndpoint, HTTPURL(e) == nil {
             throw ValidationError("--otlp-endpoint must be an OTLP/HTTP URL such as http://127.0.0.1:4318 (got '\(e)')")
         }
+        if let n = replicates, !(1...1000).contains(n) {
+            throw ValidationError("--replicates must be a whole number from 1 to 1000 (got \(n))")
+        }
     }
 
     public func run() throws {
@@ -108,6 +121,7 @@ public struct RunSuite: ParsableCommand {
                 wanted.contains(t.name) || wanted.contains { t.name.hasPrefix($0 + "[") }
             }
         }
+        selected = TestCase.expandReplicates(selected, override: replicates)
         let folder: RunFolder
         do { folder = try RunFolder(results: results, suite: suite.name) } catch {
             printError("pipeperf: \(error)")
@@ -130,6 +144,15 @@ public struct RunSuite: ParsableCommand {
         runner.progress = progress || isatty(2) != 0
         let status = runner.run(tests: selected)
         if let report = runner.report { print(report.render(.console)) }
+        // The history store (<results>/history.sqlite): a failure to record is said, and loses nothing (the
+        // run folder is the source of truth: `pipeperf history import` adds it later).
+        if let report = runner.report, !noHistory {
+            do { try HistoryStore(path: HistoryStore.defaultPath(results: results)).record(report) } catch {
+                printError(
+                    "pipeperf: the run is not in the history store: \(error.message) (add it with `pipeperf history import \(folder.path)`)"
+                )
+            }
+        }
         if let e = otlpEndpoint.flatMap(HTTPURL.init), exportTraces || exportMetrics {
             let spans = exportTraces ? SelfTelemetry.spans(runner.events.events, suite: suite.name) : nil
             let metrics =
@@ -256,7 +279,8 @@ public let keySections: [(title: String, keys: [KeySpec])] = {
     for k in Registry.configurations { add("configuration", k.info) }
     for k in Registry.monitors { add("monitoring", k.info) }
     s += [
-        ("test", SuiteKeys.test), ("flow", SuiteKeys.flow), ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError),
+        ("test", SuiteKeys.test), ("test: compare", SuiteKeys.compareMetric), ("flow", SuiteKeys.flow),
+        ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError),
         ("hooks: pre / post", SuiteKeys.phaseHooks),
     ]
     for a in Registry.actions { s.append(("action: \(a.name)", a.keys)) }

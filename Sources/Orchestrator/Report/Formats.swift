@@ -45,6 +45,9 @@ extension RunReport {
         for t in tests {
             w.beginObject()
             w.field("name", t.name)
+            w.field("base", t.base.isEmpty ? t.name : t.base)
+            w.field("replicate", t.replicate)
+            w.field("replicates", t.replicates)
             w.field("status", t.status)
             if let e = t.error { w.field("error", e) } else { w.fieldNull("error") }
             w.field("window_s", t.windowSeconds, decimals: 3)
@@ -171,6 +174,38 @@ extension RunReport {
             w.endObject()
         }
         w.endArray()
+        w.beginArray("replicates")
+        for r in replicateSummaries {
+            w.beginObject()
+            w.field("test", r.test)
+            w.field("n", r.replicates.count)
+            w.field("replicates", r.replicates)
+            w.beginArray("excluded")
+            for (name, why) in r.excluded {
+                w.beginObject()
+                w.field("test", name)
+                w.field("reason", why)
+                w.endObject()
+            }
+            w.endArray()
+            w.field("confidence", r.metrics.first?.summary.confidence ?? 0.9, decimals: 2)
+            w.beginObject("metrics")
+            for (path, sm, values) in r.metrics {
+                w.beginObject(path)
+                w.field("mean", sm.mean, decimals: 6)
+                w.field("stddev", sm.stddev, decimals: 6)
+                if sm.cv.isFinite { w.field("cv", sm.cv, decimals: 6) } else { w.fieldNull("cv") }
+                if let v = sm.ciLow { w.field("ci_low", v, decimals: 6) } else { w.fieldNull("ci_low") }
+                if let v = sm.ciHigh { w.field("ci_high", v, decimals: 6) } else { w.fieldNull("ci_high") }
+                w.beginArray("values")
+                for v in values { w.value(v, decimals: 6) }
+                w.endArray()
+                w.endObject()
+            }
+            w.endObject()
+            w.endObject()
+        }
+        w.endArray()
         w.beginObject("sampler")
         if let c = samplerCPUSeconds { w.field("cpu_s", c, decimals: 6) } else { w.fieldNull("cpu_s") }
         if let n = samplerSamples { w.field("samples", n) } else { w.fieldNull("samples") }
@@ -263,7 +298,29 @@ extension RunReport {
         out += grid(rows, markdown: markdown)
         if comp.count > 1 { out += "\n" + grid(comp, markdown: markdown) }
         if hops.count > 1 { out += "\n" + grid(hops, markdown: markdown) }
+        if !replicateSummaries.isEmpty {
+            var reps: [[String]] = [["test", "metric", "n", "mean ± 90 % interval", "cv %"]]
+            for r in replicateSummaries {
+                let flat = Dictionary(uniqueKeysWithValues: r.metrics.map { ($0.path, $0.summary.mean) })
+                for path in Headline.paths(flat) {
+                    guard let m = r.metrics.first(where: { $0.path == path }) else { continue }
+                    let sm = m.summary
+                    let half = sm.ciHigh.map { $0 - sm.mean }
+                    reps.append([
+                        r.test, path, String(sm.n),
+                        "\(formatMetric(sm.mean, path))\(half.map { " ± \(formatMetric($0, path))" } ?? "")",
+                        sm.cv.isFinite ? formatFixed(sm.cv * 100, 1) : "—",
+                    ])
+                }
+            }
+            out += "\n" + grid(reps, markdown: markdown)
+        }
         var notes: [String] = []
+        for r in replicateSummaries {
+            for (name, why) in r.excluded {
+                notes.append("\(r.test): replicate \(name) left out of the summary: \(why)")
+            }
+        }
         for t in tests {
             for r in t.invalidReasons { notes.append("\(t.name): invalid: \(r)") }
             for a in t.assertions where !a.passed { notes.append("\(t.name): assertion \(a.message)") }
@@ -294,22 +351,37 @@ extension RunReport {
         return out
     }
 
-    func grid(_ rows: [[String]], markdown: Bool) -> String {
-        if markdown {
-            var s = "| " + rows[0].joined(separator: " | ") + " |\n|" + rows[0].map { _ in " --- |" }.joined() + "\n"
-            for r in rows.dropFirst() { s += "| " + r.joined(separator: " | ") + " |\n" }
-            return s
-        }
-        var widths = [Int](repeating: 0, count: rows[0].count)
-        for r in rows { for (i, c) in r.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
-        return rows.map { r in
-            r.enumerated().map {
-                $0.element + String(repeating: " ", count: Swift.max(0, widths[$0.offset] - $0.element.count))
-            }.joined(separator: "  ")
-        }
-        .joined(separator: "\n") + "\n"
-    }
+    func grid(_ rows: [[String]], markdown: Bool) -> String { gridText(rows, markdown: markdown) }
+}
 
+/// A metric's value for people: rates as rates, bytes in MiB, the rest with 3 decimals.
+func formatMetric(_ v: Double, _ path: String) -> String {
+    if path.hasSuffix("_per_s") { return formatRate(v) }
+    if path.hasSuffix("rss_bytes_avg") || path.hasSuffix("rss_bytes_max") {
+        return "\(formatFixed(v / 1_048_576, 2)) MiB"
+    }
+    if v == v.rounded() && Swift.abs(v) < 1e15 { return String(Int(v)) }
+    return formatFixed(v, 3)
+}
+
+/// Rows as a Markdown table, or as aligned columns for the console.
+func gridText(_ rows: [[String]], markdown: Bool) -> String {
+    if markdown {
+        var s = "| " + rows[0].joined(separator: " | ") + " |\n|" + rows[0].map { _ in " --- |" }.joined() + "\n"
+        for r in rows.dropFirst() { s += "| " + r.joined(separator: " | ") + " |\n" }
+        return s
+    }
+    var widths = [Int](repeating: 0, count: rows[0].count)
+    for r in rows { for (i, c) in r.enumerated() { widths[i] = Swift.max(widths[i], c.count) } }
+    return rows.map { r in
+        r.enumerated().map {
+            $0.element + String(repeating: " ", count: Swift.max(0, widths[$0.offset] - $0.element.count))
+        }.joined(separator: "  ")
+    }
+    .joined(separator: "\n") + "\n"
+}
+
+extension RunReport {
     /// github-action-benchmark entries of one direction (`customBiggerIsBetter` or
     /// `customSmallerIsBetter`: the tool applies one per file), each with `extra` naming the test, its
     /// window and target.

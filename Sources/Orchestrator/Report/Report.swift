@@ -119,6 +119,10 @@ public struct AssertionResult: Sendable {
 
 public struct TestReport: Sendable {
     public var name: String
+    /// The test this one repeats (its own name without `#<k>`), which repetition, and of how many.
+    public var base = ""
+    public var replicate = 1
+    public var replicates = 1
     public var status: String
     public var error: String?
     public var windowSeconds: Double
@@ -161,6 +165,10 @@ public struct RunReport: Sendable {
     /// The sampler's own CPU time and sample count (its cost).
     public var samplerCPUSeconds: Double?
     public var samplerSamples: Int?
+    /// Per replicated test: every metric's mean, spread and interval over its replicates.
+    public var replicateSummaries: [ReplicateSummary] = []
+    /// When the run started (unix seconds, from its first event).
+    public var startedUnix: Double? = nil
 }
 
 public enum ReportBuilder {
@@ -181,6 +189,10 @@ public enum ReportBuilder {
         for t in r.status["tests"]?.array ?? [] {
             guard let name = t["name"]?.string else { continue }
             var report = test(name, status: t["status"]?.string ?? "unknown", error: t["error"]?.string, r)
+            let facts = r.meta["tests"]?[name]
+            report.base = facts?["base"]?.string ?? name
+            report.replicate = facts?["replicate"]?.number.map { Int($0) } ?? 1
+            report.replicates = facts?["replicates"]?.number.map { Int($0) } ?? 1
             let exprs = (assertionsByTest?[name]?.array ?? []).compactMap(\.string)
             if !exprs.isEmpty {
                 let values = flatten(report)
@@ -203,10 +215,13 @@ public enum ReportBuilder {
         let sampler = r.samples.last { $0["source"]?.string == "sampler" }
         var status = r.status["status"]?.string ?? "unknown"
         if status == "passed" && tests.contains(where: { $0.status == "failed" }) { status = "failed" }
-        return RunReport(
+        var report = RunReport(
             suite: r.status["suite"]?.string ?? "", status: status, folder: r.folder, environment: env,
             provenance: provenance, tests: tests, samplerCPUSeconds: sampler?["cpu_s"]?.number,
             samplerSamples: sampler?["samples"]?.number.map { Int($0) })
+        report.replicateSummaries = ReplicateSummary.build(tests)
+        report.startedUnix = r.events.first.map(eventTime)
+        return report
     }
 
     static func eventTime(_ e: JSON) -> Double { (e["time_unix_nano"]?.number ?? 0) / 1e9 }

@@ -22,6 +22,34 @@ extension Runner {
         w.beginObject("assertions")
         for t in tests where !t.assertions.isEmpty { w.field(t.name, t.assertions) }
         w.endObject()
+        // Which test each run test repeats (replicates are `<test>#<k>`), and what compare judges besides
+        // the headline metrics.
+        w.beginObject("tests")
+        for t in tests {
+            w.beginObject(t.name)
+            w.field("base", t.base.isEmpty ? t.name : t.base)
+            w.field("replicate", t.replicate)
+            w.field("replicates", t.replicates)
+            w.beginObject("matrix")
+            for (k, v) in t.matrix { w.field(k, v) }
+            w.endObject()
+            w.endObject()
+        }
+        w.endObject()
+        w.beginObject("compare")
+        var seen: Set<String> = []
+        for t in tests where !t.compare.isEmpty && seen.insert(t.base.isEmpty ? t.name : t.base).inserted {
+            w.beginArray(t.base.isEmpty ? t.name : t.base)
+            for m in t.compare {
+                w.beginObject()
+                w.field("metric", m.metric)
+                w.field("direction", m.higherIsBetter ? "higher" : "lower")
+                if let v = m.thresholdPct { w.field("threshold_pct", v, decimals: 3) }
+                w.endObject()
+            }
+            w.endArray()
+        }
+        w.endObject()
         // What the report needs of the components: their order (for the hops), allotments, hop counters.
         w.field("component_order", suite.components.map(\.name))
         w.beginObject("components")

@@ -67,6 +67,24 @@ public enum SuiteKeys {
             "assert", "list of strings",
             "conditions on the test's report, `PATH OP NUMBER` (e.g. `dropped_pct < 0.1`, `latency_ms.p99 < 50`, `components.backend.cpu_cores_avg < 1.5`); a failed one fails the test"
         ),
+        KeySpec(
+            "replicates", "whole number", default: "1",
+            "full deploy → warm-up → observe → destroy repetitions (named `<test>#<k>`, interleaved with the suite's other tests); the report gives each metric's mean, standard deviation, coefficient of variation and 90 % interval (`pipeperf run --replicates N` overrides)"
+        ),
+        KeySpec(
+            "compare", "list",
+            "report paths `pipeperf compare` judges besides the headline metrics: `PATH` (higher is better when it is a rate, `*_per_s`, else lower) or `{metric: PATH, direction: higher|lower, threshold_pct: N}`"
+        ),
+    ]
+
+    public static let compareMetric = [
+        KeySpec(
+            "metric", "report path", required: true,
+            "e.g. `components.collector.metrics.otelcol_exporter_sent_log_records.rate_per_s`"),
+        KeySpec("direction", "higher or lower", "which way is better (default: higher for `*_per_s`, else lower)"),
+        KeySpec(
+            "threshold_pct", "number", default: "the compare threshold (5)",
+            "the smallest change called a regression or improvement"),
     ]
 
     public static let flow = [

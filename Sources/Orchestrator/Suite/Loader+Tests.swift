@@ -80,11 +80,56 @@ extension SuiteLoader {
                     )
                 }
             }
-            out.append(
-                TestCase(
-                    name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo,
-                    assertions: assertions))
+            var test = TestCase(
+                name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo,
+                assertions: assertions)
+            test.replicates = r.int("replicates", range: 1...1000) ?? 1
+            test.compare = compareMetrics(r, path: path, context: context)
+            out.append(test)
             if combos.count > 1 && !context.diags.isEmpty { break }  // one expansion's errors are enough
+        }
+        return out
+    }
+
+    /// `compare:` — report paths, or `{metric, direction, threshold_pct}`.
+    static func compareMetrics(_ r: ObjectReader, path: String, context: ReadContext) -> [CompareMetric] {
+        guard let items = r.list("compare", what: "report paths or {metric, direction, threshold_pct}") else {
+            return []
+        }
+        var out: [CompareMetric] = []
+        for (i, item) in items.enumerated() {
+            let p = "\(path).compare[\(i)]"
+            if case .scalar = item {
+                guard let m = r.scalar(item, path: p) else { continue }
+                out.append(CompareMetric(metric: m, higherIsBetter: CompareMetric.higherByName(m), thresholdPct: nil))
+                continue
+            }
+            guard
+                let o = ObjectReader(
+                    item, path: p, keys: SuiteKeys.compareMetric, context: context, what: "compare metric"),
+                let m = o.string("metric")
+            else { continue }
+            var higher = CompareMetric.higherByName(m)
+            if let d = o.string("direction") {
+                switch d {
+                case "higher": higher = true
+                case "lower": higher = false
+                default:
+                    context.diags.add(
+                        o.location("direction"), "\(p).direction", "expected higher or lower, found '\(d)'")
+                }
+            }
+            var threshold: Double? = nil
+            if let t = o.string("threshold_pct") {
+                if let v = Double(t), v >= 0, v.isFinite {
+                    threshold = v
+                } else {
+                    context.diags.add(
+                        o.location("threshold_pct"), "\(p).threshold_pct",
+                        "expected a percentage (a number, 0 or more), found '\(t)'")
+                }
+            }
+            out.append(CompareMetric(metric: m, higherIsBetter: higher, thresholdPct: threshold))
         }
         return out
     }

@@ -79,6 +79,44 @@ public struct TestCase: Sendable {
     public var matrix: [(String, String)]
     /// Conditions on the test's report.
     public var assertions: [String] = []
+    /// Full deploy → warm-up → observe → destroy repetitions (`replicates:`, or `pipeperf run --replicates`).
+    public var replicates = 1
+    /// Which repetition this is (1-based) once expanded; the test's own name is `base`.
+    public var replicate = 1
+    public var base: String = ""
+    /// Metrics `pipeperf compare` judges besides the headline ones.
+    public var compare: [CompareMetric] = []
+
+    /// Each test `replicates` times (or `override` times), interleaved: every test's first replicate,
+    /// then every test's second, ... so that slow drift of the machine is spread over all configurations.
+    /// Replicated tests are named `<test>#<k>`.
+    public static func expandReplicates(_ tests: [TestCase], override: Int? = nil) -> [TestCase] {
+        let counts = tests.map { override ?? $0.replicates }
+        var out: [TestCase] = []
+        for k in 1...Swift.max(1, counts.max() ?? 1) {
+            for (t, n) in zip(tests, counts) where k <= n {
+                var r = t
+                r.base = t.name
+                r.replicates = n
+                r.replicate = k
+                if n > 1 { r.name = "\(t.name)#\(k)" }
+                out.append(r)
+            }
+        }
+        return out
+    }
+}
+
+/// A metric named in a test's `compare:`: its report path, which way is better, and its own threshold.
+public struct CompareMetric: Sendable, Equatable {
+    public var metric: String
+    public var higherIsBetter: Bool
+    public var thresholdPct: Double?
+
+    /// Rates are better higher; everything else (loss, latency, CPU, memory, bytes) lower.
+    public static func higherByName(_ path: String) -> Bool {
+        path.hasSuffix("_per_s") && !path.contains("bytes")
+    }
 }
 
 public struct Step: Sendable {
