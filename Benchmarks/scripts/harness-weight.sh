@@ -15,16 +15,14 @@ seconds=${1:-10}
 rate=${RATE:-100k}
 batch=${BATCH:-1000}
 port=${PORT:-14998}
-scripts/install-deps
-. scripts/venv-path
-scripts/swift-release loadgen fake-backend
+. Benchmarks/scripts/lib.sh
+bench_prepare loadgen fake-backend
 bin=.build/release
-tmp=$(mktemp -d)
 spinners=()
 trap 'kill $fb "${spinners[@]}" 2>/dev/null || true; rm -rf "$tmp"' EXIT
 "$bin/fake-backend" --grpc "127.0.0.1:$port" --http none --admin 127.0.0.1:0 > "$tmp/fb.log" 2>&1 &
 fb=$!
-for _ in $(seq 100); do grep -q listening "$tmp/fb.log" 2>/dev/null && break; sleep 0.1; done
+wait_listening "$tmp/fb.log" fake-backend
 ticks=$(getconf CLK_TCK)
 fbcpu() { awk -v t="$ticks" '{print ($14 + $15) / t}' "/proc/$fb/stat"; }
 run() {  # NAME, then loadgen options; prints NAME logs loadgen_cpu fb_cpu

@@ -14,11 +14,9 @@ batch=${BATCH:-1000}
 conns=${CONNECTIONS:-1}
 streams=${STREAMS:-16}
 port=${PORT:-14999}
-scripts/install-deps
-. scripts/venv-path   # python3: the venv with grpcio and opentelemetry-proto (SINK=python)
-scripts/swift-release loadgen null-sink
+. Benchmarks/scripts/lib.sh
+bench_prepare loadgen null-sink   # python3 from the venv, with grpcio and opentelemetry-proto (SINK=python)
 bin=.build/release/loadgen
-tmp=$(mktemp -d)
 trap 'kill $sink_pid 2>/dev/null || true; rm -rf "$tmp"' EXIT
 
 if [ "${SINK:-null-sink}" = python ]; then
@@ -27,7 +25,7 @@ else
   .build/release/null-sink --grpc "127.0.0.1:$port" --admin 127.0.0.1:0 --threads "${SINK_THREADS:-1}" > "$tmp/sink.log" 2>&1 &
 fi
 sink_pid=$!
-for _ in $(seq 100); do grep -q listening "$tmp/sink.log" 2>/dev/null && break; sleep 0.1; done
+wait_listening "$tmp/sink.log" "the ${SINK:-null-sink} sink"
 echo "sink: $(head -1 "$tmp/sink.log")"
 sink_cpu0=$(awk '{print $14 + $15}' "/proc/$sink_pid/stat")
 

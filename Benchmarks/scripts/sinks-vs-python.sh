@@ -12,10 +12,8 @@ seconds=${1:-10}
 rps=${RPS:-100}
 streams=${STREAMS:-16}
 port=${PORT:-14998}
-scripts/install-deps
-. scripts/venv-path   # python3: the venv with grpcio and opentelemetry-proto
-scripts/swift-release loadgen null-sink fake-backend
-tmp=$(mktemp -d)
+. Benchmarks/scripts/lib.sh
+bench_prepare loadgen null-sink fake-backend   # python3 from the venv, with grpcio and opentelemetry-proto
 sink_pid=""
 trap '[ -n "$sink_pid" ] && kill $sink_pid 2>/dev/null; rm -rf "$tmp"' EXIT
 .build/release/loadgen payload --batch-size 1000 --out "$tmp/logs.bin"
@@ -31,7 +29,7 @@ start_sink() {
     python) python3 Tests/python/otlp_receiver.py --port "$port" --no-seq --workers 8 > "$tmp/sink.log" 2>&1 & ;;
   esac
   sink_pid=$!
-  for _ in $(seq 100); do grep -q listening "$tmp/sink.log" 2>/dev/null && break; sleep 0.1; done
+  wait_listening "$tmp/sink.log" "$1"
 }
 
 # One measurement: prints "logs cpu_seconds" for the sink under h2load with the given extra flags.

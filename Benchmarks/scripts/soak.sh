@@ -13,15 +13,13 @@ rate=${RATE:-1M}
 warmup=${WARMUP:-60}
 port=${PORT:-14997}
 admin=${ADMIN_PORT:-14996}
-scripts/install-deps
-. scripts/venv-path
-scripts/swift-release loadgen fake-backend
+. Benchmarks/scripts/lib.sh
+bench_prepare loadgen fake-backend
 bin=.build/release
-tmp=$(mktemp -d)
 trap 'kill $fb $lg 2>/dev/null || true; rm -rf "$tmp"' EXIT
 "$bin/fake-backend" --grpc "127.0.0.1:$port" --http none --admin "127.0.0.1:$admin" > "$tmp/fb.log" 2>&1 &
 fb=$!
-for _ in $(seq 100); do grep -q listening "$tmp/fb.log" 2>/dev/null && break; sleep 0.1; done
+wait_listening "$tmp/fb.log" fake-backend
 "$bin/loadgen" --endpoint "127.0.0.1:$port" --rate "$rate" --duration "${seconds}s" --batch-size 1000 \
   --quiet --summary-json "$tmp/summary.json" &
 lg=$!

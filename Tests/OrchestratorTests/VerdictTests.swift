@@ -105,7 +105,7 @@ struct StatisticsTests {
 // MARK: Compare
 
 func resultSet(_ label: String, _ tests: [String: [String: [Double]]]) -> ResultSet {
-    var s = ResultSet(label: label, suite: "demo", runs: [label])
+    var s = ResultSet(label: label, suite: "demo")
     s.tests = tests
     s.order = tests.keys.sorted()
     return s

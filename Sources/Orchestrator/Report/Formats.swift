@@ -45,7 +45,7 @@ extension RunReport {
         for t in tests {
             w.beginObject()
             w.field("name", t.name)
-            w.field("base", t.base.isEmpty ? t.name : t.base)
+            w.field("base", t.base)
             w.field("replicate", t.replicate)
             w.field("replicates", t.replicates)
             w.field("status", t.status)
@@ -188,7 +188,7 @@ extension RunReport {
                 w.endObject()
             }
             w.endArray()
-            w.field("confidence", r.metrics.first?.summary.confidence ?? 0.9, decimals: 2)
+            w.field("confidence", r.confidence, decimals: 2)
             w.beginObject("metrics")
             for (path, sm, values) in r.metrics {
                 w.beginObject(path)
@@ -295,9 +295,9 @@ extension RunReport {
             }
         }
         var out = markdown ? "## pipeperf: \(suite) — \(status)\n\n" : "pipeperf report: \(suite) — \(status)\n\n"
-        out += grid(rows, markdown: markdown)
-        if comp.count > 1 { out += "\n" + grid(comp, markdown: markdown) }
-        if hops.count > 1 { out += "\n" + grid(hops, markdown: markdown) }
+        out += gridText(rows, markdown: markdown)
+        if comp.count > 1 { out += "\n" + gridText(comp, markdown: markdown) }
+        if hops.count > 1 { out += "\n" + gridText(hops, markdown: markdown) }
         if !replicateSummaries.isEmpty {
             var reps: [[String]] = [["test", "metric", "n", "mean ± 90 % interval", "cv %"]]
             for r in replicateSummaries {
@@ -313,7 +313,7 @@ extension RunReport {
                     ])
                 }
             }
-            out += "\n" + grid(reps, markdown: markdown)
+            out += "\n" + gridText(reps, markdown: markdown)
         }
         var notes: [String] = []
         for r in replicateSummaries {
@@ -351,7 +351,6 @@ extension RunReport {
         return out
     }
 
-    func grid(_ rows: [[String]], markdown: Bool) -> String { gridText(rows, markdown: markdown) }
 }
 
 /// A metric's value for people: rates as rates, bytes in MiB, the rest with 3 decimals.

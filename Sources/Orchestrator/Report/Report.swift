@@ -119,8 +119,13 @@ public struct AssertionResult: Sendable {
 
 public struct TestReport: Sendable {
     public var name: String
-    /// The test this one repeats (its own name without `#<k>`), which repetition, and of how many.
-    public var base = ""
+    /// The test this one repeats (its own name without `#<k>`; the name itself when not replicated),
+    /// which repetition, and of how many.
+    public var base: String {
+        get { baseName ?? name }
+        set { baseName = newValue }
+    }
+    var baseName: String? = nil
     public var replicate = 1
     public var replicates = 1
     public var status: String

@@ -27,7 +27,7 @@ extension Runner {
         w.beginObject("tests")
         for t in tests {
             w.beginObject(t.name)
-            w.field("base", t.base.isEmpty ? t.name : t.base)
+            w.field("base", t.base)
             w.field("replicate", t.replicate)
             w.field("replicates", t.replicates)
             w.beginObject("matrix")
@@ -38,8 +38,8 @@ extension Runner {
         w.endObject()
         w.beginObject("compare")
         var seen: Set<String> = []
-        for t in tests where !t.compare.isEmpty && seen.insert(t.base.isEmpty ? t.name : t.base).inserted {
-            w.beginArray(t.base.isEmpty ? t.name : t.base)
+        for t in tests where !t.compare.isEmpty && seen.insert(t.base).inserted {
+            w.beginArray(t.base)
             for m in t.compare {
                 w.beginObject()
                 w.field("metric", m.metric)

@@ -81,9 +81,14 @@ public struct TestCase: Sendable {
     public var assertions: [String] = []
     /// Full deploy → warm-up → observe → destroy repetitions (`replicates:`, or `pipeperf run --replicates`).
     public var replicates = 1
-    /// Which repetition this is (1-based) once expanded; the test's own name is `base`.
+    /// Which repetition this is (1-based) once expanded.
     public var replicate = 1
-    public var base: String = ""
+    /// The test a replicate repeats (its name without `#<k>`): the test's own name until it is expanded.
+    public var base: String {
+        get { baseName ?? name }
+        set { baseName = newValue }
+    }
+    var baseName: String? = nil
     /// Metrics `pipeperf compare` judges besides the headline ones.
     public var compare: [CompareMetric] = []
 

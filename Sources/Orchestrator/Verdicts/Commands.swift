@@ -212,10 +212,12 @@ public struct History: Sendable {
         }
         // test → metric → per run values.
         var order: [String] = []
+        var allTests: Set<String> = []
         var byRun: [[String: [String: Double]]] = []
         for r in runs {
             var m: [String: [String: [Double]]] = [:]
             for v in try store.values(suite: suite, runID: r.runID) where v.status != "excluded" {
+                allTests.insert(v.test)
                 if test != nil && v.test != test { continue }
                 if !order.contains(v.test) { order.append(v.test) }
                 m[v.test, default: [:]][v.metric, default: []].append(v.value)
@@ -223,9 +225,7 @@ public struct History: Sendable {
             byRun.append(m.mapValues { $0.mapValues { $0.reduce(0, +) / Double($0.count) } })
         }
         if let test, !order.contains(test) {
-            var names: Set<String> = []
-            for r in runs { for v in try store.values(suite: suite, runID: r.runID) { names.insert(v.test) } }
-            let all = names.sorted()
+            let all = allTests.sorted()
             throw PipeperfError(
                 .failed,
                 "no test '\(test)' in the history of '\(suite)'\(didYouMean(test, among: all)); tests: \(all.joined(separator: ", "))"

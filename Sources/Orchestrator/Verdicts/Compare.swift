@@ -13,8 +13,6 @@ import PipeperfBase
 public struct ResultSet: Sendable {
     public var label: String
     public var suite: String
-    /// The runs it holds (run ids).
-    public var runs: [String]
     public var tests: [String: [String: [Double]]] = [:]
     public var order: [String] = []
     /// `compare:` metrics per test (from run.json).
@@ -24,12 +22,10 @@ public struct ResultSet: Sendable {
     public static func folder(_ path: String, label: String? = nil) throws(PipeperfError) -> ResultSet {
         let records = try RunRecords(folder: path)
         let report = ReportBuilder.build(records)
-        var set = ResultSet(
-            label: label ?? path, suite: report.suite, runs: [String(path.split(separator: "/").last ?? "")])
+        var set = ResultSet(label: label ?? path, suite: report.suite)
         for t in report.tests where Headline.exclusion(t) == nil {
-            let base = t.base.isEmpty ? t.name : t.base
-            if set.tests[base] == nil { set.order.append(base) }
-            for (k, v) in ReportBuilder.flatten(t) { set.tests[base, default: [:]][k, default: []].append(v) }
+            if set.tests[t.base] == nil { set.order.append(t.base) }
+            for (k, v) in ReportBuilder.flatten(t) { set.tests[t.base, default: [:]][k, default: []].append(v) }
         }
         if case .object(let o)? = records.meta["compare"] {
             for (test, list) in o {
@@ -63,7 +59,7 @@ public struct ResultSet: Sendable {
         if FileManager.default.fileExists(atPath: "\(run.folder)/status.json") {
             return try folder(run.folder, label: label)
         }
-        var set = ResultSet(label: label, suite: run.suite, runs: [run.runID])
+        var set = ResultSet(label: label, suite: run.suite)
         for v in try store.values(suite: run.suite, runID: run.runID) where v.status != "excluded" {
             if set.tests[v.test] == nil { set.order.append(v.test) }
             set.tests[v.test, default: [:]][v.metric, default: []].append(v.value)

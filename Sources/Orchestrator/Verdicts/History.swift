@@ -161,7 +161,7 @@ public final class HistoryStore {
                     try run(
                         "INSERT INTO run_values VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
                         [
-                            report.suite, runID, t.base.isEmpty ? t.name : t.base, t.replicate, t.name,
+                            report.suite, runID, t.base, t.replicate, t.name,
                             Headline.exclusion(t) == nil ? t.status : "excluded", metric, value,
                         ])
                 }

@@ -7,6 +7,7 @@ public struct ReplicateSummary: Sendable {
     /// The replicates summarised, and those left out (invalid, or ended by an error) with why.
     public var replicates: [String]
     public var excluded: [(String, String)]
+    public var confidence: Double
     /// Every report path the summarised replicates all have: its summary and each replicate's value.
     public var metrics: [(path: String, summary: Summary, values: [Double])]
 
@@ -31,7 +32,8 @@ public struct ReplicateSummary: Sendable {
                 let values = flat.map { $0[p]! }
                 return (p, Summary(values, confidence: confidence), values)
             }
-            return ReplicateSummary(test: base, replicates: kept.map(\.name), excluded: excluded, metrics: metrics)
+            return ReplicateSummary(
+                test: base, replicates: kept.map(\.name), excluded: excluded, confidence: confidence, metrics: metrics)
         }
     }
 }

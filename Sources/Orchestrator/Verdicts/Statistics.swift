@@ -177,11 +177,10 @@ public enum Statistics {
         guard minSegment >= 2, n >= 2 * minSegment else { return nil }
         // For each τ: between = Σ_{a<τ≤b} |x_a − x_b|, left = Σ_{a<b<τ}, right = Σ_{τ≤a<b}, kept up to date
         // as τ moves right; Ê = 2·between/(τm) − left/C(τ,2) − right/C(m,2).
-        var total = 0.0
-        for a in 0..<n { for b in (a + 1)..<n { total += Swift.abs(x[a] - x[b]) } }
-        // rowSum[a] = Σ_b |x_a − x_b| over all b.
+        // rowSum[a] = Σ_b |x_a − x_b| over all b; every pair is counted twice over all rows.
         var rowSum = [Double](repeating: 0, count: n)
         for a in 0..<n { for b in 0..<n { rowSum[a] += Swift.abs(x[a] - x[b]) } }
+        let total = rowSum.reduce(0, +) / 2
         var left = 0.0, between = 0.0
         var best: (Int, Double)? = nil
         // Moving x[τ−1] from the right side to the left: its distances to the left become left pairs, its
@@ -209,8 +208,7 @@ public enum Statistics {
     static func shuffle(_ a: inout [Double], _ rng: inout SplitMix64) {
         guard a.count > 1 else { return }
         for i in stride(from: a.count - 1, to: 0, by: -1) {
-            let j = Int(rng.next() % UInt64(i + 1))
-            a.swapAt(i, j)
+            a.swapAt(i, rng.below(i + 1))
         }
     }
 }
