@@ -151,12 +151,24 @@ public struct Comparison: Sendable {
             v.reason = "identical"
             return v
         }
-        // A metric too noisy to judge is set aside (erratic), unless the whole interval lies beyond the
-        // threshold: a change far larger than the noise is a verdict even from noisy replicates. A metric that
-        // is zero in every replicate of a side (loss, missing) has no relative spread.
+        // A metric too noisy to judge is set aside (erratic), unless the change is decisive anyway: the whole
+        // interval lies beyond the threshold, or the two sides do not overlap at all with a gap of at least
+        // the threshold and at least the baseline's own range (complete separation: an exact two-sided
+        // rank-test p of 2 / C(nb + nc, nb), 0.10 for 3 against 3, judged against 1 − confidence). A metric
+        // that is zero in every replicate of a side (loss, missing) has no relative spread.
         let erratic = [sb, sc].filter { s in s.mean != 0 && s.cv > erraticCV }
-        let decisive = d.ciLowPct.map { $0 > thresholdPct || (d.ciHighPct ?? 0) < -thresholdPct } ?? false
-        if !erratic.isEmpty && !decisive {
+        let intervalDecisive = d.ciLowPct.map { $0 > thresholdPct || (d.ciHighPct ?? 0) < -thresholdPct } ?? false
+        if !erratic.isEmpty && !intervalDecisive {
+            if let gap = separation(bv, cv, confidence: confidence), sb.mean != 0,
+                Swift.abs(gap) / Swift.abs(sb.mean) * 100 >= thresholdPct,
+                Swift.abs(gap) >= (bv.max()! - bv.min()!)
+            {
+                let worse = spec.higherIsBetter ? gap < 0 : gap > 0
+                v.verdict = worse ? "regression" : "improvement"
+                v.reason =
+                    "noisy, but no replicate of one side overlaps the other and the gap between them is \(formatFixed(Swift.abs(gap) / Swift.abs(sb.mean) * 100, 1)) % of the baseline, wider than the baseline's range (rank-test p = \(formatFixed(separationP(bv.count, cv.count), 3)))"
+                return v
+            }
             v.verdict = "erratic"
             v.reason =
                 "coefficient of variation \(formatFixed(erratic.map(\.cv).max()! * 100, 1)) % above \(formatFixed(erraticCV * 100, 1)) %"
@@ -177,6 +189,24 @@ public struct Comparison: Sendable {
                 : "the interval excludes 0 and the change is at least \(formatFixed(thresholdPct, 1)) %"
         }
         return v
+    }
+
+    /// The gap between two samples that do not overlap (candidate − baseline side, signed), when complete
+    /// separation is significant at `confidence`; nil when they overlap or there are too few values.
+    static func separation(_ b: [Double], _ c: [Double], confidence: Double) -> Double? {
+        guard let bMin = b.min(), let bMax = b.max(), let cMin = c.min(), let cMax = c.max(),
+            separationP(b.count, c.count) <= 1 - confidence + 1e-12
+        else { return nil }
+        if cMin > bMax { return cMin - bMax }
+        if cMax < bMin { return cMax - bMin }
+        return nil
+    }
+
+    /// The exact two-sided p of complete separation of n and m values (Mann–Whitney U = 0): 2 / C(n + m, n).
+    static func separationP(_ n: Int, _ m: Int) -> Double {
+        var ways = 1.0
+        for i in 0..<n { ways = ways * Double(m + n - i) / Double(i + 1) }
+        return Swift.min(1, 2 / ways)
     }
 
     // MARK: Output
