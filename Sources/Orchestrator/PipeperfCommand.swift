@@ -279,7 +279,8 @@ public let keySections: [(title: String, keys: [KeySpec])] = {
     for k in Registry.configurations { add("configuration", k.info) }
     for k in Registry.monitors { add("monitoring", k.info) }
     s += [
-        ("test", SuiteKeys.test), ("test: compare", SuiteKeys.compareMetric), ("flow", SuiteKeys.flow),
+        ("test", SuiteKeys.test), ("test: compare", SuiteKeys.compareMetric), ("test: search", SuiteKeys.search),
+        ("flow", SuiteKeys.flow),
         ("step", SuiteKeys.step), ("on_error", SuiteKeys.onError),
         ("hooks: pre / post", SuiteKeys.phaseHooks),
     ]

@@ -93,13 +93,17 @@ final class GRPCServerConnection: EventHandler, H2SessionDelegate {
             var buffer = worker.readBuffer
             let rate = worker.policy.slowReadBytesPerSecond()
             if rate > 0 {
-                // Token bucket: at most `rate` bytes per second, in chunks of at least 1/50 s of it.
+                // Token bucket: at most `rate` bytes per second, in chunks of at least 1/50 s of it. The
+                // bucket holds a tenth more than a chunk, so that a wake-up up to 2 ms later than planned
+                // (the poll's millisecond granularity) loses none of the rate, while a burst stays one chunk.
                 let now = SystemClock.monotonicNanos()
                 let chunk = Double(Swift.max(1024, rate / 50))
                 if lastRefill == 0 { lastRefill = now }
-                readBudget = Swift.min(chunk, readBudget + Double(rate) * Double(now &- lastRefill) / 1e9)
+                readBudget = Swift.min(chunk * 1.1, readBudget + Double(rate) * Double(now &- lastRefill) / 1e9)
                 lastRefill = now
-                if readBudget < 1 {
+                // Below 1 KiB of budget, wait for a whole chunk: refilling by the few bytes that each pass
+                // of the loop earns would read a few bytes per system call and spin a core.
+                if readBudget < 1024 {
                     readingPaused = true
                     armInterest()
                     worker.pause(self, until: now &+ UInt64((chunk - readBudget) / Double(rate) * 1e9))

@@ -168,8 +168,8 @@ struct ReportTests {
     /// Every recorded run under Suites/runs has its report in each format in Suites/runs/expected
     /// (PIPEPERF_REGENERATE=1 rewrites them).
     @Test(
-        "golden reports in every format: counter resets, missing samples, zero received, a run aborted mid-window",
-        arguments: ["basic", "aborted", "edges"])
+        "golden reports in every format: counter resets, missing samples, zero received, a run aborted mid-window, a capacity search",
+        arguments: ["basic", "aborted", "edges", "search"])
     func golden(run: String) throws {
         let records = try RunRecords(folder: suitesDir + "/runs/\(run)")
         var report = ReportBuilder.build(records)

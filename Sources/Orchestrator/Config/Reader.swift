@@ -28,6 +28,8 @@ final class ReadContext {
     let diags: Diagnostics
     var variables: [String: TemplateValue]
     let baseDirectory: String
+    /// The suite's component mappings (name, key location, node), read again per matrix expansion.
+    var componentNodes: [(String, SourceLocation, YNode)]? = nil
     init(diags: Diagnostics, variables: [String: TemplateValue], baseDirectory: String) {
         self.diags = diags
         self.variables = variables

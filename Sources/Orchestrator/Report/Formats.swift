@@ -171,9 +171,30 @@ extension RunReport {
                 w.endObject()
             }
             w.endArray()
+            if let s = t.search { writeSearch(&w, s) }
             w.endObject()
         }
         w.endArray()
+        if !scaling.isEmpty {
+            w.beginArray("scaling")
+            for g in scaling {
+                w.beginObject()
+                w.field("test", g.test)
+                w.beginArray("points")
+                for p in g.points {
+                    w.beginObject()
+                    w.field("cores", p.cores, decimals: 3)
+                    w.field("test", p.test)
+                    w.field("capacity_per_s", p.capacityPerSecond, decimals: 0)
+                    w.field("bound", p.bound.rawValue)
+                    if let e = p.efficiency { w.field("efficiency", e, decimals: 4) } else { w.fieldNull("efficiency") }
+                    w.endObject()
+                }
+                w.endArray()
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.beginArray("replicates")
         for r in replicateSummaries {
             w.beginObject()
@@ -212,6 +233,43 @@ extension RunReport {
         w.endObject()
         w.endObject()
         return w.text + "\n"
+    }
+
+    func writeSearch(_ w: inout JSONWriter, _ s: SearchReport) {
+        w.beginObject("search")
+        w.field("capacity_per_s", s.capacityPerSecond, decimals: 0)
+        w.field("bound", s.bound.rawValue)
+        w.field("precision", s.precision, decimals: 6)
+        w.field("low_per_s", s.lowPerSecond, decimals: 0)
+        if let h = s.highPerSecond { w.field("high_per_s", h, decimals: 0) } else { w.fieldNull("high_per_s") }
+        w.field("converged", s.converged)
+        w.field("reason", s.reason)
+        w.beginArray("steps")
+        for st in s.steps {
+            w.beginObject()
+            w.field("step", st.step)
+            w.field("purpose", st.purpose)
+            w.field("target_per_s", st.targetPerSecond, decimals: 0)
+            w.field("sent_per_s", st.sentPerSecond, decimals: 1)
+            if let v = st.receivedPerSecond {
+                w.field("received_per_s", v, decimals: 1)
+            } else {
+                w.fieldNull("received_per_s")
+            }
+            if let v = st.droppedPct { w.field("dropped_pct", v, decimals: 4) } else { w.fieldNull("dropped_pct") }
+            w.beginObject("latency_ms")
+            for (k, v) in st.latencyMs { w.field(k, v, decimals: 3) }
+            w.endObject()
+            w.beginObject("cpu")
+            for (c, v) in st.cpu { w.field(c, v, decimals: 3) }
+            w.endObject()
+            w.field("passed", st.passed)
+            w.field("outcome", st.outcome.rawValue)
+            w.field("reason", st.reason)
+            w.endObject()
+        }
+        w.endArray()
+        w.endObject()
     }
 
     func writeThroughput(_ w: inout JSONWriter, _ tp: ThroughputReport) {
@@ -298,6 +356,45 @@ extension RunReport {
         out += gridText(rows, markdown: markdown)
         if comp.count > 1 { out += "\n" + gridText(comp, markdown: markdown) }
         if hops.count > 1 { out += "\n" + gridText(hops, markdown: markdown) }
+        for t in tests {
+            guard let s = t.search else { continue }
+            let names = s.steps.flatMap { $0.cpu.map(\.0) }.reduce(into: [String]()) {
+                if !$0.contains($1) { $0.append($1) }
+            }
+            var steps: [[String]] = [
+                ["step", "purpose", "target/s", "sent/s", "received/s", "dropped %", "p99 ms"]
+                    + names.map { "\($0) cpu" }
+                    + ["result"]
+            ]
+            for st in s.steps {
+                let cpu = Dictionary(st.cpu, uniquingKeysWith: { a, _ in a })
+                let p99 = st.latencyMs.first { $0.0 == "p99" }.map { formatFixed($0.1, 2) } ?? "—"
+                let dropped = st.droppedPct.map { formatFixed($0, 3) } ?? "—"
+                let result = st.passed ? "passed" : "failed (\(st.outcome.rawValue)): \(st.reason)"
+                var row: [String] = [String(st.step), st.purpose, formatRate(st.targetPerSecond)]
+                row += [formatRate(st.sentPerSecond), rate(st.receivedPerSecond), dropped, p99]
+                for n in names { row.append(cpu[n].map { formatFixed($0, 2) } ?? "—") }
+                row.append(result)
+                steps.append(row)
+            }
+            let bracket = s.highPerSecond.map { " (bracket \(formatRate(s.lowPerSecond))–\(formatRate($0))/s)" } ?? ""
+            out +=
+                "\n\(markdown ? "**" : "")\(t.name): capacity \(formatRate(s.capacityPerSecond))/s\(bracket), bound: \(s.bound.rawValue)\(markdown ? "**" : "") — \(s.reason)\n\n"
+            out += gridText(steps, markdown: markdown)
+        }
+        if !scaling.isEmpty {
+            var rows: [[String]] = [["test", "cores", "capacity/s", "bound", "efficiency"]]
+            for g in scaling {
+                for p in g.points {
+                    rows.append([
+                        g.test, formatFixed(p.cores, p.cores == p.cores.rounded() ? 0 : 2),
+                        formatRate(p.capacityPerSecond),
+                        p.bound.rawValue, p.efficiency.map { formatFixed($0 * 100, 1) + " %" } ?? "—",
+                    ])
+                }
+            }
+            out += "\n" + gridText(rows, markdown: markdown)
+        }
         if !replicateSummaries.isEmpty {
             var reps: [[String]] = [["test", "metric", "n", "mean ± 90 % interval", "cv %"]]
             for r in replicateSummaries {
@@ -395,6 +492,9 @@ extension RunReport {
             )
         }
         for t in tests {
+            if let s = t.search {
+                add(t, "\(suite)/\(t.name) capacity", "items/s", s.capacityPerSecond, bigger: true)
+            }
             for tp in t.signals {
                 add(
                     t, "\(suite)/\(t.name) \(tp.signal) received per second", "\(tp.signal)/s",

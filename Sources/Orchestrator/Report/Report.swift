@@ -32,6 +32,12 @@ public struct LoadReport: Sendable {
     /// `edges` (readings at both window edges), `samples` (readings inside the window), `totals` (its
     /// whole run: no readings).
     public var rateSource = "totals"
+    /// Its CPU time per second of its run and thread (1 = every thread busy all the time).
+    public var cpuPerThread: Double? = nil
+    /// The most requests it had in flight in any reading of the window (edges included), and the most
+    /// it may have in flight (threads × connections × max in flight).
+    public var inFlightMax: Double? = nil
+    public var inFlightLimit: Double? = nil
 }
 
 public struct ThroughputReport: Sendable {
@@ -152,6 +158,8 @@ public struct TestReport: Sendable {
     public var phases: [(String, Double, Double)] = []
     /// Samples taken in each phase.
     public var samplesPerPhase: [(String, Int)] = []
+    /// A capacity search's steps and result (its headline figures are those of the step at the capacity).
+    public var search: SearchReport? = nil
 
     /// The headline: the total over signals when there are several, else the one signal.
     public var throughput: ThroughputReport? { signals.last }
@@ -174,6 +182,8 @@ public struct RunReport: Sendable {
     public var replicateSummaries: [ReplicateSummary] = []
     /// When the run started (unix seconds, from its first event).
     public var startedUnix: Double? = nil
+    /// Capacity per core count across a matrix over `cores` of search tests.
+    public var scaling: [ScalingReport] = []
 }
 
 public enum ReportBuilder {
@@ -193,8 +203,21 @@ public enum ReportBuilder {
         let assertionsByTest = r.meta["assertions"]
         for t in r.status["tests"]?.array ?? [] {
             guard let name = t["name"]?.string else { continue }
-            var report = test(name, status: t["status"]?.string ?? "unknown", error: t["error"]?.string, r)
             let facts = r.meta["tests"]?[name]
+            let status = t["status"]?.string ?? "unknown", error = t["error"]?.string
+            var report: TestReport
+            if let spec = facts?["search"] {
+                // A search: the headline is the step at the capacity, under the test's name and status.
+                let (search, at) = SearchReport.build(name, spec: spec, r)
+                report = at ?? test(name, status: status, error: error, r)
+                report.name = name
+                report.status = at?.status == "invalid" && status == "passed" ? "invalid" : status
+                report.error = error
+                report.search = search
+                report.notes += search.notes
+            } else {
+                report = test(name, status: status, error: error, r)
+            }
             report.base = facts?["base"]?.string ?? name
             report.replicate = facts?["replicate"]?.number.map { Int($0) } ?? 1
             report.replicates = facts?["replicates"]?.number.map { Int($0) } ?? 1
@@ -225,6 +248,7 @@ public enum ReportBuilder {
             provenance: provenance, tests: tests, samplerCPUSeconds: sampler?["cpu_s"]?.number,
             samplerSamples: sampler?["samples"]?.number.map { Int($0) })
         report.replicateSummaries = ReplicateSummary.build(tests)
+        report.scaling = ScalingReport.build(tests, meta: r.meta)
         report.startedUnix = r.events.first.map(eventTime)
         return report
     }
@@ -317,7 +341,17 @@ public enum ReportBuilder {
             }
         }
         let files = r.testFiles[safeName(name)] ?? [:]
-        let components = r.meta["components"]
+        var components = r.meta["components"]
+        // A matrix expansion's components carry their own allotments (a matrix over `cores`).
+        if case .object(var all)? = components, case .object(let own)? = r.meta["tests"]?[name]?["allotments"] {
+            for (c, v) in own {
+                if case .object(var o)? = all[c] {
+                    o["allotment_cores"] = v
+                    all[c] = .object(o)
+                }
+            }
+            components = .object(all)
+        }
         loadsAndSignals(&report, files: files, window: w)
         latency(&report, files: files, window: w)
         let backends = files.keys.filter { $0.hasSuffix(".snapshot") }.map { String($0.dropLast(".snapshot".count)) }
@@ -365,6 +399,11 @@ public enum ReportBuilder {
                 )
             }
             let threads = load["threads"]?.number ?? 1
+            if let cpu = load["cpu_seconds"]?.number, duration > 0 { l.cpuPerThread = cpu / duration / threads }
+            if let c = load["connections"]?.number, let m = load["max_in_flight"]?.number {
+                l.inFlightLimit = threads * c * m
+            }
+            l.inFlightMax = series.compactMap { $0.at("status.in_flight")?.number }.max()
             if let cpu = load["cpu_seconds"]?.number, duration > 0, cpu / duration / threads > 0.8 {
                 report.invalidReasons.append(
                     "the load generator '\(l.name)' used \(formatFixed(cpu / duration / threads * 100, 0)) % of its \(Int(threads)) thread(s)' CPU (over 80 %)"
@@ -773,6 +812,10 @@ public enum ReportBuilder {
             m["loads.\(l.name).acked"] = Double(l.acked)
             m["loads.\(l.name).failed"] = Double(l.failed)
             m["loads.\(l.name).late_batches"] = Double(l.lateBatches)
+        }
+        if let s = t.search {
+            m["search.capacity_per_s"] = s.capacityPerSecond
+            m["search.steps"] = Double(s.steps.count)
         }
         for (k, v) in t.latencyMs { m["latency_ms.\(k)"] = v }
         for (k, v) in t.latencyMsUncorrected { m["latency_ms_uncorrected.\(k)"] = v }

@@ -15,13 +15,18 @@ public struct RunRecords: Sendable {
     /// Per test folder name: file name → parsed content.
     public var testFiles: [String: [String: JSON]]
 
-    public init(folder: String) throws(PipeperfError) {
+    /// `running`: the run is still going (a search judging its steps): there is no status.json yet.
+    public init(folder: String, running: Bool = false) throws(PipeperfError) {
         self.folder = folder
         func read(_ name: String) -> String? { try? String(contentsOfFile: "\(folder)/\(name)", encoding: .utf8) }
-        guard let statusText = read("status.json"), let status = JSON.parse(statusText) else {
-            throw PipeperfError(.process, "\(folder) is not a pipeperf run folder (no readable status.json)")
+        if running {
+            status = .object([:])
+        } else {
+            guard let statusText = read("status.json"), let status = JSON.parse(statusText) else {
+                throw PipeperfError(.process, "\(folder) is not a pipeperf run folder (no readable status.json)")
+            }
+            self.status = status
         }
-        self.status = status
         events = JSON.parse(read("events.json") ?? "")?["events"]?.array ?? []
         // A sample line cut short (the run was killed while writing) is skipped, not fatal.
         samples = (read("samples.jsonl") ?? "").split(separator: "\n").compactMap { JSON.parse(String($0)) }

@@ -33,6 +33,25 @@ extension Runner {
             w.beginObject("matrix")
             for (k, v) in t.matrix { w.field(k, v) }
             w.endObject()
+            if let comps = t.components {
+                w.beginObject("allotments")
+                for c in comps { if let v = c.deployment.allotmentCores { w.field(c.name, v, decimals: 3) } }
+                w.endObject()
+            }
+            if let s = t.search {
+                w.beginObject("search")
+                w.field("load", s.load)
+                w.field("from", s.from, decimals: 0)
+                w.field("to", s.to, decimals: 0)
+                w.field("precision", s.precision, decimals: 6)
+                w.field("growth", s.growth, decimals: 6)
+                w.field("max_steps", s.maxSteps)
+                w.field("warmup_s", Double(s.warmupNanos) / 1e9, decimals: 3)
+                w.field("observe_s", Double(s.observeNanos) / 1e9, decimals: 3)
+                w.field("redeploy", s.redeploy)
+                w.field("slo", s.slo)
+                w.endObject()
+            }
             w.endObject()
         }
         w.endObject()

@@ -32,6 +32,8 @@ public final class Runner {
     /// Execution options changed by `update_component_strategy`, per component.
     var overrides: [String: [(String, String)]] = [:]
     var monitored: [String] = []
+    /// The components of the test being run (a matrix expansion's own, or the suite's).
+    var components: [Component]
     var testResults: [(name: String, status: RunStatus, error: String?)] = []
     let log: (String) -> Void
     /// Verbose progress (--debug).
@@ -57,7 +59,10 @@ public final class Runner {
         self.folder = folder
         self.log = log
         run = RunContext(suite: suite, folder: folder, events: events, log: log)
+        components = suite.components
     }
+
+    func component(_ name: String) -> Component? { components.first { $0.name == name } }
 
     /// Sleeps, waking at once for a signal (and printing the progress line once a second).
     func sleep(_ nanos: UInt64) throws(PipeperfError) {
@@ -140,6 +145,7 @@ public final class Runner {
     func runTest(_ t: TestCase) throws(PipeperfError) -> (RunStatus, String?) {
         events.test = t.name
         events.step = nil
+        components = t.components ?? suite.components
         events.record("test_start", t.matrix)
         log("pipeperf: test \(t.name)")
         var firstError: String? = nil
@@ -150,10 +156,16 @@ public final class Runner {
         } catch {
             firstError = "\(error)"
         }
-        if firstError == nil {
+        if firstError == nil, let spec = t.search {
+            do { try runSearch(t, spec) } catch  where error.isInterruption { throw error } catch {
+                firstError = "\(error)"
+                log("pipeperf: \(t.name): \(error)")
+            }
+        }
+        if t.search != nil || firstError == nil {
             // After a failure that is not continued, only the steps that always run (the flow's stop
             // monitoring and destroy, with their component hooks) still run.
-            var stopped = false
+            var stopped = firstError != nil
             for step in t.steps {
                 if stopped && !step.always {
                     events.record("step_skipped", [("step", step.name)])
@@ -225,7 +237,7 @@ public final class Runner {
         switch action {
         case .componentAction(let target, let phase): try phaseOf(target, phase)
         case .multiComponentAction(let phase, let targets):
-            var names = targets ?? suite.components.map(\.name)
+            var names = targets ?? components.map(\.name)
             if targets == nil && phase == .destroy { names.reverse() }
             for n in names { try phaseOf(n, phase) }
         case .wait(let nanos): try sleep(nanos)
@@ -248,7 +260,7 @@ public final class Runner {
     // MARK: Component phases
 
     func phaseOf(_ name: String, _ phase: ComponentPhase) throws(PipeperfError) {
-        guard let c = suite.component(name) else { throw PipeperfError(.failed, "no component '\(name)'") }
+        guard let c = component(name) else { throw PipeperfError(.failed, "no component '\(name)'") }
         let hooks = c.hooks[phase] ?? PhaseHooks()
         try runHooks(hooks.pre, point: "\(name) pre_\(phase.rawValue)")
         events.record("phase_start", component: name, [("phase", phase.rawValue)])
@@ -351,11 +363,11 @@ public final class Runner {
 
     /// Everything still running, destroyed in reverse order (loads stopped first).
     func teardown() {
-        for c in suite.components.reversed() where executions[c.name] != nil {
+        for c in components.reversed() where executions[c.name] != nil {
             do { try stopExecution(c) } catch { log("pipeperf: \(c.name): stopping its execution: \(error)") }
         }
         for name in deployOrder.reversed() {
-            if let c = suite.component(name) { destroy(c) }
+            if let c = component(name) { destroy(c) }
         }
     }
 }

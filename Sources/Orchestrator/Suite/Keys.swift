@@ -56,8 +56,17 @@ public enum SuiteKeys {
             "the standard flow instead of steps: deploy → ready → start load → warm up → observe → stop load → drain → destroy"
         ),
         KeySpec(
+            "search", "search",
+            "instead of steps or a flow: find the highest rate the pipeline sustains within `slo` (exponential steps, then bisection; docs/capacity.md)"
+        ),
+        KeySpec(
+            "idle", "duration",
+            "instead of steps or a flow: deploy, observe this long with no load, destroy (each component's CPU and memory at rest)"
+        ),
+        KeySpec(
             "matrix", "mapping of name to list",
-            "run the test once per combination of values, named after them; the values are variables"),
+            "run the test once per combination of values, named after them; the values are variables (in the test and in the components)"
+        ),
         KeySpec("hooks", "mapping", "`run: {pre, post}` around the test"),
         KeySpec(
             "from_template", "template reference",
@@ -75,6 +84,32 @@ public enum SuiteKeys {
             "compare", "list",
             "report paths `pipeperf compare` judges besides the headline metrics: `PATH` (higher is better when it is a rate, `*_per_s`, else lower) or `{metric: PATH, direction: higher|lower, threshold_pct: N}`"
         ),
+    ]
+
+    public static let search = [
+        KeySpec(
+            "load", "component name", required: true,
+            "the component whose `loadgen` execution drives the load (its `rate` is set per step)"),
+        KeySpec("from", "rate", required: true, "the first rate offered, e.g. 10k"),
+        KeySpec("to", "rate", required: true, "never offer more, e.g. 2M"),
+        KeySpec(
+            "precision", "fraction", default: "0.02",
+            "stop bisecting when the bracket is within this fraction of its low end"),
+        KeySpec("warmup", "duration", default: "2s", "each step's load runs this long before its window"),
+        KeySpec("observe", "duration", default: "10s", "each step's observation window"),
+        KeySpec(
+            "slo", "list of strings", default: "[]",
+            "conditions every step must meet, `PATH OP NUMBER` on the step's report (e.g. `dropped_pct <= 0.1`, `latency_ms.p99 <= 50`); besides them a step must receive 99 % of what it offered"
+        ),
+        KeySpec(
+            "redeploy", "boolean", default: "false",
+            "deploy and destroy the components around every step (default: once around the search, the backends reset between steps)"
+        ),
+        KeySpec(
+            "growth", "number", default: "2",
+            "the rate's factor from one passing step to the next before the first failure"),
+        KeySpec("max_steps", "whole number", default: "40", "the search stops after this many steps, converged or not"),
+        KeySpec("components", "list of component names", default: "all, in suite order", "what to deploy and destroy"),
     ]
 
     public static let compareMetric = [

@@ -2,6 +2,7 @@
 // and steps from templates (`from_template`), assertions checked for their form.
 
 import FoundationEssentials
+import LoadGen
 import PipeperfBase
 
 #if canImport(Glibc)
@@ -48,17 +49,24 @@ extension SuiteLoader {
             for (k, v) in combo { context.variables[k] = .text(v) }
             let fullName = combo.isEmpty ? name : "\(name)[\(combo.map { "\($0.0)=\($0.1)" }.joined(separator: ","))]"
             var steps: [Step] = []
-            let hasSteps = r.value("steps") != nil, hasFlow = r.value("flow") != nil
-            if hasSteps == hasFlow {
+            var search: SearchSpec? = nil
+            let kinds = ["steps", "flow", "search", "idle"].filter { r.value($0) != nil }
+            if kinds.count != 1 {
                 if combo.isEmpty || out.isEmpty {
                     context.diags.add(
                         r.node.location, path,
-                        "a test has either `steps` or `flow`, not \(hasSteps ? "both" : "neither")")
+                        "a test has one of `steps`, `flow`, `search` or `idle`, \(kinds.isEmpty ? "found none" : "found \(kinds.map { "`\($0)`" }.joined(separator: " and "))")"
+                    )
                 }
             } else if let s = r.value("steps") {
                 steps = stepList(s, path: "\(path).steps", context: context)
             } else if let f = r.value("flow") {
                 steps = flowSteps(f, path: "\(path).flow", suite: suite, context: context)
+            } else if let s = r.value("search") {
+                search = searchSpec(s, path: "\(path).search", suite: suite, context: context)
+                if let spec = search { steps = searchTeardownSteps(spec, at: s.location, suite: suite) }
+            } else if let nanos = r.duration("idle", allowZero: false) {
+                steps = idleSteps(nanos, at: r.location("idle"), suite: suite)
             }
             let hooks = r.value("hooks").map { runHooks($0, path: "\(path).hooks", context: context) } ?? PhaseHooks()
             let assertions = r.stringList("assert", single: true) ?? []
@@ -83,6 +91,8 @@ extension SuiteLoader {
             var test = TestCase(
                 name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo,
                 assertions: assertions)
+            test.search = search
+            test.components = matrixComponents(combo, suite: suite, context: context)
             test.replicates = r.int("replicates", range: 1...1000) ?? 1
             test.compare = compareMetrics(r, path: path, context: context)
             out.append(test)
@@ -234,6 +244,154 @@ extension SuiteLoader {
 }
 
 extension SuiteLoader {
+    // MARK: Search and idle
+
+    /// `search: {load, from, to, precision, warmup, observe, slo, redeploy, growth, max_steps, components}`.
+    static func searchSpec(_ node: YNode, path: String, suite: Suite, context: ReadContext) -> SearchSpec? {
+        guard let o = ObjectReader(node, path: path, keys: SuiteKeys.search, context: context, what: "search") else {
+            return nil
+        }
+        func rate(_ key: String) -> Double? {
+            guard let s = o.string(key) else { return nil }
+            guard case .perSecond(let r)? = Rate.parse(s) else {
+                context.diags.add(
+                    o.location(key), o.sub(key),
+                    "expected a rate in items per second such as 10k, 250k or 2M, found '\(s)'")
+                return nil
+            }
+            return r.rounded()
+        }
+        let load = o.string("load") ?? ""
+        let from = rate("from"), to = rate("to")
+        var spec = SearchSpec(load: load, from: from ?? 1, to: to ?? 1)
+        if let from, let to, to < from {
+            context.diags.add(
+                o.location("to"), o.sub("to"),
+                "`to` (\(formatRate(to))/s) is below `from` (\(formatRate(from))/s): the search offers from `from` up to `to`"
+            )
+        }
+        if load.isEmpty {
+            // reported as a missing key
+        } else if let c = suite.component(load) {
+            if let e = c.execution as? LoadgenExecution {
+                if let fixed = e.options.first(where: { $0.0 == "duration" || $0.0 == "count" }) {
+                    context.diags.add(
+                        o.location("load"), o.sub("load"),
+                        "component '\(load)' has `\(fixed.0): \(fixed.1)` in its loadgen options: a search runs the load for each step's warm-up and window, so leave duration and count out"
+                    )
+                }
+            } else {
+                context.diags.add(
+                    o.location("load"), o.sub("load"),
+                    "component '\(load)' has no `loadgen` execution: the search sets its rate per step")
+            }
+        } else {
+            let names = suite.components.map(\.name)
+            context.diags.add(
+                o.location("load"), o.sub("load"),
+                "no component '\(load)'\(didYouMean(load, among: names)); components: \(names.isEmpty ? "none" : names.joined(separator: ", "))"
+            )
+        }
+        if let p = o.string("precision") {
+            if let v = Double(p), v > 0, v < 1 {
+                spec.precision = v
+            } else {
+                context.diags.add(
+                    o.location("precision"), o.sub("precision"),
+                    "expected a fraction above 0 and below 1 (0.02 = within 2 %), found '\(p)'")
+            }
+        }
+        if let g = o.string("growth") {
+            if let v = Double(g), v > 1, v <= 100 {
+                spec.growth = v
+            } else {
+                context.diags.add(
+                    o.location("growth"), o.sub("growth"), "expected a factor above 1 (at most 100), found '\(g)'")
+            }
+        }
+        if let n = o.duration("warmup") { spec.warmupNanos = n }
+        if let n = o.duration("observe", allowZero: false) { spec.observeNanos = n }
+        if let b = o.bool("redeploy") { spec.redeploy = b }
+        if let n = o.int("max_steps", range: 2...1000) { spec.maxSteps = n }
+        spec.components = o.stringList("components")
+        for name in spec.components ?? [] where suite.component(name) == nil {
+            context.diags.add(o.location("components"), o.sub("components"), "no component '\(name)'")
+        }
+        spec.slo = o.stringList("slo", single: true) ?? []
+        for (k, a) in spec.slo.enumerated()
+        where ReportBuilder.evaluate(a, in: [:]).message.hasPrefix("cannot read") {
+            context.diags.add(
+                o.location("slo"), "\(path).slo[\(k)]",
+                "expected PATH OP NUMBER (OP one of < <= > >= == !=), e.g. latency_ms.p99 <= 50; found '\(a)'")
+        }
+        return from == nil || to == nil || load.isEmpty ? nil : spec
+    }
+
+    /// What a search test runs after its steps whatever happened (the runner runs the steps themselves):
+    /// stop monitoring and destroy.
+    static func searchTeardownSteps(_ spec: SearchSpec, at: SourceLocation, suite: Suite) -> [Step] {
+        let targets = spec.components ?? suite.components.map(\.name)
+        return [
+            teardownStep("stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), at),
+            teardownStep("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), at),
+        ]
+    }
+
+    static func teardownStep(_ name: String, _ action: Action, _ at: SourceLocation) -> Step {
+        var e = OnError()
+        e.continueOnError = true
+        var s = Step(name: name, location: at, action: action, hooks: PhaseHooks(), onError: e)
+        s.always = true
+        return s
+    }
+
+    /// `idle: DURATION`: deploy, monitor, an observation window with no load, destroy.
+    static func idleSteps(_ nanos: UInt64, at: SourceLocation, suite: Suite) -> [Step] {
+        let targets = suite.components.map(\.name)
+        func event(_ name: String) -> Hook {
+            Hook(kind: .recordEvent(name: name, attributes: []), name: "record_event", location: at, onError: OnError())
+        }
+        var h = PhaseHooks()
+        h.pre = [event("observation_start")]
+        h.post = [event("observation_stop")]
+        return [
+            Step(
+                name: "deploy", location: at, action: .multiComponentAction(phase: .deploy, targets: targets),
+                hooks: PhaseHooks(), onError: OnError()),
+            Step(
+                name: "start monitoring", location: at,
+                action: .multiComponentAction(phase: .startMonitoring, targets: targets), hooks: PhaseHooks(),
+                onError: OnError()),
+            // A second for the components to settle after their start, outside the window.
+            Step(
+                name: "settle", location: at, action: .wait(nanos: 1_000_000_000), hooks: PhaseHooks(),
+                onError: OnError()),
+            Step(name: "observe idle", location: at, action: .wait(nanos: nanos), hooks: h, onError: OnError()),
+            teardownStep("stop monitoring", .multiComponentAction(phase: .stopMonitoring, targets: targets), at),
+            teardownStep("destroy", .multiComponentAction(phase: .destroy, targets: targets.reversed()), at),
+        ]
+    }
+
+    // MARK: Matrix values in the components
+
+    /// The components read again with a matrix expansion's values, so that `{{ cores }}` in a component
+    /// follows the matrix (nil without a matrix). Problems are reported once, under the expansion.
+    static func matrixComponents(_ combo: [(String, String)], suite: Suite, context: ReadContext) -> [Component]? {
+        guard !combo.isEmpty, let nodes = context.componentNodes else { return nil }
+        let local = ReadContext(
+            diags: Diagnostics(), variables: context.variables, baseDirectory: context.baseDirectory)
+        var out: [Component] = []
+        for (name, at, node) in nodes {
+            if let c = component(node, name: name, at: at, context: local) { out.append(c) }
+        }
+        let known = Set(context.diags.problems.map { "\($0.location.map { "\($0)" } ?? ""):\($0.message)" })
+        let tag = combo.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
+        for p in local.diags.problems where !known.contains("\(p.location.map { "\($0)" } ?? ""):\(p.message)") {
+            context.diags.add(p.location, "\(p.path) (matrix \(tag))", p.message)
+        }
+        return out.count == suite.components.count ? out : nil
+    }
+
     /// Whether a component runs pipeperf's null sink (by its program or image name).
     static func isNullSink(_ c: Component) -> Bool {
         func named(_ s: String?) -> Bool {

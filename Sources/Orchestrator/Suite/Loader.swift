@@ -88,6 +88,7 @@ public enum SuiteLoader {
         }
         if let c = top.value("components") {
             if case .map(let pairs, _) = c {
+                context.componentNodes = pairs.map { ($0.key, $0.keyLocation, $0.value) }
                 for p in pairs {
                     if let comp = component(p.value, name: p.key, at: p.keyLocation, context: context) {
                         suite.components.append(comp)

@@ -91,6 +91,10 @@ public struct TestCase: Sendable {
     var baseName: String? = nil
     /// Metrics `pipeperf compare` judges besides the headline ones.
     public var compare: [CompareMetric] = []
+    /// A capacity search instead of steps (its `steps` are then the teardown that always runs).
+    public var search: SearchSpec? = nil
+    /// The components as this matrix expansion's values make them (nil: the suite's).
+    public var components: [Component]? = nil
 
     /// Each test `replicates` times (or `override` times), interleaved: every test's first replicate,
     /// then every test's second, ... so that slow drift of the machine is spread over all configurations.

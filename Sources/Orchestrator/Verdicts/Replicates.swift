@@ -42,7 +42,8 @@ public struct ReplicateSummary: Sendable {
 public enum Headline {
     /// The headline paths present in a test's flattened figures, in a stable order.
     public static func paths(_ flat: [String: Double]) -> [String] {
-        var out: [String] = []
+        // A capacity search's answer first: what the search was for.
+        var out: [String] = ["search.capacity_per_s"]
         let signals = Set(
             flat.keys.compactMap { k -> String? in
                 guard k.hasPrefix("throughput.") else { return nil }

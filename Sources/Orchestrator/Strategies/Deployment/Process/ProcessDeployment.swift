@@ -14,12 +14,14 @@ struct ProcessDeployment: DeploymentStrategy {
     var environment: [(String, String)] = []
     var workingDirectory: String? = nil
     var cpus: [Int]? = nil
+    /// Pin to this many CPUs, the highest-numbered ones pipeperf may use (leaving the low ones to the load).
+    var cores: Int? = nil
     /// After start, the process must still be alive this long.
     var startupCheckNanos: UInt64 = 500_000_000
     /// On destroy: SIGTERM, then SIGKILL after this long.
     var stopGraceNanos: UInt64 = 5_000_000_000
 
-    var allotmentCores: Double? { cpus.map { Double($0.count) } }
+    var allotmentCores: Double? { cores.map(Double.init) ?? cpus.map { Double($0.count) } }
 
     static let info = StrategyInfo(
         name: "process", summary: "a local process in its own process group",
@@ -31,6 +33,10 @@ struct ProcessDeployment: DeploymentStrategy {
             KeySpec("environment", "mapping", default: "{}", "extra environment variables"),
             KeySpec("working_directory", "path", default: "the run folder", "where the process starts"),
             KeySpec("cpus", "string", "CPU list to pin the process to, e.g. \"2-3\" or \"0,2\" (sched_setaffinity)"),
+            KeySpec(
+                "cores", "whole number",
+                "pin the process to this many CPUs, the highest-numbered of those pipeperf may use (e.g. `cores: \"{{ cores }}\"` under a matrix over cores); not with `cpus`"
+            ),
             KeySpec(
                 "startup_check", "duration", default: "500ms", "the process must still be running this long after start"
             ),
@@ -55,6 +61,12 @@ struct ProcessDeployment: DeploymentStrategy {
                 )
             }
         }
+        if let n = o.int("cores", range: 1...4096) {
+            d.cores = n
+            if d.cpus != nil {
+                context.diags.add(o.location("cores"), o.sub("cores"), "give `cores` or `cpus`, not both")
+            }
+        }
         if let n = o.duration("startup_check") { d.startupCheckNanos = n }
         if let n = o.duration("stop_grace") { d.stopGraceNanos = n }
         return d
@@ -76,8 +88,25 @@ struct ProcessDeployment: DeploymentStrategy {
         return out
     }
 
+    /// The CPUs this process may use: the highest-numbered `cores` of those pipeperf may use.
+    func cpuSet() throws(PipeperfError) -> [Int]? {
+        guard let cores else { return cpus }
+        let status = (try? String(contentsOfFile: "/proc/self/status", encoding: .utf8)) ?? ""
+        let line = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        let allowed =
+            line.flatMap { Values.cpuList(String($0.dropFirst("Cpus_allowed_list:".count)).trimmingSpaces) } ?? []
+        guard cores <= allowed.count else {
+            throw PipeperfError(
+                .failed,
+                "cores: \(cores) asks for more CPUs than pipeperf may use here (\(allowed.count): \(allowed.map(String.init).joined(separator: ",")))"
+            )
+        }
+        return Array(allowed.suffix(cores))
+    }
+
     func deploy(_ c: Component, in run: RunContext) throws(PipeperfError) -> any LiveDeployment {
         let proc: ChildProcess
+        let cpus = try cpuSet()
         do {
             proc = try ChildProcess(
                 command: run.resolve(command), environment: run.resolve(environment),
