@@ -211,12 +211,20 @@ public struct ReportCommand: ParsableCommand {
     public var folder: String
 
     @Option(
-        help: "console, json, markdown, gab-bigger or gab-smaller (github-action-benchmark, one direction per file).")
+        help:
+            "console, json, markdown, html (one self-contained page with charts), gab-bigger or gab-smaller (github-action-benchmark, one direction per file)."
+    )
     public var format: String = "console"
 
     public init() {}
 
     public func run() throws {
+        if format == "html" {
+            let records: RunRecords
+            do { records = try RunRecords(folder: folder) } catch { throw ValidationError("\(error)") }
+            print(HTMLReport.render(ReportBuilder.build(records), records), terminator: "")
+            return
+        }
         guard let f = ReportFormat(rawValue: format) else {
             if format == "gab" {
                 throw ValidationError(
@@ -224,7 +232,7 @@ public struct ReportCommand: ParsableCommand {
                 )
             }
             throw ValidationError(
-                "--format must be one of \(ReportFormat.allCases.map(\.rawValue).joined(separator: ", ")) (got '\(format)')"
+                "--format must be one of \((ReportFormat.allCases.map(\.rawValue) + ["html"]).joined(separator: ", ")) (got '\(format)')"
             )
         }
         let records: RunRecords

@@ -323,13 +323,19 @@ struct RunTests {
         // A second fake backend receives the run's own telemetry over OTLP/HTTP.
         let telemetry = try SinkProcess("fake-backend", ["--http", "127.0.0.1:0"])
         defer { telemetry.stop() }
-        let r = try pipeperf(
-            [
+        // As in a GitHub Actions job: the Markdown report is appended to the job summary.
+        let summary = "\(try tempDir("pp-summary"))/step-summary.md"
+        try "earlier step\n".write(toFile: summary, atomically: true, encoding: .utf8)
+        let r = try runProcess(
+            ["GITHUB_STEP_SUMMARY=\(summary)", Built.executable("pipeperf")] + [
                 "run", "-c", Built.repository.appendingPathComponent("suites/quickstart.yaml").path,
                 "--set", "observe=3s", "--set", "warmup=500ms", "--set", "rate=20k", "--progress",
                 "--otlp-endpoint", "http://127.0.0.1:\(telemetry.httpPort)", "--export-traces", "--export-metrics",
-            ], results: results)
+                "--results", results,
+            ])
         #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let job = try String(contentsOfFile: summary, encoding: .utf8)
+        #expect(job.hasPrefix("earlier step\n## pipeperf: quickstart — passed"), "\(job.prefix(300))")
         #expect(r.err.contains("pipeperf: logs-grpc / observe"), "a live progress line: \(r.err)")
         let folder = try runFolder(results)
         #expect(try json("\(folder)/status.json")["status"] as? String == "passed")
@@ -351,6 +357,18 @@ struct RunTests {
         #expect(pids.allSatisfy { !alive($0) })
         let report = try json("\(folder)/report.json")
         #expect(report["schema_version"] as? Int == 2)
+        // report.html, rendered in a browser: its screenshot is left for a person to look at.
+        let html = try String(contentsOfFile: "\(folder)/report.html", encoding: .utf8)
+        #expect(html.contains("data-chart=\"throughput\"") && html.contains("data-chart=\"cpu\""))
+        if let browser = chromium() {
+            let shots = Built.repository.appendingPathComponent(".build/test-artifacts").path
+            try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)
+            let shot = try headless(
+                browser, ["--window-size=1200,2400", "--screenshot=\(shots)/quickstart-report.png"],
+                "\(folder)/report.html")
+            #expect(shot.status == 0, "\(shot.err.suffix(2000))")
+            print("quickstart report screenshot: \(shots)/quickstart-report.png")
+        }
         let test = try #require((report["tests"] as? [[String: Any]])?.first)
         let throughput = try #require((test["throughput"] as? [String: Any])?["logs"] as? [String: Any])
         #expect(throughput["received"] as? Int == throughput["acked"] as? Int)

@@ -118,6 +118,11 @@ public final class Runner {
             run.keep("report.md", r.render(.markdown))
             run.keep("report-gab-bigger.json", r.render(.gabBigger))
             run.keep("report-gab-smaller.json", r.render(.gabSmaller))
+            run.keep("report.html", HTMLReport.render(r, records))
+            // In a GitHub Actions job the Markdown report becomes the job summary.
+            if let summary = ProcessInfo.processInfo.environment["GITHUB_STEP_SUMMARY"], !summary.isEmpty {
+                appendStepSummary(summary, r.render(.markdown))
+            }
             if status == .passed && r.tests.contains(where: { $0.status == "failed" || $0.status == "invalid" }) {
                 status = .failed
             }
@@ -369,6 +374,20 @@ public final class Runner {
         for name in deployOrder.reversed() {
             if let c = component(name) { destroy(c) }
         }
+    }
+}
+
+extension Runner {
+    /// Appends `text` to the GitHub Actions job summary file; a failure is a lost result.
+    func appendStepSummary(_ path: String, _ text: String) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard fd >= 0 else {
+            return run.lost("cannot open GITHUB_STEP_SUMMARY \(path): \(String(cString: strerror(errno)))")
+        }
+        defer { close(fd) }
+        var t = text + "\n"
+        let n = t.withUTF8 { write(fd, $0.baseAddress, $0.count) }
+        if n != t.utf8.count { run.lost("cannot write GITHUB_STEP_SUMMARY \(path)") }
     }
 }
 
