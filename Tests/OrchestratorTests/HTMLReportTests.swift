@@ -103,6 +103,33 @@ struct HTMLReportTests {
         #expect(count("<circle data-step", in: search) == steps.filter(\.passed).count)
     }
 
+    @Test("across tests: bars of throughput, p99 and CPU per 100k/s with each test's change against compare_to")
+    func acrossTests() throws {
+        func test(_ name: String, _ rate: Double, _ p99: Double) -> TestReport {
+            var t = TestReport(name: name, status: "passed", windowSeconds: 10, windowComplete: true)
+            var tp = ThroughputReport()
+            tp.receivedPerSecond = rate
+            t.signals = [tp]
+            t.latencyMs = [("p99", p99)]
+            t.components = [
+                ComponentReport(
+                    name: "backend", cpuCoresAvg: rate / 200_000, cpuCoresP95: 0, cpuCoresMax: 0, rssBytesAvg: 0,
+                    rssBytesMax: 0, cpuPer100kPerSecond: 0.5, samples: 10)
+            ]
+            return t
+        }
+        let report = RunReport(
+            suite: "s", status: "passed", folder: "f", environment: [],
+            tests: [test("a", 100_000, 2), test("b", 110_000, 1), test("c", 50_000, 4)])
+        let first = HTMLReport.acrossTests(report, reference: nil)
+        #expect(first.contains("changes against a") && first.contains("110.0k/s (+10.0 %)"))
+        #expect(first.contains("50.0k/s (-50.0 %)") && first.contains("4.00 ms (+100.0 %)"))
+        #expect(count("data-chart=\"across-", in: first) == 3)
+        let againstB = HTMLReport.acrossTests(report, reference: "b")
+        #expect(againstB.contains("changes against b") && againstB.contains("100.0k/s (-9.1 %)"))
+        #expect(againstB.contains(">110.0k/s</text>"), "the reference itself has no change")
+    }
+
     @Test("in headless Chromium: every chart and series in the DOM, no console error, a screenshot")
     func browser() throws {
         guard let browser = chromium() else { return }

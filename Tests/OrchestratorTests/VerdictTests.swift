@@ -217,8 +217,12 @@ struct CompareTests {
         try checkGolden(
             [
                 "compare.console": c.render("console"), "compare.json": c.render("json"),
-                "compare.markdown": c.render("markdown"),
+                "compare.markdown": c.render("markdown"), "compare.html": c.render("html"),
             ])
+        // The page: one interval chart per metric, and the browser builds every one of them.
+        let page = c.render("html")
+        #expect(count("data-chart=\"compare-interval\"", in: page) == c.metrics.count)
+        try checkInBrowser(page, name: "compare")
         let parsed = try JSONSerialization.jsonObject(with: Data(c.json.utf8)) as? [String: Any] ?? [:]
         #expect(parsed["verdict"] as? String == "regression")
         let first = try #require((parsed["metrics"] as? [[String: Any]])?.first)
@@ -228,6 +232,19 @@ struct CompareTests {
             #expect(first[key] != nil, "metrics[0].\(key)")
         }
     }
+}
+
+/// Renders a page in headless Chromium: every chart in the DOM it builds, no console message.
+func checkInBrowser(_ page: String, name: String) throws {
+    guard let browser = chromium() else { return }
+    let file = "\(try tempDir("pp-html-\(name)"))/\(name).html"
+    try page.write(toFile: file, atomically: true, encoding: .utf8)
+    let dom = try headless(browser, ["--dump-dom"], file)
+    #expect(dom.status == 0, "\(name): \(dom.err.suffix(2000))")
+    for tag in ["<svg", "<circle", "<polyline", "data-mark=", "<table"] {
+        #expect(count(tag, in: dom.out) == count(tag, in: page), "\(name): \(tag)")
+    }
+    #expect(!dom.err.contains("CONSOLE"), "\(name): \(dom.err.suffix(2000))")
 }
 
 /// Compares rendered texts with Suites/verdicts/expected (PIPEPERF_REGENERATE=1 rewrites them).
@@ -303,8 +320,12 @@ struct HistoryTests {
         try checkGolden(
             [
                 "history.console": only.render("console"), "history.json": only.render("json"),
-                "history.markdown": only.render("markdown"),
+                "history.markdown": only.render("markdown"), "history.html": only.render("html"),
             ])
+        let page = only.render("html")
+        #expect(count("data-mark=", in: page) == only.series.map(\.changePoints.count).reduce(0, +))
+        #expect(count("data-mark=", in: page) >= 1)
+        try checkInBrowser(page, name: "history")
     }
 
     @Test("references: latest, a run id, a git sha, branch:<name>; unknown ones named")

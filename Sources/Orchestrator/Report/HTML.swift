@@ -43,11 +43,18 @@ enum HTMLReport {
         if let s = report.samplerSamples { facts.append("\(s) samples") }
         if !facts.isEmpty { out += "<p class=\"facts\">\(esc(facts.joined(separator: " · ")))</p>\n" }
         out += summaryTable(report)
-        if report.tests.count > 1 { out += acrossTests(report) }
+        if report.tests.count > 1 { out += acrossTests(report, reference: records.meta["compare_to"]?.string) }
+        if !report.replicateSummaries.isEmpty { out += replicatesTable(report) }
         for t in report.tests { out += testSection(t, records) }
         if !report.scaling.isEmpty { out += scalingTable(report) }
         out += "</body></html>\n"
         return out
+    }
+
+    /// A page around `body`, with the report's style.
+    static func page(title: String, _ body: String) -> String {
+        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n<title>\(esc(title))</title>\n<style>\(css)</style></head><body>\n"
+            + body + "</body></html>\n"
     }
 
     static let css = """
@@ -105,14 +112,62 @@ enum HTMLReport {
 
     // MARK: Across tests
 
-    static func acrossTests(_ report: RunReport) -> String {
+    /// Bars per test of throughput, p99 and CPU per 100k/s, each labelled with its change against the
+    /// reference test (`compare_to:`, else the first; a reference matched by its base name is its first
+    /// replicate or expansion).
+    static func acrossTests(_ report: RunReport, reference: String?) -> String {
         let tests = report.tests
-        var s = "<h2>Across tests</h2>\n"
-        let received = tests.map { ($0.name, $0.throughput.map { $0.receivedPerSecond ?? $0.ackedPerSecond } ?? 0) }
-        s += barChart(id: "across-throughput", title: "Throughput (received per second)", unit: "items/s", received)
-        let p99 = tests.compactMap { t in t.latencyMs.first { $0.0 == "p99" }.map { (t.name, $0.1) } }
+        let ref =
+            reference.flatMap { r in
+                tests.first { $0.name == r } ?? tests.first { $0.base == r || $0.name.hasPrefix(r + "[") }
+            }
+            ?? tests[0]
+        var s = "<h2>Across tests</h2>\n<p class=\"facts\">changes against \(esc(ref.name))</p>\n"
+        func bars(_ value: (TestReport) -> Double?) -> [(String, Double, Double?)] {
+            let base = value(ref)
+            return tests.compactMap { t in
+                guard let v = value(t) else { return nil }
+                let delta = t.name == ref.name ? nil : base.flatMap { $0 != 0 ? (v - $0) / Swift.abs($0) * 100 : nil }
+                return (t.name, v, delta)
+            }
+        }
+        s += barChart(
+            id: "across-throughput", title: "Throughput (received per second)", unit: "items/s",
+            bars { $0.throughput.map { $0.receivedPerSecond ?? $0.ackedPerSecond } })
+        let p99 = bars { t in t.latencyMs.first { $0.0 == "p99" }?.1 }
         if !p99.isEmpty { s += barChart(id: "across-p99", title: "End-to-end latency p99", unit: "ms", p99) }
+        let cpu = bars { t in
+            let v = t.components.compactMap(\.cpuPer100kPerSecond)
+            return v.isEmpty ? nil : v.reduce(0, +)
+        }
+        if !cpu.isEmpty {
+            s += barChart(id: "across-cpu", title: "CPU per 100k items/s (all components)", unit: "cores", cpu)
+        }
         return s
+    }
+
+    /// Replicated tests: each headline metric's mean ± half of its interval.
+    static func replicatesTable(_ report: RunReport) -> String {
+        var rows: [[String]] = []
+        for r in report.replicateSummaries {
+            let flat = Dictionary(uniqueKeysWithValues: r.metrics.map { ($0.path, $0.summary.mean) })
+            for path in Headline.paths(flat) {
+                guard let m = r.metrics.first(where: { $0.path == path }) else { continue }
+                let sm = m.summary
+                let half = sm.ciHigh.map { " ± " + formatMetric($0 - sm.mean, path) } ?? ""
+                rows.append([
+                    r.test, path, String(sm.n), formatMetric(sm.mean, path) + half,
+                    sm.cv.isFinite ? formatFixed(sm.cv * 100, 1) : "—",
+                ])
+            }
+        }
+        return "<h2>Replicates</h2>\n"
+            + table(
+                [
+                    "test", "metric", "n",
+                    "mean ± \(formatFixed((report.replicateSummaries.first?.confidence ?? 0.9) * 100, 0)) % interval",
+                    "cv %",
+                ], rows, id: "replicates")
     }
 
     // MARK: One test
@@ -410,7 +465,7 @@ enum HTMLReport {
     /// A line chart: one polyline per series (colour and dash), the phases shaded, a legend on top.
     static func lineChart(
         id: String, title: String, xLabel: String, yLabel: String, _ series: [ChartSeries],
-        bands: [(String, Double, Double)], format: (Double) -> String
+        bands: [(String, Double, Double)], format: (Double) -> String, marks: [(Double, String)] = []
     ) -> String {
         let all = series.flatMap(\.points)
         let xMax = Swift.max(all.map(\.0).max() ?? 1, bands.map(\.2).max() ?? 0)
@@ -425,6 +480,11 @@ enum HTMLReport {
             s += "<text x=\"\(plot.x(a))\" y=\"\(plot.top - 4)\">\(esc(name == "measure" ? "window" : name))</text>\n"
         }
         s += plot.axes(xLabel: xLabel, yLabel: yLabel, format: format)
+        for (x, label) in marks {
+            s +=
+                "<line data-mark=\"\(esc(label))\" x1=\"\(plot.x(x))\" y1=\"\(plot.top)\" x2=\"\(plot.x(x))\" y2=\"\(plot.y(0))\" stroke=\"\(palette[1])\" stroke-width=\"2\" stroke-dasharray=\"5 3\"/>"
+            s += "<text x=\"\(formatFixed(plot.xp(x) + 4, 1))\" y=\"\(plot.top + 12)\">\(esc(label))</text>\n"
+        }
         var legendX = plot.left
         for (i, line) in series.enumerated() {
             let colour = palette[i % palette.count], dash = dashes[i % dashes.count]
@@ -438,20 +498,24 @@ enum HTMLReport {
         return s + "</svg>\n"
     }
 
-    /// Horizontal bars, one per test, labelled with their values.
-    static func barChart(id: String, title: String, unit: String, _ bars: [(String, Double)]) -> String {
+    /// Horizontal bars, one per test, labelled with their values and their change against the reference.
+    static func barChart(id: String, title: String, unit: String, _ bars: [(String, Double, Double?)]) -> String {
         let height = 30.0 + Double(bars.count) * 26
         let maxV = Swift.max(bars.map(\.1).max() ?? 1, 1e-9)
         var s =
             "<h3>\(esc(title))</h3>\n<svg class=\"chart\" data-chart=\"\(id)\" data-points=\"\(bars.count)\" role=\"img\" aria-label=\"\(esc(title)) per test, \(esc(unit))\" width=\"1100\" height=\"\(Int(height))\" viewBox=\"0 0 1100 \(Int(height))\">\n"
-        for (i, (name, v)) in bars.enumerated() {
+        for (i, (name, v, delta)) in bars.enumerated() {
             let y = 10.0 + Double(i) * 26
-            let w = v / maxV * 640
+            let w = v / maxV * 600
+            let value =
+                unit == "ms"
+                ? formatFixed(v, 2) + " ms" : unit == "cores" ? formatFixed(v, 3) + " cores" : formatRate(v) + "/s"
+            let change = delta.map { " (\($0 >= 0 ? "+" : "")\(formatFixed($0, 1)) %)" } ?? ""
             s += "<text x=\"290\" y=\"\(formatFixed(y + 14, 1))\" text-anchor=\"end\">\(esc(name))</text>"
             s +=
                 "<rect data-bar=\"\(esc(name))\" x=\"300\" y=\"\(formatFixed(y, 1))\" width=\"\(formatFixed(w, 1))\" height=\"18\" fill=\"\(palette[0])\"/>"
             s +=
-                "<text x=\"\(formatFixed(306 + w, 1))\" y=\"\(formatFixed(y + 14, 1))\">\(esc(unit == "ms" ? formatFixed(v, 2) + " ms" : formatRate(v) + "/s"))</text>\n"
+                "<text x=\"\(formatFixed(306 + w, 1))\" y=\"\(formatFixed(y + 14, 1))\">\(esc(value + change))</text>\n"
         }
         return s + "</svg>\n"
     }

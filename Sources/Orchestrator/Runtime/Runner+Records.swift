@@ -69,6 +69,7 @@ extension Runner {
             w.endArray()
         }
         w.endObject()
+        if let ref = suite.compareTo { w.field("compare_to", ref) }
         // What the report needs of the components: their order (for the hops), allotments, hop counters.
         w.field("component_order", suite.components.map(\.name))
         w.beginObject("components")

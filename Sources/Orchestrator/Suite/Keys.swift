@@ -13,6 +13,10 @@ public enum SuiteKeys {
         KeySpec("tests", "list of tests", required: true, "run in order"),
         KeySpec("hooks", "mapping", default: "{}", "suite hooks: `run: {pre: [...], post: [...]}`"),
         KeySpec(
+            "compare_to", "test name", default: "the first test",
+            "the reference test of report.html's charts across tests: every other test's bar shows its change against it"
+        ),
+        KeySpec(
             "code", "mapping", default: "{path: .}",
             "`path:` a git work tree whose commit, branch and dirty flag go into run.json and the report (the code under test; relative to the suite)"
         ),

@@ -115,6 +115,17 @@ public enum SuiteLoader {
                 diags.add(t.location, "tests", "expected a list of tests, found \(t.kind)")
             }
         }
+        if let ref = top.string("compare_to") {
+            let names = suite.tests.map(\.name) + suite.tests.map(\.base)
+            if names.contains(ref) {
+                suite.compareTo = ref
+            } else {
+                let unique = Array(Set(suite.tests.map(\.name))).sorted()
+                context.diags.add(
+                    top.location("compare_to"), "compare_to",
+                    "no test '\(ref)'\(didYouMean(ref, among: unique)); tests: \(unique.joined(separator: ", "))")
+            }
+        }
         crossCheck(suite, root: root, context: context)
         if !diags.isEmpty { throw ConfigError(diags.problems) }
         return suite

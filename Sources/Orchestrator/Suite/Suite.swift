@@ -13,6 +13,8 @@ public struct Suite: Sendable {
     public var hooks: PhaseHooks
     /// The git work tree whose provenance goes into run.json (`code: {path}`; the suite's folder by default).
     public var codePath: String = "."
+    /// The reference test of report.html's charts across tests (`compare_to:`; the first test by default).
+    public var compareTo: String? = nil
 
     public func component(_ name: String) -> Component? { components.first { $0.name == name } }
 }

@@ -25,7 +25,7 @@ public struct CompareCommand: ParsableCommand {
     @Argument(help: "The candidate, in the same forms.")
     public var candidate: String
 
-    @Option(help: "console, json or markdown (for a pull-request comment).")
+    @Option(help: "console, json, markdown (for a pull-request comment) or html (a page with each metric's intervals).")
     public var format: String = "console"
 
     @Option(help: "Confidence of the interval, e.g. 0.90 (from 0.5 to 0.999).")
@@ -56,8 +56,8 @@ public struct CompareCommand: ParsableCommand {
             printError("pipeperf compare: \(message)")
             return ExitCode(2)
         }
-        guard ["console", "json", "markdown"].contains(format) else {
-            throw bad("--format must be console, json or markdown (got '\(format)')")
+        guard ["console", "json", "markdown", "html"].contains(format) else {
+            throw bad("--format must be console, json, markdown or html (got '\(format)')")
         }
         guard confidence >= 0.5 && confidence <= 0.999 else {
             throw bad("--confidence must be from 0.5 to 0.999 (got \(confidence))")
@@ -122,14 +122,14 @@ public struct HistoryShow: ParsableCommand {
     @Option(help: "The results folder holding history.sqlite.")
     public var results: String = "results"
 
-    @Option(help: "console, json or markdown.")
+    @Option(help: "console, json, markdown or html (each metric over the runs, change points marked).")
     public var format: String = "console"
 
     public init() {}
 
     public func run() throws {
-        guard ["console", "json", "markdown"].contains(format) else {
-            printError("pipeperf history: --format must be console, json or markdown (got '\(format)')")
+        guard ["console", "json", "markdown", "html"].contains(format) else {
+            printError("pipeperf history: --format must be console, json, markdown or html (got '\(format)')")
             throw ExitCode(2)
         }
         do {
@@ -258,7 +258,7 @@ public struct History: Sendable {
     }
 
     public func render(_ format: String) -> String {
-        format == "json" ? json : table(markdown: format == "markdown")
+        format == "json" ? json : format == "html" ? html : table(markdown: format == "markdown")
     }
 
     public var json: String {

@@ -214,6 +214,7 @@ public struct Comparison: Sendable {
     public func render(_ format: String) -> String {
         switch format {
         case "json": return json
+        case "html": return html
         case "markdown": return table(markdown: true)
         default: return table(markdown: false)
         }
