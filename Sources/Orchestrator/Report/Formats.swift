@@ -396,20 +396,7 @@ extension RunReport {
             out += "\n" + gridText(rows, markdown: markdown)
         }
         if !replicateSummaries.isEmpty {
-            var reps: [[String]] = [["test", "metric", "n", "mean ± 90 % interval", "cv %"]]
-            for r in replicateSummaries {
-                let flat = Dictionary(uniqueKeysWithValues: r.metrics.map { ($0.path, $0.summary.mean) })
-                for path in Headline.paths(flat) {
-                    guard let m = r.metrics.first(where: { $0.path == path }) else { continue }
-                    let sm = m.summary
-                    let half = sm.ciHigh.map { $0 - sm.mean }
-                    reps.append([
-                        r.test, path, String(sm.n),
-                        "\(formatMetric(sm.mean, path))\(half.map { " ± \(formatMetric($0, path))" } ?? "")",
-                        sm.cv.isFinite ? formatFixed(sm.cv * 100, 1) : "—",
-                    ])
-                }
-            }
+            let reps = [["test", "metric", "n", "mean ± 90 % interval", "cv %"]] + replicateRows
             out += "\n" + gridText(reps, markdown: markdown)
         }
         var notes: [String] = []
@@ -448,6 +435,26 @@ extension RunReport {
         return out
     }
 
+}
+
+extension RunReport {
+    /// Each replicated test's headline metrics: test, metric, n, mean ± half of its interval, cv %.
+    var replicateRows: [[String]] {
+        var rows: [[String]] = []
+        for r in replicateSummaries {
+            let flat = Dictionary(uniqueKeysWithValues: r.metrics.map { ($0.path, $0.summary.mean) })
+            for path in Headline.paths(flat) {
+                guard let m = r.metrics.first(where: { $0.path == path }) else { continue }
+                let sm = m.summary
+                let half = sm.ciHigh.map { " ± " + formatMetric($0 - sm.mean, path) } ?? ""
+                rows.append([
+                    r.test, path, String(sm.n), formatMetric(sm.mean, path) + half,
+                    sm.cv.isFinite ? formatFixed(sm.cv * 100, 1) : "—",
+                ])
+            }
+        }
+        return rows
+    }
 }
 
 /// A metric's value for people: rates as rates, bytes in MiB, the rest with 3 decimals.

@@ -148,19 +148,7 @@ enum HTMLReport {
 
     /// Replicated tests: each headline metric's mean ± half of its interval.
     static func replicatesTable(_ report: RunReport) -> String {
-        var rows: [[String]] = []
-        for r in report.replicateSummaries {
-            let flat = Dictionary(uniqueKeysWithValues: r.metrics.map { ($0.path, $0.summary.mean) })
-            for path in Headline.paths(flat) {
-                guard let m = r.metrics.first(where: { $0.path == path }) else { continue }
-                let sm = m.summary
-                let half = sm.ciHigh.map { " ± " + formatMetric($0 - sm.mean, path) } ?? ""
-                rows.append([
-                    r.test, path, String(sm.n), formatMetric(sm.mean, path) + half,
-                    sm.cv.isFinite ? formatFixed(sm.cv * 100, 1) : "—",
-                ])
-            }
-        }
+        let rows = report.replicateRows
         return "<h2>Replicates</h2>\n"
             + table(
                 [

@@ -404,9 +404,9 @@ public enum ReportBuilder {
                 l.inFlightLimit = threads * c * m
             }
             l.inFlightMax = series.compactMap { $0.at("status.in_flight")?.number }.max()
-            if let cpu = load["cpu_seconds"]?.number, duration > 0, cpu / duration / threads > 0.8 {
+            if let busy = l.cpuPerThread, busy > 0.8 {
                 report.invalidReasons.append(
-                    "the load generator '\(l.name)' used \(formatFixed(cpu / duration / threads * 100, 0)) % of its \(Int(threads)) thread(s)' CPU (over 80 %)"
+                    "the load generator '\(l.name)' used \(formatFixed(busy * 100, 0)) % of its \(Int(threads)) thread(s)' CPU (over 80 %)"
                 )
             }
             report.loads.append(l)
