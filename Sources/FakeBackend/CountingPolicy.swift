@@ -57,6 +57,8 @@ public final class LatencyBoard: Sendable {
     let resets = Atomic<Int>(0)
     let windowStarts = Atomic<Int>(0)
     let windowStops = Atomic<Int>(0)
+    /// Per-second percentiles (the report's latency over time).
+    public let seconds = LatencySeconds()
     /// One thread's published histograms.
     final class Slot: Sendable {
         /// A policy publishes here (slots of transports that are off stay inactive and are not waited for).
@@ -89,7 +91,10 @@ public final class LatencyBoard: Sendable {
         return merged
     }
 
-    public func reset() { resets.wrappingAdd(1, ordering: .releasing) }
+    public func reset() {
+        resets.wrappingAdd(1, ordering: .releasing)
+        seconds.reset()
+    }
 
     /// Opens a measurement window: the window histograms start empty and take every later arrival.
     public func startWindow() { windowStarts.wrappingAdd(1, ordering: .releasing) }
@@ -109,6 +114,8 @@ public final class CountingPolicy: ExportPolicy {
     let inflated = WireBuffer(capacity: 1 << 20)
     let maxInflatedBytes: Int
     var latency = LatencySet()
+    /// This thread's histograms of the current arrival second.
+    var second = SecondHistograms()
     var seenRequest = 0
     var seenReset = 0
     var seenWindowStart = 0
@@ -242,8 +249,19 @@ public final class CountingPolicy: ExportPolicy {
         let due: UInt64? =
             lastIntended == 0
             ? nil : Swift.min(nowUnixNanos > lastIntended ? (nowUnixNanos - lastIntended) / 1000 : 0, 3_600_000_000)
-        latency.record(micros: Swift.min(micros, 3_600_000_000), dueMicros: due, count: UInt64(sentCount))
+        let clamped = Swift.min(micros, 3_600_000_000)
+        latency.record(micros: clamped, dueMicros: due, count: UInt64(sentCount))
+        let arrival = nowUnixNanos / 1_000_000_000
+        if arrival != second.second { handOverSecond(next: arrival) }
+        _ = second.uncorrected.record(clamped, count: UInt64(sentCount))
+        if let due { _ = second.latency.record(due, count: UInt64(sentCount)) }
         sentCount = 0
+    }
+
+    /// Hands the finished second's histograms to the board (once a second at most) and starts `next`.
+    func handOverSecond(next: UInt64) {
+        if !second.isEmpty { board.seconds.publish(second, nowUnixNanos: SystemClock.unixNanos()) }
+        second.clear(second: next)
     }
 
     public func slowReadBytesPerSecond() -> Int {
@@ -264,6 +282,11 @@ public final class CountingPolicy: ExportPolicy {
         if r != seenReset {
             seenReset = r
             latency = LatencySet()
+            second.clear(second: 0)
+        }
+        if !second.isEmpty {
+            let nowSecond = SystemClock.unixNanos() / 1_000_000_000
+            if nowSecond > second.second { handOverSecond(next: nowSecond) }
         }
         let ws = board.windowStarts.load(ordering: .acquiring)
         if ws != seenWindowStart {

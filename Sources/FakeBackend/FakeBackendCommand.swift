@@ -222,11 +222,15 @@ public final class FakeBackend: @unchecked Sendable {
 
     /// The /status document. `window=start` in the query opens the latency window, `window=stop` closes
     /// it (the orchestrator reads these at its measurement window's edges); the document then holds the
-    /// window's histograms as `window`.
+    /// window's histograms as `window`. `seconds_after=T` (a unix second; 0 for the latest) adds
+    /// `latency_seconds`: the per-second percentiles of the finished seconds after T (at most 120).
     public func status(query: String = "") -> String {
         let marks = query.split(separator: "&")
         if marks.contains("window=start") { board.startWindow() }
         if marks.contains("window=stop") { board.stopWindow() }
+        let secondsAfter = marks.first { $0.hasPrefix("seconds_after=") }.flatMap {
+            UInt64($0.dropFirst("seconds_after=".count))
+        }
         let runs = ledger.snapshot()
         let totals = ledgerTotals(runs)
         let latency = board.snapshot()
@@ -265,6 +269,17 @@ public final class FakeBackend: @unchecked Sendable {
         FakeBackend.latencyFields(&w, "latency_ms", latency.windowLatency)
         FakeBackend.latencyFields(&w, "latency_ms_uncorrected", latency.windowUncorrected)
         w.endObject()
+        if let after = secondsAfter {
+            w.beginArray("latency_seconds")
+            for x in board.seconds.seconds(after: after, nowUnixNanos: SystemClock.unixNanos()) {
+                w.beginObject()
+                w.field("t", Int(x.second))
+                FakeBackend.percentileFields(&w, "latency_ms", x.latency)
+                FakeBackend.percentileFields(&w, "latency_ms_uncorrected", x.uncorrected)
+                w.endObject()
+            }
+            w.endArray()
+        }
         w.beginArray("runs")
         for r in runs {
             w.beginObject()
@@ -299,6 +314,18 @@ public final class FakeBackend: @unchecked Sendable {
         }
         w.field("max", empty ? 0 : Double(h.max) / 1000)
         w.field("count", Int(h.totalCount))
+        w.endObject()
+    }
+
+    /// The same fields from percentiles already taken (microseconds).
+    static func percentileFields(_ w: inout JSONWriter, _ name: String, _ p: LatencyPercentiles) {
+        w.beginObject(name)
+        w.field("p50", Double(p.p50) / 1000)
+        w.field("p90", Double(p.p90) / 1000)
+        w.field("p99", Double(p.p99) / 1000)
+        w.field("p99_9", Double(p.p99_9) / 1000)
+        w.field("max", Double(p.max) / 1000)
+        w.field("count", Int(p.count))
         w.endObject()
     }
 

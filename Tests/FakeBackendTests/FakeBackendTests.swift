@@ -379,6 +379,44 @@ struct FakeBackendTests {
         #expect((after["latency_ms"] as? [String: Any])?["count"] as? Int == 3500)
     }
 
+    @Test("per-second latency: every item in exactly one finished second; seconds_after pages on; /reset clears them")
+    func latencySeconds() throws {
+        let backend = try startFakeBackend(["--threads", "2"])
+        defer { backend.stop() }
+        #expect((try backend.status())["latency_seconds"] == nil, "only when asked")
+        // 2.5 s of load at 4k/s over two connections, then the last second settles.
+        let s = try loadgenSummary([
+            "--endpoint", "127.0.0.1:\(backend.grpcPort)", "--count", "10000", "--batch-size", "100", "--rate", "4k",
+            "--connections", "2",
+        ])
+        #expect(s["acked"] as? Int == 10_000)
+        func seconds(_ after: Int) throws -> [[String: Any]] {
+            try backend.status(query: "seconds_after=\(after)")["latency_seconds"] as? [[String: Any]] ?? []
+        }
+        func count(_ x: [String: Any], _ h: String) -> Int { (x[h] as? [String: Any])?["count"] as? Int ?? -1 }
+        var all: [[String: Any]] = []
+        let deadline = Date().addingTimeInterval(10)
+        repeat {
+            all = try seconds(0)
+            if all.map({ count($0, "latency_ms_uncorrected") }).reduce(0, +) == 10_000 { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        } while Date() < deadline
+        let ts = all.compactMap { $0["t"] as? Int }
+        #expect(ts.count >= 3 && ts == ts.sorted() && Set(ts).count == ts.count, "\(ts)")
+        #expect(all.map { count($0, "latency_ms_uncorrected") }.reduce(0, +) == 10_000, "\(all)")
+        #expect(all.map { count($0, "latency_ms") }.reduce(0, +) == 10_000, "intended send times carried")
+        for x in all {
+            let p = x["latency_ms"] as? [String: Any] ?? [:]
+            let (p50, p99, mx) = (p["p50"] as? Double ?? -1, p["p99"] as? Double ?? -1, p["max"] as? Double ?? -1)
+            #expect(p50 >= 0 && p50 <= p99 && p99 <= mx * 1.01 && mx < 10_000, "\(x)")
+        }
+        // Paging: after the first second, the rest; after the last, nothing.
+        #expect(try seconds(ts[0]).compactMap { $0["t"] as? Int } == Array(ts.dropFirst()))
+        #expect(try seconds(ts.last!).isEmpty)
+        #expect(try backend.admin("POST", "/reset").contains("true"))
+        #expect(try seconds(0).isEmpty)
+    }
+
     @Test("/metrics names the counters; /reset clears counts, ledger and latency; bad flags exit 64")
     func adminAndFlags() throws {
         let backend = try startFakeBackend()

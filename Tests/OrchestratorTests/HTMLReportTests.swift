@@ -103,6 +103,72 @@ struct HTMLReportTests {
         #expect(count("<circle data-step", in: search) == steps.filter(\.passed).count)
     }
 
+    /// An hour-long run folder in the recorded format: a reading a second of each monitor (process and
+    /// component for the load and the backend, the backend's with its finished second of latency).
+    func hourLongRun() throws -> String {
+        let dir = try tempDir("pp-hour")
+        let t0: UInt64 = 1_700_000_000_000_000_000, s: UInt64 = 1_000_000_000
+        let base = suitesDir + "/runs/basic"
+        for f in ["run.json", "status.json"] {
+            try FileManager.default.copyItem(atPath: "\(base)/\(f)", toPath: "\(dir)/\(f)")
+        }
+        try FileManager.default.copyItem(atPath: "\(base)/tests", toPath: "\(dir)/tests")
+        func event(_ at: UInt64, _ name: String, test: Bool = true) -> String {
+            "{\"time_unix_nano\": \(t0 + at * s), \"name\": \"\(name)\", \"attributes\": {}\(test ? ", \"test\": \"t\"" : "")}"
+        }
+        let events = [
+            event(0, "suite_start", test: false), event(0, "test_start"), event(60, "observation_start"),
+            event(3540, "observation_stop"), event(3600, "test_end"), event(3601, "suite_end", test: false),
+        ]
+        try "{\"version\": 1, \"events\": [\(events.joined(separator: ", "))]}".write(
+            toFile: "\(dir)/events.json", atomically: true, encoding: .utf8)
+        var lines: [String] = []
+        for i in 0...3600 {
+            let t = t0 + UInt64(i) * s
+            let n = i * 100_000
+            for c in ["load", "backend"] {
+                lines.append(
+                    "{\"v\": 1, \"t\": \(t), \"component\": \"\(c)\", \"source\": \"process\", \"cpu_user_s\": \(Double(i) * 0.4), \"cpu_system_s\": \(Double(i) * 0.1), \"rss_bytes\": \(50_000_000 + i % 97 * 10_000), \"threads\": 4, \"open_files\": 10, \"ctx_voluntary\": 1, \"ctx_involuntary\": 1, \"processes\": 1}"
+                )
+            }
+            lines.append(
+                "{\"v\": 1, \"t\": \(t), \"component\": \"load\", \"source\": \"component\", \"status\": {\"time_unix_nano\": \(t), \"state\": \"running\", \"sent\": \(n), \"acked\": \(n)}}"
+            )
+            // A 40 ms spike once a minute.
+            let p99 = i % 60 == 30 ? 40.0 : 2.0
+            let second =
+                "{\"t\": \(t / s - 1), \"latency_ms\": {\"p50\": 0.8, \"p90\": 1.2, \"p99\": \(p99), \"p99_9\": 9.0, \"max\": 12.0, \"count\": 100000}, \"latency_ms_uncorrected\": {\"p50\": 0.7, \"p90\": 1.0, \"p99\": \(p99 / 2), \"p99_9\": 5.0, \"max\": 8.0, \"count\": 100000}}"
+            lines.append(
+                "{\"v\": 1, \"t\": \(t), \"component\": \"backend\", \"source\": \"component\", \"status\": {\"time_unix_nano\": \(t), \"counts_items\": true, \"logs\": {\"received\": \(n)}, \"latency_seconds\": [\(i > 0 ? second : "")]}}"
+            )
+        }
+        try (lines.joined(separator: "\n") + "\n").write(
+            toFile: "\(dir)/samples.jsonl", atomically: true, encoding: .utf8)
+        return dir
+    }
+
+    @Test("an hour-long run: every series downsampled to at most 600 points, the page under 1 MB")
+    func hourLong() throws {
+        let dir = try hourLongRun()
+        let records = try RunRecords(folder: dir)
+        #expect(records.samples.count == 4 * 3601)
+        let html = HTMLReport.render(ReportBuilder.build(records), records)
+        #expect(html.utf8.count < 1_000_000, "\(html.utf8.count) bytes")
+        print("report.html of an hour-long run: \(html.utf8.count) bytes")
+        let counts = html.components(separatedBy: "<polyline ").dropFirst().compactMap { p -> Int? in
+            p.components(separatedBy: "data-points=\"").dropFirst().first.flatMap { Int($0.prefix { $0.isNumber }) }
+        }
+        for chart in ["throughput", "cpu", "memory", "latency-over-time"] {
+            #expect(html.contains("data-chart=\"\(chart)\""), "\(chart)")
+        }
+        #expect(counts.count >= 7 && counts.allSatisfy { $0 <= HTMLReport.maxPoints }, "\(counts)")
+        // The latency line keeps each bucket's peak: the once-a-minute spikes set the scale (40 ms × 1.1).
+        let latency = try #require(html.components(separatedBy: "data-chart=\"latency-over-time\"").dropFirst().first)
+        let chart = latency.components(separatedBy: "</svg>")[0]
+        #expect(chart.contains(">44.00</text>"), "\(chart.prefix(2000))")
+        #expect(chart.contains("data-series=\"backend p99\" data-points=\"600\""))
+    }
+
     @Test("across tests: bars of throughput, p99 and CPU per 100k/s with each test's change against compare_to")
     func acrossTests() throws {
         func test(_ name: String, _ rate: Double, _ p99: Double) -> TestReport {

@@ -1,3 +1,4 @@
+import AdminHTTP
 import Foundation
 import TestSupport
 import Testing
@@ -360,6 +361,26 @@ struct RunTests {
         // report.html, rendered in a browser: its screenshot is left for a person to look at.
         let html = try String(contentsOfFile: "\(folder)/report.html", encoding: .utf8)
         #expect(html.contains("data-chart=\"throughput\"") && html.contains("data-chart=\"cpu\""))
+        // Latency over time: the monitor asked for the seconds after the last it had, so every second
+        // the load ran is in the samples once, without a gap, and the chart has a point for each.
+        let samples = try String(contentsOfFile: "\(folder)/samples.jsonl", encoding: .utf8).split(separator: "\n")
+        var seconds: [Int: Int] = [:]
+        for line in samples {
+            guard let s = JSON.parse(String(line)), s["component"]?.string == "backend" else { continue }
+            for x in s.at("status.latency_seconds")?.array ?? [] {
+                seconds[Int(x["t"]?.number ?? 0)] = Int(x.at("latency_ms.count")?.number ?? 0)
+            }
+        }
+        let ts = seconds.keys.sorted()
+        #expect(ts.count >= 3 && ts.last! - ts.first! == ts.count - 1, "contiguous seconds: \(ts)")
+        let eventsDoc = JSON.parse(try String(contentsOfFile: "\(folder)/events.json", encoding: .utf8))
+        let testStart = Int(
+            (eventsDoc?["events"]?.array.compactMap { $0["time_unix_nano"]?.number }.min() ?? 0) / 1e9)
+        let inTest = ts.filter { $0 >= testStart && seconds[$0]! > 0 }.count
+        #expect(
+            html.contains("data-series=\"backend p99\" data-points=\"\(inTest)\""),
+            "\(inTest) seconds: \(html.components(separatedBy: "latency-over-time").dropFirst().first?.prefix(600) ?? "no chart")"
+        )
         if let browser = chromium() {
             let shots = Built.repository.appendingPathComponent(".build/test-artifacts").path
             try FileManager.default.createDirectory(atPath: shots, withIntermediateDirectories: true)

@@ -2,7 +2,7 @@
 // nothing fetched — readable offline and attachable to a CI run. Per test: throughput over time
 // (target, sent per load, received per backend and signal) with the warm-up, window and drain shaded,
 // CPU and memory of every component over time, the headline figures, latency percentiles (corrected and
-// uncorrected), hops, and the validity verdict with its reasons; a capacity search as a knee plot
+// uncorrected) and, from the fake backend's per-second histograms, p50/p99 over time, hops, and the validity verdict with its reasons; a capacity search as a knee plot
 // (offered vs received per step, pass and fail marked, the capacity line) and its p99 per step; across
 // tests, bars of throughput and latency. Series are read from the run folder's samples (the same
 // readings the report's figures come from) and downsampled to at most 600 points each. Colours are the
@@ -146,16 +146,28 @@ enum HTMLReport {
         return s
     }
 
-    /// Replicated tests: each headline metric's mean ± half of its interval.
+    /// Replicated tests: each headline metric's mean ± half of its interval, as a table and as one chart
+    /// per metric (a row per replicated test, its replicates as ticks).
     static func replicatesTable(_ report: RunReport) -> String {
-        let rows = report.replicateRows
-        return "<h2>Replicates</h2>\n"
+        let confidence = formatFixed((report.replicateSummaries.first?.confidence ?? 0.9) * 100, 0)
+        var s =
+            "<h2>Replicates</h2>\n"
             + table(
-                [
-                    "test", "metric", "n",
-                    "mean ± \(formatFixed((report.replicateSummaries.first?.confidence ?? 0.9) * 100, 0)) % interval",
-                    "cv %",
-                ], rows, id: "replicates")
+                ["test", "metric", "n", "mean ± \(confidence) % interval", "cv %"], report.replicateRows,
+                id: "replicates")
+        var metrics: [String] = []
+        for r in report.replicateSummaries {
+            let flat = Dictionary(uniqueKeysWithValues: r.metrics.map { ($0.path, $0.summary.mean) })
+            for p in Headline.paths(flat) where !metrics.contains(p) { metrics.append(p) }
+        }
+        for metric in metrics {
+            let rows = report.replicateSummaries.compactMap { r in
+                r.metrics.first { $0.path == metric }.map { (r.test, $0.summary, $0.values) }
+            }
+            s += intervalChart(
+                id: "replicates-interval", title: "\(metric): mean ± \(confidence) % interval", metric: metric, rows)
+        }
+        return s
     }
 
     // MARK: One test
@@ -245,6 +257,19 @@ enum HTMLReport {
             s += lineChart(
                 id: "memory", title: "Memory (resident)", xLabel: "seconds from the test's start", yLabel: "MiB",
                 memory.filter { !$0.points.isEmpty }, bands: bands, format: { formatFixed($0, 1) })
+        }
+        // Latency over time, from the backends' per-second histograms.
+        var latency: [ChartSeries] = []
+        for c in components where !loadNames.contains(c) {
+            for (what, points) in latencySeconds(series(c, "component"), start: start, end: end) {
+                latency.append(ChartSeries(name: "\(c) \(what)", points: points))
+            }
+        }
+        if !latency.isEmpty {
+            s += lineChart(
+                id: "latency-over-time", title: "End-to-end latency per second",
+                xLabel: "seconds from the test's start",
+                yLabel: "ms", latency, bands: bands, format: { formatFixed($0, 2) })
         }
         if let search = t.search { s += knee(search) }
         s += figures(t)
@@ -395,14 +420,41 @@ enum HTMLReport {
         return downsample(out)
     }
 
-    /// At most `maxPoints` points: buckets of consecutive points averaged.
-    static func downsample(_ p: [(Double, Double)]) -> [(Double, Double)] {
+    /// At most `maxPoints` points: buckets of consecutive points averaged (or, with `peaks`, each
+    /// bucket's highest value, so a latency spike is not averaged away).
+    static func downsample(_ p: [(Double, Double)], peaks: Bool = false) -> [(Double, Double)] {
         guard p.count > maxPoints else { return p }
         let per = (p.count + maxPoints - 1) / maxPoints
         return stride(from: 0, to: p.count, by: per).map { i in
             let b = p[i..<Swift.min(p.count, i + per)]
-            return (b.map(\.0).reduce(0, +) / Double(b.count), b.map(\.1).reduce(0, +) / Double(b.count))
+            let y = peaks ? b.map(\.1).max() ?? 0 : b.map(\.1).reduce(0, +) / Double(b.count)
+            return (b.map(\.0).reduce(0, +) / Double(b.count), y)
         }
+    }
+
+    /// A backend's per-second latency (`latency_seconds` in its status readings) between `start` and
+    /// `end`: p50 and p99 from the intended send time and p99 from the actual one, at each second's middle.
+    static func latencySeconds(_ readings: [JSON], start: Double, end: Double) -> [(String, [(Double, Double)])] {
+        var byT: [Int: JSON] = [:]
+        for r in readings {
+            for x in r.at("status.latency_seconds")?.array ?? [] {
+                if let t = x["t"]?.number, Double(t) + 1 > start, Double(t) <= end { byT[Int(t)] = x }
+            }
+        }
+        let seconds = byT.sorted { $0.key < $1.key }
+        func line(_ histogram: String, _ percentile: String) -> [(Double, Double)] {
+            downsample(
+                seconds.compactMap { t, x in
+                    guard (x.at(histogram + ".count")?.number ?? 0) > 0,
+                        let v = x.at(histogram + "." + percentile)?.number
+                    else { return nil }
+                    return (Double(t) + 0.5 - start, v)
+                }, peaks: true)
+        }
+        return [
+            ("p50", line("latency_ms", "p50")), ("p99", line("latency_ms", "p99")),
+            ("p99 uncorrected", line("latency_ms_uncorrected", "p99")),
+        ].filter { !$0.1.isEmpty }
     }
 
     // MARK: Drawing
@@ -484,6 +536,46 @@ enum HTMLReport {
             legendX += 40 + Double(line.name.count) * 7
         }
         return s + "</svg>\n"
+    }
+
+    /// Means as dots with their intervals as bars, one row each, and each row's values as small ticks
+    /// (a replicated test's replicates); the axis starts at zero unless a value is below it.
+    static func intervalChart(
+        id: String, title: String, metric: String, _ rows: [(String, Summary, [Double])]
+    ) -> String {
+        let lows = rows.map { r in ([r.1.ciLow ?? r.1.mean] + r.2).min() ?? r.1.mean }
+        let highs = rows.map { r in ([r.1.ciHigh ?? r.1.mean] + r.2).max() ?? r.1.mean }
+        let lo = Swift.min(0, lows.min() ?? 0), hi = Swift.max(highs.max() ?? 1, lo + 1e-9) * 1.05
+        var plot = Plot(xMin: lo, xMax: hi, yMax: 1)
+        plot.left = Swift.min(400, Swift.max(80, 20 + 7 * Double(rows.map(\.0.count).max() ?? 0)))
+        plot.right = 160
+        let height = 40 + 30 * rows.count
+        var s = "<h3>\(esc(title))</h3>\n"
+        s +=
+            "<svg class=\"chart\" data-chart=\"\(id)\" data-points=\"\(rows.count)\" role=\"img\" aria-label=\"\(esc(metric)): means with their intervals\" width=\"1100\" height=\"\(height)\" viewBox=\"0 0 1100 \(height)\">\n"
+        for (i, (name, sm, values)) in rows.enumerated() {
+            let y = 18.0 + Double(i) * 30
+            let colour = palette[i % palette.count]
+            s += "<text x=\"\(plot.left - 6)\" y=\"\(formatFixed(y + 4, 1))\" text-anchor=\"end\">\(esc(name))</text>"
+            s +=
+                "<line x1=\"\(plot.x(sm.ciLow ?? sm.mean))\" y1=\"\(y)\" x2=\"\(plot.x(sm.ciHigh ?? sm.mean))\" y2=\"\(y)\" stroke=\"\(colour)\" stroke-width=\"4\"/>"
+            for v in values {
+                s +=
+                    "<line data-value=\"\(esc(name))\" x1=\"\(plot.x(v))\" y1=\"\(y - 9)\" x2=\"\(plot.x(v))\" y2=\"\(y + 9)\" stroke=\"#111\" stroke-width=\"1\"/>"
+            }
+            let label =
+                formatMetric(sm.mean, metric) + (sm.ciHigh.map { " ± " + formatMetric($0 - sm.mean, metric) } ?? "")
+            s +=
+                "<circle data-side=\"\(esc(name))\" cx=\"\(plot.x(sm.mean))\" cy=\"\(y)\" r=\"6\" fill=\"\(colour)\"><title>\(esc(name)): \(esc(label))</title></circle>"
+            s +=
+                "<text x=\"\(formatFixed(plot.xp(highs[i]) + 8, 1))\" y=\"\(formatFixed(y + 4, 1))\">\(esc(label + " (n \(sm.n))"))</text>\n"
+        }
+        for i in 0...4 {
+            let v = lo + (hi - lo) * Double(i) / 4
+            s +=
+                "<text x=\"\(plot.x(v))\" y=\"\(height - 6)\" text-anchor=\"middle\">\(esc(formatMetric(v, metric)))</text>"
+        }
+        return s + "\n</svg>\n"
     }
 
     /// Horizontal bars, one per test, labelled with their values and their change against the reference.

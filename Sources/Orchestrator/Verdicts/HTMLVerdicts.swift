@@ -34,32 +34,11 @@ extension Comparison {
         return HTMLReport.page(title: "pipeperf compare: \(verdict)", s)
     }
 
-    /// One metric: the baseline's and the candidate's means as dots, their intervals as bars.
+    /// One metric: the baseline's and the candidate's means with their intervals.
     func interval(_ m: MetricVerdict) -> String {
-        let sides = [("baseline", m.baseline), ("candidate", m.candidate)]
-        let lows = sides.map { $0.1.ciLow ?? $0.1.mean }, highs = sides.map { $0.1.ciHigh ?? $0.1.mean }
-        let lo = Swift.min(0, lows.min() ?? 0), hi = Swift.max(highs.max() ?? 1, lo + 1e-9) * 1.05
-        let plot = HTMLReport.Plot(xMin: lo, xMax: hi, yMax: 1)
-        var s = "<h3>\(HTMLReport.esc(m.test)): \(HTMLReport.esc(m.metric)) — \(HTMLReport.esc(m.verdict))</h3>\n"
-        s +=
-            "<svg class=\"chart\" data-chart=\"compare-interval\" data-points=\"2\" role=\"img\" aria-label=\"\(HTMLReport.esc(m.metric)): baseline and candidate means with their intervals\" width=\"1100\" height=\"100\" viewBox=\"0 0 1100 100\">\n"
-        for (i, (name, sm)) in sides.enumerated() {
-            let y = 28.0 + Double(i) * 30
-            let colour = HTMLReport.palette[i]
-            s += "<text x=\"\(plot.left - 6)\" y=\"\(formatFixed(y + 4, 1))\" text-anchor=\"end\">\(name)</text>"
-            s +=
-                "<line x1=\"\(plot.x(sm.ciLow ?? sm.mean))\" y1=\"\(y)\" x2=\"\(plot.x(sm.ciHigh ?? sm.mean))\" y2=\"\(y)\" stroke=\"\(colour)\" stroke-width=\"4\"/>"
-            s +=
-                "<circle data-side=\"\(name)\" cx=\"\(plot.x(sm.mean))\" cy=\"\(y)\" r=\"6\" fill=\"\(colour)\"><title>\(name): \(HTMLReport.esc(formatMetric(sm.mean, m.metric)))</title></circle>"
-            s +=
-                "<text x=\"\(formatFixed(plot.xp(sm.ciHigh ?? sm.mean) + 8, 1))\" y=\"\(formatFixed(y + 4, 1))\">\(HTMLReport.esc(formatMetric(sm.mean, m.metric)))</text>\n"
-        }
-        for i in 0...4 {
-            let v = lo + (hi - lo) * Double(i) / 4
-            s +=
-                "<text x=\"\(plot.x(v))\" y=\"94\" text-anchor=\"middle\">\(HTMLReport.esc(formatMetric(v, m.metric)))</text>"
-        }
-        return s + "\n</svg>\n"
+        HTMLReport.intervalChart(
+            id: "compare-interval", title: "\(m.test): \(m.metric) — \(m.verdict)", metric: m.metric,
+            [("baseline", m.baseline, []), ("candidate", m.candidate, [])])
     }
 }
 

@@ -1,8 +1,11 @@
 // `monitoring: component:` — a JSON status endpoint (loadgen's or a sink's /status), embedded in the
-// sample as is: the report reads sent, received, dropped and latency from these documents.
+// sample as is: the report reads sent, received, dropped and latency from these documents. Every
+// request asks for the per-second latency after the last second already read (`seconds_after=T`), so
+// the fake backend's latency over time lands in samples.jsonl once per second; the others ignore it.
 
 import AdminHTTP
 import PipeperfBase
+import Synchronization
 
 struct ComponentMonitor: MonitorStrategy {
     var url: HTTPURL
@@ -32,6 +35,8 @@ struct ComponentMonitor: MonitorStrategy {
 
 final class StatusSource: SampleSource {
     let url: HTTPURL
+    /// The newest unix second of per-second latency read so far (0: none yet).
+    let lastSecond = Atomic<Int>(0)
     init(url: HTTPURL) { self.url = url }
     var name: String { "component" }
 
@@ -46,12 +51,17 @@ final class StatusSource: SampleSource {
         return read(u)
     }
 
-    func read(_ u: HTTPURL) -> SampleReading? {
+    func read(_ base: HTTPURL) -> SampleReading? {
+        var u = base
+        u.path += (u.path.contains("?") ? "&" : "?") + "seconds_after=\(lastSecond.load(ordering: .relaxed))"
         guard let res = try? HTTPClient.request("GET", u, timeoutNanos: 2_000_000_000), res.status == 200 else {
             return nil
         }
         let body = res.body.trimmingSpaces
         guard body.hasPrefix("{"), let doc = JSON.parse(body) else { return nil }
+        if let newest = doc["latency_seconds"]?.array.compactMap({ $0["t"]?.number }).max() {
+            _ = lastSecond.max(Int(newest), ordering: .relaxed)
+        }
         // Our components stamp the moment they read their counters.
         return SampleReading(unixNanos: doc["time_unix_nano"]?.number.map { UInt64($0) }, status: body)
     }
