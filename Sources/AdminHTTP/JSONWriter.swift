@@ -76,6 +76,13 @@ public struct JSONWriter {
         needsComma[needsComma.count - 1] = true
     }
 
+    /// A string as an array element.
+    public mutating func value(_ v: String) {
+        separator()
+        text += JSONWriter.quote(v)
+        needsComma[needsComma.count - 1] = true
+    }
+
     public static func quote(_ s: String) -> String {
         var out = "\""
         for u in s.unicodeScalars {

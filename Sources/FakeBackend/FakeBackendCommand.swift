@@ -55,6 +55,7 @@ public struct FakeBackendCommand: ParsableCommand {
     public init() {}
 
     public func validate() throws {
+        try listen.requireListener(besides: [syslogTcp, syslogUdp].compactMap { $0 })
         for (flag, value) in [("--syslog-tcp", syslogTcp), ("--syslog-udp", syslogUdp)] {
             if let value, case .failure = Endpoint.parse(value) {
                 throw ValidationError("\(flag) must be HOST:PORT, e.g. 127.0.0.1:5514 (got '\(value)')")

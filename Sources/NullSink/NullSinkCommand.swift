@@ -24,6 +24,8 @@ public struct NullSinkCommand: ParsableCommand {
 
     public init() {}
 
+    public func validate() throws { try listen.requireListener() }
+
     public func run() throws {
         let counters = SinkCounters()
         let servers = try SinkServers(listen, name: "null-sink", counters: counters) { _ in AcceptAll() }

@@ -35,15 +35,20 @@ public struct SinkListenOptions: ParsableArguments, Sendable {
 
     public init() {}
 
+    /// Fails when both OTLP listeners are off and the sink has no other (the fake backend's syslog);
+    /// each sink calls it from its own validate (an option group cannot see the sink's other options).
+    public func requireListener(besides others: [String] = []) throws {
+        if grpc == "none" && http == "none" && others.isEmpty {
+            throw ValidationError("--grpc and --http are both 'none': nothing would listen")
+        }
+    }
+
     public func validate() throws {
         for (value, flag, example) in [(grpc, "--grpc", "127.0.0.1:4317"), (http, "--http", "127.0.0.1:4318")]
         where value != "none" {
             guard case .success = Endpoint.parse(value) else {
                 throw ValidationError("\(flag) must be HOST:PORT, e.g. \(example), or none (got '\(value)')")
             }
-        }
-        if grpc == "none" && http == "none" {
-            throw ValidationError("--grpc and --http are both 'none': nothing would listen")
         }
         guard case .success = Endpoint.parse(admin) else {
             throw ValidationError("--admin must be HOST:PORT, e.g. 127.0.0.1:8081 (got '\(admin)')")

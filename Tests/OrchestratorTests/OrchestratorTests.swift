@@ -283,9 +283,12 @@ func tempDir(_ name: String) throws -> String {
     return d
 }
 
-/// The single run folder under `results`.
+/// The single run folder under `results` (beside the history database).
 func runFolder(_ results: String) throws -> String {
-    let suiteDirs = try FileManager.default.contentsOfDirectory(atPath: results)
+    let suiteDirs = try FileManager.default.contentsOfDirectory(atPath: results).filter {
+        var dir: ObjCBool = false
+        return FileManager.default.fileExists(atPath: "\(results)/\($0)", isDirectory: &dir) && dir.boolValue
+    }
     let suite = "\(results)/\(suiteDirs.first ?? "")"
     let runs = try FileManager.default.contentsOfDirectory(atPath: suite)
     return "\(suite)/\(runs.first ?? "")"

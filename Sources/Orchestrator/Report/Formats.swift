@@ -63,6 +63,7 @@ extension RunReport {
             for l in t.loads {
                 w.beginObject()
                 w.field("name", l.name)
+                w.field("source", l.source)
                 w.field("signal", l.signal)
                 if let v = l.targetPerSecond {
                     w.field("target_per_s", v, decimals: 1)
@@ -110,6 +111,7 @@ extension RunReport {
                 opt("out", h.itemsOut)
                 opt("refused", h.refused)
                 opt("failed", h.failed)
+                opt("requests", h.requests)
                 opt("lost", h.lost)
                 if let v = h.lostPct { w.field("lost_pct", v, decimals: 4) } else { w.fieldNull("lost_pct") }
                 w.field("from", h.from)
@@ -342,14 +344,20 @@ extension RunReport {
                 ])
             }
         }
-        var hops: [[String]] = [["test", "hop", "role", "in", "out", "refused", "failed", "lost", "lost %", "from"]]
+        // A requests column when a stage counts requests only (a gateway).
+        let withRequests = tests.contains { $0.hops.contains { $0.role == "agent" && $0.requests != nil } }
+        var hops: [[String]] = [
+            ["test", "hop", "role", "in", "out", "refused", "failed"] + (withRequests ? ["requests"] : [])
+                + ["lost", "lost %", "from"]
+        ]
         for t in tests {
             for h in t.hops {
                 func n(_ v: Double?) -> String { v.map { String(Int($0)) } ?? "—" }
-                hops.append([
-                    t.name, h.component, h.role, n(h.itemsIn), n(h.itemsOut), n(h.refused), n(h.failed), n(h.lost),
-                    h.lostPct.map { formatFixed($0, 3) } ?? "—", h.from,
-                ])
+                hops.append(
+                    [t.name, h.component, h.role, n(h.itemsIn), n(h.itemsOut), n(h.refused), n(h.failed)]
+                        + (withRequests ? [n(h.requests)] : []) + [
+                            n(h.lost), h.lostPct.map { formatFixed($0, 3) } ?? "—", h.from,
+                        ])
             }
         }
         var out = markdown ? "## pipeperf: \(suite) — \(status)\n\n" : "pipeperf report: \(suite) — \(status)\n\n"

@@ -319,13 +319,12 @@ enum HTMLReport {
         if !t.hops.isEmpty {
             func n(_ v: Double?) -> String { v.map { String(Int($0)) } ?? "—" }
             s += "<h3>Hops (where items were lost)</h3>\n"
+            let withRequests = t.hops.contains { $0.role == "agent" && $0.requests != nil }
             s += table(
-                ["hop", "role", "in", "out", "failed", "lost", "lost %"],
+                ["hop", "role", "in", "out", "failed"] + (withRequests ? ["requests"] : []) + ["lost", "lost %"],
                 t.hops.map {
-                    [
-                        $0.component, $0.role, n($0.itemsIn), n($0.itemsOut), n($0.failed), n($0.lost),
-                        num($0.lostPct, 3),
-                    ]
+                    [$0.component, $0.role, n($0.itemsIn), n($0.itemsOut), n($0.failed)]
+                        + (withRequests ? [n($0.requests)] : []) + [n($0.lost), num($0.lostPct, 3)]
                 },
                 id: "hops")
         }

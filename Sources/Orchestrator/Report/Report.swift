@@ -23,6 +23,10 @@ public struct LoadReport: Sendable {
     public var rejected = 0
     public var inFlight = 0
     public var lateBatches = 0
+    /// Export requests (batches) it sent.
+    public var batches: Int? = nil
+    /// `loadgen`, or `sdk` (the OpenTelemetry SDK emitters of an sdk execution).
+    public var source = "loadgen"
     public var achievedRate = 0.0
     public var planned: Int? = nil
     public var unsent: Int? = nil
@@ -109,6 +113,8 @@ public struct HopReport: Sendable {
     public var itemsOut: Double? = nil
     public var refused: Double? = nil
     public var failed: Double? = nil
+    /// Requests it served, for a stage that does not know items (a gateway's request counter).
+    public var requests: Double? = nil
     /// Items the previous stage passed on that this one did not receive (nil for the first).
     public var lost: Double? = nil
     public var lostPct: Double? = nil
@@ -264,6 +270,21 @@ public enum ReportBuilder {
         var testStart: Double
         var testEnd: Double
         var samples: [JSON]
+        /// Components this test deployed (an external endpoint excepted): their counters began at zero
+        /// in the test, so a counter's first reading is part of its increase, not a baseline.
+        var deployedHere: Set<String> = []
+
+        /// The increase of a counter over `values` (readings in order): the sum of its rises, a fall
+        /// being a restart from zero; from zero for a component this test deployed.
+        func increase(_ component: String, _ values: [Double]) -> Double {
+            guard let first = values.first else { return 0 }
+            var d = values.count == 1 || deployedHere.contains(component) ? first : 0
+            for i in values.indices.dropFirst() {
+                let x = values[i] - values[i - 1]
+                d += x >= 0 ? x : values[i]
+            }
+            return d
+        }
 
         /// A component's readings of one source that bound and fill the window: its edge readings of this
         /// test and the regular readings between the edges (or inside the window without edges), by time.
@@ -312,9 +333,14 @@ public enum ReportBuilder {
         let testStart = events.first.map(eventTime) ?? windowStart
         let loadStart = events.first { $0["name"]?.string == "load_started" }.map(eventTime) ?? testStart
         let testEnd = lastEvent ?? windowEnd
-        let w = Window(
+        var w = Window(
             name: name, start: windowStart, end: windowEnd, testStart: testStart, testEnd: testEnd,
             samples: r.samples.filter { $0["source"]?.string != "sampler" })
+        for e in events where e["name"]?.string == "phase_start" && e["attributes"]?["phase"]?.string == "deploy" {
+            if let c = e["component"]?.string, r.meta["components"]?[c]?["deployment"]?.string != "external" {
+                w.deployedHere.insert(c)
+            }
+        }
         if start != nil {
             report.phases = [
                 ("warmup", loadStart - testStart, windowStart - testStart),
@@ -365,9 +391,12 @@ public enum ReportBuilder {
     // MARK: Loads and signals
 
     static func loadsAndSignals(_ report: inout TestReport, files: [String: JSON], window w: Window) {
-        for lf in files.keys.sorted() where lf.hasSuffix(".loadgen.json") {
+        // loadgen's summary, or the sdk execution's in the same shape.
+        for lf in files.keys.sorted() where lf.hasSuffix(".loadgen.json") || lf.hasSuffix(".sdk.json") {
             guard let load = files[lf] else { continue }
-            var l = LoadReport(name: String(lf.dropLast(".loadgen.json".count)))
+            let suffix = lf.hasSuffix(".sdk.json") ? ".sdk.json" : ".loadgen.json"
+            var l = LoadReport(name: String(lf.dropLast(suffix.count)))
+            l.source = suffix == ".sdk.json" ? "sdk" : "loadgen"
             l.signal = load["signal"]?.string ?? "logs"
             l.targetPerSecond = load["target_rate"]?.number
             l.sent = Int(load["sent"]?.number ?? 0)
@@ -375,6 +404,7 @@ public enum ReportBuilder {
             l.failed = Int(load["failed"]?.number ?? 0)
             l.rejected = Int(load["rejected"]?.number ?? 0)
             l.lateBatches = Int(load["late_batches"]?.number ?? 0)
+            l.batches = load["batches"]?.number.map { Int($0) }
             l.achievedRate = load["achieved_rate"]?.number ?? 0
             l.planned = load["planned"]?.number.map { Int($0) }
             l.unsent = load["unsent"]?.number.map { Int($0) }
@@ -612,12 +642,14 @@ public enum ReportBuilder {
     // MARK: Scraped metrics
 
     static func scraped(_ report: inout TestReport, window w: Window) {
-        var names: [String] = []
-        for s in w.samples where s["source"]?.string == "prometheus" {
-            if let c = s["component"]?.string, !names.contains(c) { names.append(c) }
+        var pairs: [(String, String)] = []
+        for s in w.samples {
+            guard let src = s["source"]?.string, Registry.scrapedSources.contains(src), let c = s["component"]?.string
+            else { continue }
+            if !pairs.contains(where: { $0 == (c, src) }) { pairs.append((c, src)) }
         }
-        for c in names {
-            let ps = w.series(c, "prometheus")
+        for (c, src) in pairs {
+            let ps = w.series(c, src)
             guard let last = ps.last, case .object(let series)? = last["series"] else { continue }
             let types = last["types"]
             for key in series.keys.sorted() {
@@ -693,40 +725,43 @@ public enum ReportBuilder {
         guard !report.loads.isEmpty else { return }
         var hops: [HopReport] = []
         for l in report.loads {
-            var h = HopReport(component: l.name, role: "load", from: "loadgen")
+            var h = HopReport(component: l.name, role: "load", from: l.source)
             h.itemsOut = Double(l.sent)
             h.failed = Double(l.failed + l.rejected)
+            h.requests = l.batches.map(Double.init)
             hops.append(h)
         }
         // Agents: components with scraped item counters, in deploy order.
         let names = (order?.array ?? []).compactMap(\.string)
         let signals = Set(report.loads.map(\.signal))
         for c in names where !report.loads.contains(where: { $0.name == c }) {
-            let ps = w.testSeries(c, "prometheus")
-            guard ps.count >= 1 else { continue }
+            // Every scraping monitor's readings of the component (a prometheus endpoint, impstats, ...).
+            let sources = Registry.scrapedSources.map { w.testSeries(c, $0) }.filter { !$0.isEmpty }
+            guard !sources.isEmpty else { continue }
             /// The increase over the test of every series whose name (without labels) is one of `metrics`.
             func increase(_ metrics: [String]) -> Double? {
                 var total: Double? = nil
-                guard case .object(let lastSeries)? = ps.last?["series"] else { return nil }
-                for key in lastSeries.keys {
-                    let base = String(key.prefix { $0 != "{" })
-                    guard metrics.contains(base) else { continue }
-                    let values = ps.compactMap { $0["series"]?[key]?.number }
-                    var d = values.count == 1 ? values[0] : 0
-                    if values.count >= 2 {
-                        for i in 1..<values.count {
-                            let x = values[i] - values[i - 1]
-                            d += x >= 0 ? x : values[i]
-                        }
+                for ps in sources {
+                    guard case .object(let lastSeries)? = ps.last?["series"] else { continue }
+                    for key in lastSeries.keys {
+                        let base = String(key.prefix { $0 != "{" })
+                        guard metrics.contains(base) else { continue }
+                        total = (total ?? 0) + w.increase(c, ps.compactMap { $0["series"]?[key]?.number })
                     }
-                    total = (total ?? 0) + d
                 }
                 return total
             }
             let mapped = components?[c]?["hops"]
+            /// The suite's metric names for `key` (a name or a list of names; run.json keeps lists).
+            func names(_ key: String) -> [String]? {
+                guard let v = mapped?[key] else { return nil }
+                return v.string.map { [$0] } ?? v.array.compactMap(\.string)
+            }
             var h = HopReport(component: c, role: "agent", from: "hops")
-            if let i = mapped?["in"]?.string { h.itemsIn = increase([i]) }
-            if let o = mapped?["out"]?.string { h.itemsOut = increase([o]) }
+            if let m = names("in") { h.itemsIn = increase(m) }
+            if let m = names("out") { h.itemsOut = increase(m) }
+            if let m = names("failed") { h.failed = increase(m) }
+            if let m = names("requests") { h.requests = increase(m) }
             if mapped == nil {
                 func otel(_ what: String) -> [String] {
                     signals.compactMap { otelcolItems[$0] }.flatMap {
@@ -741,7 +776,7 @@ public enum ReportBuilder {
                     .compactMap { $0 }
                 h.failed = failed.isEmpty ? nil : failed.reduce(0, +)
             }
-            guard h.itemsIn != nil || h.itemsOut != nil else { continue }
+            guard h.itemsIn != nil || h.itemsOut != nil || h.requests != nil else { continue }
             hops.append(h)
         }
         for k in files.keys.sorted() where k.hasSuffix(".snapshot") {
@@ -750,12 +785,16 @@ public enum ReportBuilder {
             if snap["counts_items"]?.bool != false {
                 h.itemsIn = signals.compactMap { snap[$0]?["received"]?.number }.reduce(0, +)
             }
+            let requests = signals.compactMap { snap[$0]?["requests"]?.number }
+            if !requests.isEmpty && snap["syslog"]?["messages"]?.number ?? 0 == 0 { h.requests = requests.reduce(0, +) }
             hops.append(h)
         }
         // Loss between stages: what the previous stage passed on (all load generators together) minus
         // what this one received (or refused).
+        // A stage that counts requests only (a gateway) passes the count on to the next one.
         var previousOut: Double? = hops.filter { $0.role == "load" }.compactMap(\.itemsOut).reduce(0, +)
         for i in hops.indices where hops[i].role != "load" {
+            if hops[i].itemsIn == nil && hops[i].itemsOut == nil && hops[i].requests != nil { continue }
             if let out = previousOut, let got = hops[i].itemsIn {
                 let lost = Swift.max(0, out - got - (hops[i].refused ?? 0))
                 hops[i].lost = lost
@@ -840,6 +879,7 @@ public enum ReportBuilder {
             let p = "hops.\(h.component)."
             if let v = h.itemsIn { m[p + "in"] = v }
             if let v = h.itemsOut { m[p + "out"] = v }
+            if let v = h.requests { m[p + "requests"] = v }
             if let v = h.lost { m[p + "lost"] = v }
             if let v = h.lostPct { m[p + "lost_pct"] = v }
         }

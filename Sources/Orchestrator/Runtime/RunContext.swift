@@ -26,6 +26,8 @@ final class RunContext {
     var dockerNoBuild = false
     /// Rendered configuration files per component.
     var rendered: [String: String] = [:]
+    /// The running test's own variables and matrix values (over the suite's, under a template's own).
+    var testVariables: [(String, String)] = []
     /// Results that could not be written: the run fails with these.
     private(set) var lostResults: [String] = []
     private var resources: [ObjectIdentifier: any RunResource] = [:]
@@ -98,8 +100,9 @@ final class RunContext {
     /// Sleeps, waking at once for a signal.
     func sleep(_ nanos: UInt64) throws(PipeperfError) { try Interrupts.sleep(nanos) }
 
-    /// Renders a template file into rendered/DESTINATION with the suite's variables, `variables`, the
-    /// paths of what was rendered so far and the run folder; returns the written path.
+    /// Renders a template file into rendered/DESTINATION with the suite's variables, the running test's
+    /// (its `variables` and matrix values), `variables`, the paths of what was rendered so far and the
+    /// run folder; returns the written path.
     func render(source: String, destination: String, variables: [String: TemplateValue]) throws(PipeperfError) -> String
     {
         let full = source.hasPrefix("/") ? source : "\(suite.baseDirectory)/\(source)"
@@ -108,6 +111,7 @@ final class RunContext {
             throw PipeperfError(.invalidInput, "cannot read template \(full)")
         }
         var vars = suite.variables
+        for (k, v) in testVariables { vars[k] = .text(v) }
         for (k, v) in variables { vars[k] = v }
         vars["rendered"] = .map(rendered.mapValues { .text($0) })
         vars["run_folder"] = .text(folder.path)

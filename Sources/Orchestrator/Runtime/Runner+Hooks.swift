@@ -66,31 +66,58 @@ extension Runner {
         }
     }
 
+    /// Probes until the check passes: an HTTP answer as expected, or (`tcp:`) an accepted connection.
     func readyCheck(_ r: ReadyCheck, component: String?) throws(PipeperfError) {
-        guard let url = HTTPURL(r.url) else { throw PipeperfError(.failed, "bad URL \(r.url)") }
+        let what: String
+        let attempt: () -> String?  // nil: ready; else what the probe saw
+        if let tcp = r.tcp {
+            guard case .success(let e) = Endpoint.parse(tcp) else {
+                throw PipeperfError(.failed, "bad endpoint \(tcp)")
+            }
+            what = "nothing accepts connections on \(tcp)"
+            attempt = {
+                do {
+                    // Nothing is sent on the connection.
+                    let channel = try HTTPExchange.connect(
+                        .tcp(host: e.host, port: Int(e.port)), timeoutNanos: 1_000_000_000
+                    ) {
+                        ProbeHandler()
+                    }
+                    channel.close(promise: nil)
+                    return nil
+                } catch let e as PipeperfError { return e.message } catch { return "\(error)" }
+            }
+        } else {
+            guard let url = HTTPURL(r.url) else { throw PipeperfError(.failed, "bad URL \(r.url)") }
+            what = r.url
+            attempt = {
+                do {
+                    let res = try HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000)
+                    if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true)
+                        && (r.jsonField.map { jsonFieldMatches(res.body, $0, r.jsonValue) } ?? true)
+                    {
+                        return nil
+                    }
+                    return "status \(res.status)"
+                } catch { return "\(error)" }
+            }
+        }
         let deadline = SystemClock.monotonicNanos() + r.timeoutNanos
         var last = "no answer"
         while SystemClock.monotonicNanos() < deadline {
             if let name = component, let why = deployed[name]?.exited {
                 throw PipeperfError(.failed, "component '\(name)' exited (\(why)) before it was ready")
             }
-            do {
-                let res = try HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000)
-                if res.status == r.status && (r.bodyContains.map { res.body.contains($0) } ?? true)
-                    && (r.jsonField.map { jsonFieldMatches(res.body, $0, r.jsonValue) } ?? true)
-                {
-                    events.record("ready", component: component, [("url", r.url)])
-                    return
-                }
-                last = "status \(res.status)"
-            } catch {
-                last = "\(error)"
+            guard let seen = attempt() else {
+                events.record("ready", component: component, [r.tcp.map { ("tcp", $0) } ?? ("url", r.url)])
+                return
             }
+            last = seen
             try Interrupts.check()
             try sleep(r.intervalNanos)
         }
         throw PipeperfError(
-            .failed, "not ready: \(r.url) (\(last)) after \(formatFixed(Double(r.timeoutNanos) / 1e9, 1)) s")
+            .failed, "not ready: \(what) (\(last)) after \(formatFixed(Double(r.timeoutNanos) / 1e9, 1)) s")
     }
 }
 

@@ -77,10 +77,13 @@ extension Runner {
             w.beginObject(c.name)
             w.field("deployment", type(of: c.deployment).info.name)
             if let v = c.deployment.allotmentCores { w.field("allotment_cores", v, decimals: 3) }
-            if c.hopIn != nil || c.hopOut != nil {
+            if !c.hops.isEmpty {
                 w.beginObject("hops")
-                if let v = c.hopIn { w.field("in", v) }
-                if let v = c.hopOut { w.field("out", v) }
+                for (key, metrics) in c.hops {
+                    w.beginArray(key)
+                    for m in metrics { w.value(m) }
+                    w.endArray()
+                }
                 w.endObject()
             }
             w.endObject()

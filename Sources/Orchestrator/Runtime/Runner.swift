@@ -151,6 +151,9 @@ public final class Runner {
         events.test = t.name
         events.step = nil
         components = t.components ?? suite.components
+        run.testVariables = t.variables
+        // Each test renders its configs again: its variables and matrix values may differ.
+        run.rendered = [:]
         events.record("test_start", t.matrix)
         log("pipeperf: test \(t.name)")
         var firstError: String? = nil

@@ -12,6 +12,7 @@ enum Registry {
     static let executions: [StrategyKind<any ExecutionStrategy>] = [
         StrategyKind(LoadgenExecution.self),
         StrategyKind(CommandExecution.self),
+        StrategyKind(SDKExecution.self),
     ]
 
     static let monitors: [StrategyKind<any MonitorStrategy>] = [
@@ -19,7 +20,12 @@ enum Registry {
         StrategyKind(DockerMonitor.self),
         StrategyKind(ComponentMonitor.self),
         StrategyKind(PrometheusMonitor.self),
+        StrategyKind(ImpstatsMonitor.self),
+        StrategyKind(StubStatusMonitor.self),
     ]
+
+    /// The sample sources whose readings are scraped metric series.
+    static let scrapedSources: [String] = monitors.filter(\.scrapes).map(\.info.name)
 
     static let configurations: [StrategyKind<any ConfigurationStrategy>] = [
         StrategyKind(TemplateConfiguration.self)

@@ -97,6 +97,9 @@ protocol LiveExecution: Killable {
 protocol MonitorStrategy: Strategy {
     /// How this kind's samples give a component's CPU and memory in the report, when they do.
     static var resources: ResourceFields? { get }
+    /// Whether its samples hold scraped metric series (`series`, `types`): the report's scraped metrics
+    /// and the hops read every such kind alike.
+    static var scrapes: Bool { get }
     var intervalNanos: UInt64 { get }
     /// Why this monitor cannot watch a component deployed so (checked at load time), or nil.
     func problem(with deployment: any DeploymentStrategy) -> String?
@@ -108,6 +111,7 @@ protocol MonitorStrategy: Strategy {
 
 extension MonitorStrategy {
     static var resources: ResourceFields? { nil }
+    static var scrapes: Bool { false }
 }
 
 /// How a monitor's samples (in samples.jsonl) become a component's CPU and memory figures: the report
@@ -173,6 +177,7 @@ struct StrategyKind<Family>: Sendable {
     let read: @Sendable (ObjectReader, ReadContext) -> Family?
     /// Monitors only: how their samples enter the report.
     var resources: ResourceFields? = nil
+    var scrapes = false
 }
 
 extension StrategyKind where Family == any DeploymentStrategy {
@@ -185,7 +190,7 @@ extension StrategyKind where Family == any ExecutionStrategy {
 
 extension StrategyKind where Family == any MonitorStrategy {
     init<S: MonitorStrategy>(_ kind: S.Type) {
-        self.init(info: S.info, read: { S.read($0, context: $1) }, resources: S.resources)
+        self.init(info: S.info, read: { S.read($0, context: $1) }, resources: S.resources, scrapes: S.scrapes)
     }
 }
 

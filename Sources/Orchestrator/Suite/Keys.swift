@@ -33,11 +33,12 @@ public enum SuiteKeys {
         KeySpec("execution", "strategy", "what it does during the load: `loadgen:` or `command:`"),
         KeySpec(
             "monitoring", "mapping of strategy to options",
-            "any of `process:`, `docker:`, `component:`, `prometheus:` (several at once); sampled between start_monitoring and stop_monitoring"
+            "any of `process:`, `docker:`, `component:`, `prometheus:`, `impstats:`, `stub_status:` (several at once); sampled between start_monitoring and stop_monitoring"
         ),
         KeySpec(
             "ready", "ready check",
-            "an HTTP probe that must pass after deploy (same keys as the `ready_check_http` hook)"),
+            "an HTTP probe that must pass after deploy (same keys as the `ready_check_http` hook), or `{tcp: HOST:PORT, timeout, interval}`: a port that must accept a connection (an agent without an HTTP endpoint)"
+        ),
         KeySpec(
             "snapshot", "URL",
             "fetched before the component is destroyed and kept as tests/<test>/<component>.snapshot (e.g. a sink's /status)"
@@ -48,8 +49,15 @@ public enum SuiteKeys {
         ),
         KeySpec(
             "hops", "mapping",
-            "`{in: METRIC, out: METRIC}`: which scraped counters (prometheus monitoring) count the items the component received and passed on, for the report's hops (built in for the OpenTelemetry Collector's otelcol_* names)"
+            "`{in, out, failed, requests}`, each a metric name or a list (summed): which scraped counters (prometheus, impstats or stub_status monitoring) count the items the component received, passed on and failed to pass on, or the requests it served, for the report's hops (built in for the OpenTelemetry Collector's otelcol_* names; docs/pipelines.md)"
         ),
+    ]
+
+    /// `ready: {tcp: HOST:PORT}`.
+    public static let readyTCP = [
+        KeySpec("tcp", "HOST:PORT", required: true, "must accept a TCP connection"),
+        KeySpec("timeout", "duration", default: "30s", "give up (a failure) after this long"),
+        KeySpec("interval", "duration", default: "100ms", "between probes"),
     ]
 
     public static let test = [
@@ -70,6 +78,10 @@ public enum SuiteKeys {
         KeySpec(
             "matrix", "mapping of name to list",
             "run the test once per combination of values, named after them; the values are variables (in the test and in the components)"
+        ),
+        KeySpec(
+            "variables", "mapping", default: "{}",
+            "values for {{ … }} in this test and in the components as it runs them, over the suite's variables and `--set` (e.g. `{transport: udp}` for a variant of the same pipeline)"
         ),
         KeySpec("hooks", "mapping", "`run: {pre, post}` around the test"),
         KeySpec(

@@ -45,8 +45,11 @@ extension SuiteLoader {
         var out: [TestCase] = []
         let saved = context.variables
         defer { context.variables = saved }
+        // The test's own variables (read with the suite's, so they may use them), then each combination.
+        let own = r.stringMap("variables") ?? []
         for combo in combos {
-            for (k, v) in combo { context.variables[k] = .text(v) }
+            context.variables = saved
+            for (k, v) in own + combo { context.variables[k] = .text(v) }
             let fullName = combo.isEmpty ? name : "\(name)[\(combo.map { "\($0.0)=\($0.1)" }.joined(separator: ","))]"
             var steps: [Step] = []
             var search: SearchSpec? = nil
@@ -92,7 +95,8 @@ extension SuiteLoader {
                 name: fullName, location: r.node.location, steps: steps, hooks: hooks, matrix: combo,
                 assertions: assertions)
             test.search = search
-            test.components = matrixComponents(combo, suite: suite, context: context)
+            test.components = matrixComponents(own + combo, suite: suite, context: context)
+            test.variables = own + combo
             test.replicates = r.int("replicates", range: 1...1000) ?? 1
             test.compare = compareMetrics(r, path: path, context: context)
             out.append(test)
@@ -374,8 +378,9 @@ extension SuiteLoader {
 
     // MARK: Matrix values in the components
 
-    /// The components read again with a matrix expansion's values, so that `{{ cores }}` in a component
-    /// follows the matrix (nil without a matrix). Problems are reported once, under the expansion.
+    /// The components read again with a test's variables and its matrix expansion's values, so that
+    /// `{{ cores }}` in a component follows the matrix (nil without either). Problems are reported once,
+    /// under the expansion.
     static func matrixComponents(_ combo: [(String, String)], suite: Suite, context: ReadContext) -> [Component]? {
         guard !combo.isEmpty, let nodes = context.componentNodes else { return nil }
         let local = ReadContext(
@@ -387,7 +392,7 @@ extension SuiteLoader {
         let known = Set(context.diags.problems.map { "\($0.location.map { "\($0)" } ?? ""):\($0.message)" })
         let tag = combo.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
         for p in local.diags.problems where !known.contains("\(p.location.map { "\($0)" } ?? ""):\(p.message)") {
-            context.diags.add(p.location, "\(p.path) (matrix \(tag))", p.message)
+            context.diags.add(p.location, "\(p.path) (with \(tag))", p.message)
         }
         return out.count == suite.components.count ? out : nil
     }

@@ -158,7 +158,20 @@ public enum SuiteLoader {
         let execution = strategy(r, "execution", Registry.executions, context: context)
         let configuration = strategy(r, "configuration", Registry.configurations, context: context)
         var ready: ReadyCheck? = nil
-        if let v = r.value("ready"),
+        if let v = r.value("ready"), case .map(let pairs, _) = v, pairs.contains(where: { $0.key == "tcp" }) {
+            if let o = ObjectReader(
+                v, path: "\(path).ready", keys: SuiteKeys.readyTCP, context: context, what: "ready check"),
+                let endpoint = o.string("tcp")
+            {
+                var check = ReadyCheck(url: "", tcp: endpoint)
+                if case .failure(let e) = Endpoint.parse(endpoint) {
+                    context.diags.add(o.location("tcp"), o.sub("tcp"), "\(e)")
+                }
+                if let t = o.duration("timeout", allowZero: false) { check.timeoutNanos = t }
+                if let t = o.duration("interval", allowZero: false) { check.intervalNanos = t }
+                ready = check
+            }
+        } else if let v = r.value("ready"),
             let o = ObjectReader(
                 v, path: "\(path).ready", keys: Registry.hookKeys("ready_check_http") ?? [], context: context,
                 what: "ready check")
@@ -214,24 +227,33 @@ public enum SuiteLoader {
                     h.location, "\(path).hooks", "expected a mapping of phases to {pre, post}, found \(h.kind)")
             }
         }
-        var hopIn: String? = nil, hopOut: String? = nil
+        var hops: [(key: String, metrics: [String])] = []
         if let h = r.value("hops"),
             let o = ObjectReader(
                 h, path: "\(path).hops",
                 keys: [
-                    KeySpec("in", "metric name", "the counter of items received"),
-                    KeySpec("out", "metric name", "the counter of items passed on"),
+                    KeySpec("in", "metric name(s)", "the counter(s) of items received (several are summed)"),
+                    KeySpec("out", "metric name(s)", "the counter(s) of items passed on"),
+                    KeySpec("failed", "metric name(s)", "the counter(s) of items it failed to pass on"),
+                    KeySpec(
+                        "requests", "metric name(s)",
+                        "the counter(s) of requests it served (a gateway that does not know items)"),
                 ], context: context, what: "hops")
         {
-            hopIn = o.string("in")
-            hopOut = o.string("out")
-            if hopIn == nil && hopOut == nil {
-                context.diags.add(h.location, "\(path).hops", "hops needs `in`, `out` or both (scraped counter names)")
+            for key in ["in", "out", "failed", "requests"] {
+                if let m = o.stringList(key, single: true), !m.isEmpty { hops.append((key, m)) }
             }
-            if !monitors.contains(where: { type(of: $0).info.name == "prometheus" }) {
+            if hops.isEmpty {
                 context.diags.add(
                     h.location, "\(path).hops",
-                    "hops names scraped counters, but the component has no prometheus monitoring")
+                    "hops needs at least one of `in`, `out`, `failed`, `requests` (scraped counter names)")
+            }
+            let scrapers = Registry.monitors.filter(\.scrapes).map(\.info.name)
+            if !monitors.contains(where: { scrapers.contains(type(of: $0).info.name) }) {
+                context.diags.add(
+                    h.location, "\(path).hops",
+                    "hops names scraped counters, but the component has no monitoring that scrapes them (\(scrapers.joined(separator: ", ")))"
+                )
             }
         }
         guard let deployment else { return nil }
@@ -246,7 +268,7 @@ public enum SuiteLoader {
         return Component(
             name: name, location: at, configuration: configuration, deployment: deployment, execution: execution,
             ready: ready,
-            snapshot: snapshot, hopIn: hopIn, hopOut: hopOut, monitors: monitors, hooks: hooks)
+            snapshot: snapshot, hops: hops, monitors: monitors, hooks: hooks)
     }
 
     /// `key: {KIND: options}` read by the registry's kind of that name; unknown kinds list the valid ones.

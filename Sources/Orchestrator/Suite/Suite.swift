@@ -51,9 +51,9 @@ public struct Component: Sendable {
     var execution: (any ExecutionStrategy)?
     public var ready: ReadyCheck?
     public var snapshot: String?
-    /// The scraped counters of the items it received and passed on (`hops: {in, out}`), for the hops.
-    public var hopIn: String? = nil
-    public var hopOut: String? = nil
+    /// The scraped counters of what it received, passed on, failed to pass on and the requests it
+    /// served (`hops: {in, out, failed, requests}`), for the hops.
+    public var hops: [(key: String, metrics: [String])] = []
     var monitors: [any MonitorStrategy] = []
     public var hooks: [ComponentPhase: PhaseHooks] = [:]
 
@@ -64,6 +64,8 @@ public struct Component: Sendable {
 /// An HTTP readiness probe.
 public struct ReadyCheck: Sendable {
     public var url: String
+    /// Instead of the URL: a HOST:PORT that must accept a TCP connection.
+    public var tcp: String? = nil
     public var status: Int = 200
     public var bodyContains: String? = nil
     public var jsonField: String? = nil
@@ -79,6 +81,8 @@ public struct TestCase: Sendable {
     public var hooks: PhaseHooks
     /// The matrix values this expansion stands for (empty without a matrix).
     public var matrix: [(String, String)]
+    /// The test's own `variables` and its matrix values: rendered config templates see them too.
+    public var variables: [(String, String)] = []
     /// Conditions on the test's report.
     public var assertions: [String] = []
     /// Full deploy → warm-up → observe → destroy repetitions (`replicates:`, or `pipeperf run --replicates`).

@@ -104,6 +104,13 @@ struct ProcessDeployment: DeploymentStrategy {
         return Array(allowed.suffix(cores))
     }
 
+    /// What a process that died at once said: its `Error:` line when it printed one (usage text
+    /// follows it), else its last line.
+    static func reason(_ stderr: String) -> String {
+        let lines = stderr.split(separator: "\n").map { String($0).trimmingSpaces }.filter { !$0.isEmpty }
+        return String(lines.first { $0.lowercased().hasPrefix("error") } ?? lines.last ?? "")
+    }
+
     func deploy(_ c: Component, in run: RunContext) throws(PipeperfError) -> any LiveDeployment {
         let proc: ChildProcess
         let cpus = try cpuSet()
@@ -129,7 +136,7 @@ struct ProcessDeployment: DeploymentStrategy {
                 live.destroy(in: run)
                 throw PipeperfError(
                     .failed,
-                    "component '\(c.name)' exited right after start (\(proc.exitDescription)): \(err.split(separator: "\n").last ?? "")"
+                    "component '\(c.name)' exited right after start (\(proc.exitDescription)): \(Self.reason(err))"
                 )
             }
             do { try run.sleep(Swift.min(20_000_000, deadline - SystemClock.monotonicNanos())) } catch {

@@ -21,6 +21,8 @@ struct PrometheusMonitor: MonitorStrategy {
             KeySpec("exclude", "list of patterns", default: "none", "metric names to drop"),
         ])
 
+    static var scrapes: Bool { true }
+
     static func read(_ o: ObjectReader, context: ReadContext) -> PrometheusMonitor? {
         let interval = monitorInterval(o, context)
         let include = o.stringList("include", single: true) ?? []
@@ -53,8 +55,15 @@ final class ScrapeSource: SampleSource {
         guard let res = try? HTTPClient.request("GET", url, timeoutNanos: 2_000_000_000), res.status == 200 else {
             return nil
         }
-        let parsed = PrometheusText.parse(res.body, include: include, exclude: exclude)
-        return SampleReading { w in
+        return SampleReading.scraped(PrometheusText.parse(res.body, include: include, exclude: exclude))
+    }
+}
+
+extension SampleReading {
+    /// A reading of scraped series: every series' value (`series`) and each metric's type (`types`), the
+    /// shape the report's scraped metrics and hops read from every scraping monitor.
+    static func scraped(_ parsed: [PrometheusSample]) -> SampleReading {
+        SampleReading { w in
             w.beginObject("series")
             for s in parsed where s.value.isFinite { w.field(s.series, s.value, decimals: 6) }
             w.endObject()

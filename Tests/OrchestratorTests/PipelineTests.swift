@@ -1,0 +1,195 @@
+// Real pipelines: third-party agents between loadgen and fake-backend, run end to end from the ready
+// suites — rsyslog (imtcp/imudp → omfwd, its impstats counters in the hops) and nginx as a gRPC gateway
+// (grpc_pass, its stub_status request counters in the hops, a matrix over its workers) and the
+// OpenTelemetry Python SDK as the load (the `sdk` execution) — and the parsers of the agents' own
+// counters on the text those agents write.
+
+import AdminHTTP
+import Foundation
+import TestSupport
+import Testing
+
+@testable import Orchestrator
+
+@Suite("agent counters")
+struct AgentCounterTests {
+    @Test("impstats lines (format json, as log.file writes them) become rsyslog_<origin>_<field> series")
+    func impstats() throws {
+        let line =
+            #"Thu Dec  3 18:13:39 2026: { "name": "fwd", "origin": "core.action", "processed": 81100, "failed": 0, "suspended": 0, "suspended.duration": 0, "resumed": 0 }"#
+        let s = try #require(ImpstatsMonitor.parse(line: Substring(line)))
+        #expect(s.map(\.series).contains("rsyslog_core_action_processed{name=\"fwd\"}"))
+        #expect(s.first { $0.name == "rsyslog_core_action_processed" }?.value == 81100)
+        #expect(s.first { $0.name == "rsyslog_core_action_suspended_duration" }?.type == "counter")
+        let queue = try #require(
+            ImpstatsMonitor.parse(
+                line:
+                    #"Thu Dec  3 18:13:39 2026: { "name": "main Q", "origin": "core.queue", "size": 12, "enqueued": 40 }"#
+            ))
+        #expect(queue.first { $0.name == "rsyslog_core_queue_size" }?.type == "gauge")
+        let udp = try #require(
+            ImpstatsMonitor.parse(
+                line:
+                    #"x: { "name": "in_udp(127.0.0.1\/15515\/IPv4)", "origin": "imudp", "submitted": 7, "disallowed": 0 }"#
+            ))
+        #expect(udp.map(\.series).contains("rsyslog_imudp_submitted{name=\"in_udp(127.0.0.1/15515/IPv4)\"}"))
+        #expect(ImpstatsMonitor.parse(line: "rsyslogd: started") == nil)
+        #expect(ImpstatsMonitor.parse(line: #"t: { "values": { } }"#) == nil, "no name and origin")
+    }
+
+    @Test("the impstats source reads what was appended since its last reading, whole lines only")
+    func impstatsIncremental() throws {
+        let dir = try tempDir("pp-impstats")
+        let file = "\(dir)/stats.json"
+        try "t: { \"name\": \"in\", \"origin\": \"imtcp\", \"submitted\": 5 }\n".write(
+            toFile: file, atomically: true, encoding: .utf8)
+        let source = ImpstatsSource(path: file)  // starts at the end: the earlier line is not this test's
+        #expect(source.read() == nil)
+        let h = try #require(FileHandle(forWritingAtPath: file))
+        h.seekToEndOfFile()
+        h.write(
+            Data("t: { \"name\": \"in\", \"origin\": \"imtcp\", \"submitted\": 9 }\nt: { \"name\": \"in\", \"ori".utf8))
+        func series(_ r: SampleReading?) -> JSON? {
+            guard let r else { return nil }
+            var w = JSONWriter()
+            w.beginObject()
+            r.fields(&w)
+            w.endObject()
+            return JSON.parse(w.text)?["series"]
+        }
+        #expect(series(source.read())?["rsyslog_imtcp_submitted{name=\"in\"}"]?.number == 9)
+        h.write(Data("gin\": \"imtcp\", \"submitted\": 12 }\n".utf8))
+        try h.close()
+        #expect(series(source.read())?["rsyslog_imtcp_submitted{name=\"in\"}"]?.number == 12, "the split line joined")
+    }
+
+    @Test("a stub_status page becomes nginx-prometheus-exporter's series; anything else is not one")
+    func stubStatus() throws {
+        let page =
+            "Active connections: 3 \nserver accepts handled requests\n 5 5 172 \nReading: 0 Writing: 1 Waiting: 2 \n"
+        let s = try #require(StubStatusMonitor.parse(page))
+        let values = Dictionary(uniqueKeysWithValues: s.map { ($0.name, $0.value) })
+        #expect(values["nginx_http_requests_total"] == 172 && values["nginx_connections_active"] == 3)
+        #expect(values["nginx_connections_waiting"] == 2 && values["nginx_connections_accepted"] == 5)
+        #expect(s.first { $0.name == "nginx_http_requests_total" }?.type == "counter")
+        #expect(StubStatusMonitor.parse("<html>404</html>") == nil)
+    }
+}
+
+@Suite("real pipelines (rsyslog, nginx, the OpenTelemetry SDK)", .serialized, .timeLimit(.minutes(4)))
+struct PipelineTests {
+    /// Runs suites/NAME.yaml with `extra` arguments into a fresh results folder, expecting it to pass.
+    func runSuite(_ name: String, _ extra: [String]) throws -> String {
+        let results = try tempDir("pp-\(name)")
+        let suite = Built.repository.appendingPathComponent("suites/\(name).yaml").path
+        let r = try pipeperf(["run", "-c", suite] + extra, results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        return results
+    }
+
+    func report(_ results: String) throws -> [[String: Any]] {
+        let folder = try runFolder(results)
+        return try json("\(folder)/report.json")["tests"] as? [[String: Any]] ?? []
+    }
+
+    func hops(_ t: [String: Any]) -> [String: [String: Any]] {
+        var out: [String: [String: Any]] = [:]
+        for h in t["hops"] as? [[String: Any]] ?? [] { out[h["component"] as? String ?? ""] = h }
+        return out
+    }
+
+    @Test("suites/rsyslog.yaml over TCP: nothing lost, rsyslog's impstats counters in the hops add up")
+    func rsyslogTCP() throws {
+        let results = try runSuite("rsyslog", ["--tests", "tcp", "--set", "warmup=1s", "--set", "observe=2s"])
+        let t = try #require(try report(results).first)
+        let h = hops(t)
+        let sent = try #require(h["load"]?["out"] as? Double)
+        #expect(sent > 10_000)
+        #expect(h["rsyslog"]?["in"] as? Double == sent && h["rsyslog"]?["out"] as? Double == sent, "\(h)")
+        #expect(h["rsyslog"]?["from"] as? String == "hops" && h["rsyslog"]?["failed"] as? Double == 0)
+        #expect(h["backend"]?["in"] as? Double == sent && h["backend"]?["lost"] as? Double == 0)
+        // Every impstats counter is a scraped metric of the component too.
+        let metrics = (t["components"] as? [String: Any]).flatMap { ($0["rsyslog"] as? [String: Any])?["metrics"] }
+        #expect((metrics as? [String: Any])?.keys.contains("rsyslog_imtcp_submitted") == true, "\(metrics ?? "none")")
+    }
+
+    @Test("suites/rsyslog.yaml over UDP with a small receive buffer: the loss is measured at the rsyslog hop")
+    func rsyslogUDP() throws {
+        let results = try runSuite(
+            "rsyslog",
+            [
+                "--tests", "udp", "--set", "warmup=1s", "--set", "observe=2s", "--set", "rate=60k", "--set",
+                "udp_rcvbuf=64k",
+            ])
+        let t = try #require(try report(results).first)
+        let h = hops(t)
+        let sent = try #require(h["load"]?["out"] as? Double)
+        let got = try #require(h["rsyslog"]?["in"] as? Double)
+        // Whatever the kernel dropped is the rsyslog hop's loss, exactly; past rsyslog (TCP) nothing.
+        #expect(h["rsyslog"]?["lost"] as? Double == sent - got, "\(h)")
+        #expect(h["backend"]?["in"] as? Double == h["rsyslog"]?["out"] as? Double)
+        #expect(h["backend"]?["lost"] as? Double == 0)
+        print("rsyslog over UDP at 60k/s, 64 KiB receive buffer: \(Int(sent - got)) of \(Int(sent)) lost")
+    }
+
+    @Test("suites/nginx-grpc-gateway.yaml: each worker count passes; nginx's requests in the hops; workers reach nginx")
+    func nginxGateway() throws {
+        let results = try runSuite(
+            "nginx-grpc-gateway", ["--set", "warmup=1s", "--set", "observe=2s", "--set", "rate=20k"])
+        let tests = try report(results)
+        #expect(tests.map { $0["name"] as? String ?? "" } == ["gateway[workers=1]", "gateway[workers=2]"])
+        for t in tests {
+            let h = hops(t)
+            let batches = try #require(h["load"]?["requests"] as? Double)
+            // nginx counts the exports it passed on plus the monitor's own readings of stub_status.
+            let served = try #require(h["gateway"]?["requests"] as? Double)
+            #expect(served >= batches && served <= batches + 30, "\(h)")
+            #expect(h["backend"]?["requests"] as? Double == batches && h["backend"]?["lost"] as? Double == 0)
+        }
+        // The matrix value reaches the rendered nginx.conf: a master and `workers` worker processes.
+        let folder = try runFolder(results)
+        let events =
+            JSON.parse(try String(contentsOfFile: "\(folder)/events.json", encoding: .utf8))?["events"]?.array ?? []
+        let starts = events.filter { $0["name"]?.string == "test_start" }.compactMap { e in
+            e["test"]?.string.flatMap { name in e["time_unix_nano"]?.number.map { (name, $0) } }
+        }
+        let samples = try String(contentsOfFile: "\(folder)/samples.jsonl", encoding: .utf8)
+        var processes: [String: Int] = [:]
+        for line in samples.split(separator: "\n") {
+            guard let s = JSON.parse(String(line)), s["component"]?.string == "gateway",
+                s["source"]?.string == "process",
+                let t = s["t"]?.number, let n = s["processes"]?.number,
+                let test = starts.last(where: { $0.1 <= t })?.0
+            else { continue }
+            processes[test] = Swift.max(processes[test] ?? 0, Int(n))
+        }
+        #expect(processes == ["gateway[workers=1]": 2, "gateway[workers=2]": 3], "\(processes)")
+    }
+
+    @Test("suites/otel-sdk-python.yaml: SDK logs over gRPC and spans over OTLP/HTTP, every exported record counted")
+    func sdk() throws {
+        let results = try runSuite(
+            "otel-sdk-python", ["--set", "warmup=1s", "--set", "observe=2s", "--set", "rate=1k"])
+        let folder = try runFolder(results)
+        let tests = try report(results)
+        #expect(tests.map { $0["name"] as? String ?? "" } == ["logs-grpc", "traces-http"])
+        for t in tests {
+            let name = t["name"] as? String ?? ""
+            let load = try #require((t["loads"] as? [[String: Any]])?.first)
+            #expect(
+                load["source"] as? String == "sdk"
+                    && load["signal"] as? String == (name == "logs-grpc" ? "logs" : "traces"))
+            let h = hops(t)
+            let sent = try #require(h["sdk"]?["out"] as? Double)
+            #expect(sent > 1_500 && h["sdk"]?["from"] as? String == "sdk")
+            #expect(h["backend"]?["in"] as? Double == sent && h["backend"]?["lost"] as? Double == 0, "\(h)")
+            // The SDK batches: the corrected latency includes its schedule delay (200 ms in the suite).
+            let p50 = (t["latency_ms"] as? [String: Any])?["p50"] as? Double ?? 0
+            #expect(p50 > 1 && p50 < 5_000, "\(t["latency_ms"] ?? "none")")
+            let summary = try json("\(folder)/tests/\(name)/sdk.sdk.json")
+            #expect(summary["processes"] as? Int == 2 && summary["dropped_by_sdk"] as? Int == 0, "\(summary)")
+            let emitters = summary["emitters"] as? [[String: Any]] ?? []
+            #expect(Set(emitters.compactMap { $0["run_id"] as? String }).count == 2, "a run id per emitter")
+        }
+    }
+}
