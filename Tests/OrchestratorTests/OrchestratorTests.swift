@@ -130,8 +130,12 @@ struct LoaderTests {
     @Test("every suite shipped in suites/ is valid (the Docker ones included, whether or not their images exist here)")
     func shippedSuites() throws {
         let dir = Built.repository.appendingPathComponent("suites").path
-        let files = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+        let files =
+            try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0.hasSuffix(".yaml") }.sorted()
+            + FileManager.default.contentsOfDirectory(atPath: "\(dir)/scenarios").filter { $0.hasSuffix(".yaml") }
+            .sorted().map { "scenarios/\($0)" }
         #expect(files.contains("otelcol-docker.yaml") && files.contains("quickstart-docker.yaml"))
+        #expect(files.contains("otelcol.yaml") && files.contains("scenarios/backpressure.yaml"))
         for f in files {
             let r = try runProcess([Built.executable("pipeperf"), "validate", "\(dir)/\(f)"])
             #expect(r.status == 0, "\(f): \(r.err)")

@@ -63,6 +63,24 @@ struct AgentCounterTests {
         #expect(series(source.read())?["rsyslog_imtcp_submitted{name=\"in\"}"]?.number == 12, "the split line joined")
     }
 
+    @Test("syslog-ng-ctl stats (CSV) becomes syslogng_<source>_<type> series; the header and odd rows are skipped")
+    func syslogNG() throws {
+        let text = """
+            SourceName;SourceId;SourceInstance;State;Type;Number
+            src.syslog;s_tcp#0;tcp,127.0.0.1;a;processed;81800
+            dst.syslog;d_fwd#0;tcp,127.0.0.1:14603;a;written;81800
+            dst.syslog;d_fwd#0;tcp,127.0.0.1:14603;a;queued;12
+            global;msg_clones;;a;processed;0
+            not;a;row
+            """
+        let s = SyslogNGMonitor.parse(text)
+        #expect(s.count == 4)
+        #expect(s.map(\.series).contains("syslogng_src_syslog_processed{id=\"s_tcp#0\",instance=\"tcp,127.0.0.1\"}"))
+        #expect(s.first { $0.name == "syslogng_dst_syslog_written" }?.value == 81800)
+        #expect(s.first { $0.name == "syslogng_dst_syslog_written" }?.type == "counter")
+        #expect(s.first { $0.name == "syslogng_dst_syslog_queued" }?.type == "gauge")
+    }
+
     @Test("a stub_status page becomes nginx-prometheus-exporter's series; anything else is not one")
     func stubStatus() throws {
         let page =
@@ -80,7 +98,7 @@ struct AgentCounterTests {
 struct PipelineTests {
     /// Runs suites/NAME.yaml with `extra` arguments into a fresh results folder, expecting it to pass.
     func runSuite(_ name: String, _ extra: [String]) throws -> String {
-        let results = try tempDir("pp-\(name)")
+        let results = try tempDir("pp-\(name.replacingOccurrences(of: "/", with: "-"))")
         let suite = Built.repository.appendingPathComponent("suites/\(name).yaml").path
         let r = try pipeperf(["run", "-c", suite] + extra, results: results)
         #expect(r.status == 0, "\(r.out)\n\(r.err)")
@@ -111,6 +129,19 @@ struct PipelineTests {
         // Every impstats counter is a scraped metric of the component too.
         let metrics = (t["components"] as? [String: Any]).flatMap { ($0["rsyslog"] as? [String: Any])?["metrics"] }
         #expect((metrics as? [String: Any])?.keys.contains("rsyslog_imtcp_submitted") == true, "\(metrics ?? "none")")
+    }
+
+    @Test("suites/syslog-ng.yaml over TCP (syslog-ng unpacked by install-deps): nothing lost, its counters in the hops")
+    func syslogNGTCP() throws {
+        let results = try runSuite("syslog-ng", ["--tests", "tcp", "--set", "warmup=1s", "--set", "observe=2s"])
+        let t = try #require(try report(results).first)
+        let h = hops(t)
+        let sent = try #require(h["load"]?["out"] as? Double)
+        #expect(sent > 10_000)
+        #expect(h["syslogng"]?["in"] as? Double == sent && h["syslogng"]?["out"] as? Double == sent, "\(h)")
+        #expect(h["syslogng"]?["failed"] as? Double == 0 && h["backend"]?["in"] as? Double == sent)
+        let logs = (t["throughput"] as? [String: Any])?["logs"] as? [String: Any] ?? [:]
+        #expect(logs["missing"] as? Int == 0, "the tracking structured data survived syslog-ng")
     }
 
     @Test("suites/rsyslog.yaml over UDP with a small receive buffer: the loss is measured at the rsyslog hop")
@@ -191,5 +222,62 @@ struct PipelineTests {
             let emitters = summary["emitters"] as? [[String: Any]] ?? []
             #expect(Set(emitters.compactMap { $0["run_id"] as? String }).count == 2, "a run id per emitter")
         }
+    }
+
+    @Test("scenarios/backpressure.yaml: the backend slows mid-test; latency rises, the ledger still balances")
+    func backpressure() throws {
+        let results = try runSuite(
+            "scenarios/backpressure",
+            ["--set", "warmup=1s", "--set", "before=2s", "--set", "slow=3s", "--set", "after=5s"])
+        let t = try #require(try report(results).first)
+        let h = hops(t)
+        let sent = try #require(h["load"]?["out"] as? Double)
+        #expect(h["backend"]?["in"] as? Double == sent && h["backend"]?["lost"] as? Double == 0, "\(h)")
+        // Per second: while the backend read slowly the backlog made p99 hundreds of milliseconds.
+        let folder = try runFolder(results)
+        var worst = 0.0
+        for line in try String(contentsOfFile: "\(folder)/samples.jsonl", encoding: .utf8).split(separator: "\n") {
+            guard let s = JSON.parse(String(line)), s["component"]?.string == "backend" else { continue }
+            for x in s.at("status.latency_seconds")?.array ?? [] {
+                worst = Swift.max(worst, x.at("latency_ms.p99")?.number ?? 0)
+            }
+        }
+        #expect(worst >= 100, "the slow episode shows in the latency over time: worst p99 \(worst) ms")
+    }
+
+    @Test("scenarios/protocols.yaml: gRPC and OTLP/HTTP through nginx, plain and gzip; gzip sends fewer bytes")
+    func protocols() throws {
+        let results = try runSuite(
+            "scenarios/protocols", ["--set", "warmup=1s", "--set", "observe=2s", "--set", "rate=5k"])
+        let tests = try report(results)
+        #expect(tests.map { $0["name"] as? String ?? "" } == ["grpc", "grpc-gzip", "http", "http-gzip"])
+        var bytes: [String: Double] = [:]
+        for t in tests {
+            let logs = (t["throughput"] as? [String: Any])?["logs"] as? [String: Any] ?? [:]
+            bytes[t["name"] as? String ?? ""] = logs["bytes_per_item"] as? Double
+            #expect(hops(t)["backend"]?["lost"] as? Double == 0)
+        }
+        #expect((bytes["grpc-gzip"] ?? 1e9) < (bytes["grpc"] ?? 0) / 2, "\(bytes)")
+        #expect((bytes["http-gzip"] ?? 1e9) < (bytes["http"] ?? 0) / 2, "\(bytes)")
+    }
+
+    @Test(
+        "suites/otelcol.yaml without a collector here: the deploy names the missing binary, the config renders, nothing is left"
+    )
+    func otelcolWithoutCollector() throws {
+        let results = try tempDir("pp-otelcol")
+        let suite = Built.repository.appendingPathComponent("suites/otelcol.yaml").path
+        let r = try pipeperf(
+            ["run", "-c", suite, "--set", "collector=/nonexistent/otelcol-contrib", "--set", "observe=1s"],
+            results: results)
+        #expect(r.status != 0 && r.err.contains("/nonexistent/otelcol-contrib"), "\(r.err)")
+        let folder = try runFolder(results)
+        let config = try String(contentsOfFile: "\(folder)/rendered/otelcol.yaml", encoding: .utf8)
+        for endpoint in [
+            "endpoint: 127.0.0.1:14472", "endpoint: 127.0.0.1:14471", "endpoint: 127.0.0.1:14473", "port: 14474",
+        ] {
+            #expect(config.contains(endpoint), "\(endpoint) in\n\(config)")
+        }
+        #expect(try startedPids(folder).allSatisfy { !alive($0) })
     }
 }

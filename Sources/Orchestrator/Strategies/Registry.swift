@@ -22,6 +22,7 @@ enum Registry {
         StrategyKind(PrometheusMonitor.self),
         StrategyKind(ImpstatsMonitor.self),
         StrategyKind(StubStatusMonitor.self),
+        StrategyKind(SyslogNGMonitor.self),
     ]
 
     /// The sample sources whose readings are scraped metric series.

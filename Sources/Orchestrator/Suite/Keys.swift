@@ -33,7 +33,7 @@ public enum SuiteKeys {
         KeySpec("execution", "strategy", "what it does during the load: `loadgen:` or `command:`"),
         KeySpec(
             "monitoring", "mapping of strategy to options",
-            "any of `process:`, `docker:`, `component:`, `prometheus:`, `impstats:`, `stub_status:` (several at once); sampled between start_monitoring and stop_monitoring"
+            "any of `process:`, `docker:`, `component:`, `prometheus:`, `impstats:`, `stub_status:`, `syslog_ng_ctl:` (several at once); sampled between start_monitoring and stop_monitoring"
         ),
         KeySpec(
             "ready", "ready check",

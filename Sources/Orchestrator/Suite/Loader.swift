@@ -116,7 +116,9 @@ public enum SuiteLoader {
             }
         }
         if let ref = top.string("compare_to") {
+            // A test's name, its replicates' base name, or a matrix test's name without its values.
             let names = suite.tests.map(\.name) + suite.tests.map(\.base)
+                + suite.tests.map { String($0.name.prefix { $0 != "[" }) }
             if names.contains(ref) {
                 suite.compareTo = ref
             } else {
