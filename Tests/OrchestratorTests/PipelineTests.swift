@@ -280,4 +280,43 @@ struct PipelineTests {
         }
         #expect(try startedPids(folder).allSatisfy { !alive($0) })
     }
+
+    @Test("a mid-test reconfiguration: nginx's config rendered again and taken up on SIGHUP switches backends")
+    func reload() throws {
+        let results = try tempDir("pp-reload")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/reload.yaml"], results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let folder = try runFolder(results)
+        let load = try json("\(folder)/tests/switch/load.loadgen.json")
+        let acked = try #require(load["acked"] as? Int)
+        func received(_ backend: String) throws -> Int {
+            let s = try json("\(folder)/tests/switch/\(backend).snapshot")
+            return (s["logs"] as? [String: Any])?["received"] as? Int ?? -1
+        }
+        let (a, b) = (try received("a"), try received("b"))
+        #expect(a > 1_000 && b > 1_000, "both backends got part of the load: a \(a), b \(b)")
+        // nginx's old workers finish what they hold, so nothing acknowledged is lost in the switch.
+        #expect(a + b == acked, "a \(a) + b \(b) == acked \(acked)")
+        let events = (try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []).compactMap {
+            $0["name"] as? String
+        }
+        #expect(events.contains("configuration_updated") && events.contains("reloaded"))
+        let config = try String(contentsOfFile: "\(folder)/rendered/nginx.conf", encoding: .utf8)
+        #expect(config.contains("server 127.0.0.1:14499;"), "the config was rendered again with b's port")
+    }
+}
+
+@Suite("suite templates")
+struct SuiteTemplateTests {
+    @Test("from_template at the top: the other suite's keys, this one's name and variables winning")
+    func wrapped() throws {
+        let s = try SuiteLoader.load(path: suitesDir + "/good/wrapped.yaml")
+        let base = try SuiteLoader.load(path: suitesDir + "/good/gateway.yaml")
+        #expect(s.name == "gateway-7k")
+        #expect(s.components.map(\.name) == base.components.map(\.name) && s.tests.count == base.tests.count)
+        #expect(s.variables["rate"] == .text("7k") && s.variables["observe"] == .text("3s"))
+        #expect(s.variables["gateway_port"] == base.variables["gateway_port"], "the template's other variables stay")
+        let overridden = try SuiteLoader.load(path: suitesDir + "/good/wrapped.yaml", overrides: [("rate", "9k")])
+        #expect(overridden.variables["rate"] == .text("9k"), "--set still wins")
+    }
 }

@@ -28,6 +28,8 @@ final class RunContext {
     var rendered: [String: String] = [:]
     /// The running test's own variables and matrix values (over the suite's, under a template's own).
     var testVariables: [(String, String)] = []
+    /// Configuration variables steps changed in the running test, per component (over a template's own).
+    var configOverrides: [String: [(String, String)]] = [:]
     /// Results that could not be written: the run fails with these.
     private(set) var lostResults: [String] = []
     private var resources: [ObjectIdentifier: any RunResource] = [:]

@@ -12,8 +12,11 @@ import Glibc
 public final class RunFolder: @unchecked Sendable {
     public let path: String
 
-    /// Creates `results/<suite>/<UTC timestamp>` (with a suffix when that exists already).
-    public init(results: String, suite: String) throws(PipeperfError) {
+    /// Creates `results/<suite>/<UTC timestamp>` (with a suffix when that exists already). The path is
+    /// made absolute: components start in the run folder, and the paths handed to them
+    /// (`{{ rendered.X }}`, `{{ run_folder }}`) must hold from there.
+    public init(results given: String, suite: String) throws(PipeperfError) {
+        let results = given.hasPrefix("/") ? given : "\(FileManager.default.currentDirectoryPath)/\(given)"
         let safe = String(suite.map { $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" ? $0 : "-" })
         let t = SystemClock.unixNanos() / 1_000_000_000
         var tm = tm()

@@ -154,6 +154,7 @@ public final class Runner {
         run.testVariables = t.variables
         // Each test renders its configs again: its variables and matrix values may differ.
         run.rendered = [:]
+        run.configOverrides = [:]
         events.record("test_start", t.matrix)
         log("pipeperf: test \(t.name)")
         var firstError: String? = nil
@@ -249,12 +250,15 @@ public final class Runner {
             if targets == nil && phase == .destroy { names.reverse() }
             for n in names { try phaseOf(n, phase) }
         case .wait(let nanos): try sleep(nanos)
-        case .updateComponentStrategy(let target, let options):
-            var current = overrides[target] ?? []
-            current.removeAll { o in options.contains { $0.0 == o.0 } }
-            current += options
-            overrides[target] = current
-            events.record("strategy_updated", component: target, options)
+        case .updateComponentStrategy(let target, let options, let variables):
+            if !options.isEmpty {
+                var current = overrides[target] ?? []
+                current.removeAll { o in options.contains { $0.0 == o.0 } }
+                current += options
+                overrides[target] = current
+                events.record("strategy_updated", component: target, options)
+            }
+            if !variables.isEmpty { try reconfigure(target, variables) }
         case .recordEvent(let name, let attributes):
             // The edge readings come right after the start event and right before the stop event, so the
             // event times bound the readings, and the load is still running at both.

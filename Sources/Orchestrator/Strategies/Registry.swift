@@ -63,10 +63,14 @@ enum Registry {
         (
             "update_component_strategy",
             [
-                KeySpec("target", "component name", required: true, "a component with a `loadgen` execution"),
+                KeySpec("target", "component name", required: true, "the component"),
                 KeySpec(
-                    "options", "mapping", required: true,
-                    "loadgen options to change, e.g. {rate: 200k}; used by the next `start`"),
+                    "options", "mapping",
+                    "loadgen options to change, e.g. {rate: 200k}; used by the next `start` (a `loadgen` execution)"),
+                KeySpec(
+                    "variables", "mapping",
+                    "configuration template variables to change: the config is rendered again and, while the component runs, taken up as its `reload:` says (for the rest of the test)"
+                ),
             ]
         ),
         ("wait", [KeySpec("duration", "duration", required: true, "how long")]),

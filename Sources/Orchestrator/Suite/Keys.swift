@@ -3,6 +3,10 @@
 
 public enum SuiteKeys {
     public static let suite = [
+        KeySpec(
+            "from_template", "template reference",
+            "`{path, variables}`: the rest of the suite from another suite file (its keys, with the ones written here winning; `variables` merged: the file's, then these, then this suite's own) — one base suite, a wrapper per core count or rate; paths stay relative to this file"
+        ),
         KeySpec("name", "string", required: true, "the suite's name (the run folder is results/<name>/<timestamp>/)"),
         KeySpec(
             "variables", "mapping", default: "{}",
@@ -48,9 +52,23 @@ public enum SuiteKeys {
             "hooks around the component's phases: configure, deploy, start, stop, destroy, start_monitoring, stop_monitoring"
         ),
         KeySpec(
+            "reload", "mapping",
+            "how it takes up a new configuration while it runs (`update_component_strategy` with `variables`): exactly one of `signal: HUP`, `url: URL` (with `method`), `restart: true`; `settle` after it"
+        ),
+        KeySpec(
             "hops", "mapping",
             "`{in, out, failed, requests}`, each a metric name or a list (summed): which scraped counters (prometheus, impstats or stub_status monitoring) count the items the component received, passed on and failed to pass on, or the requests it served, for the report's hops (built in for the OpenTelemetry Collector's otelcol_* names; docs/pipelines.md)"
         ),
+    ]
+
+    /// `reload:` — how a re-rendered configuration takes effect mid-test.
+    public static let reload = [
+        KeySpec(
+            "signal", "signal name", "sent to the component's process (HUP, USR1, USR2, INT, TERM), e.g. HUP for nginx"),
+        KeySpec("url", "URL", "instead: an HTTP request that makes it reload"),
+        KeySpec("method", "string", default: "POST", "with url: the method"),
+        KeySpec("restart", "boolean", "instead: destroy it and deploy it again"),
+        KeySpec("settle", "duration", default: "1s", "waited after the reload"),
     ]
 
     /// `ready: {tcp: HOST:PORT}`.

@@ -32,14 +32,24 @@ extension SuiteLoader {
                 case .componentAction(let target, _): check(target, s.location, at(s))
                 case .multiComponentAction(_, let targets):
                     for target in targets ?? [] { check(target, s.location, at(s)) }
-                case .updateComponentStrategy(let target, let opts):
+                case .updateComponentStrategy(let target, let opts, let vars):
                     check(target, s.location, at(s))
                     if let c = suite.component(target) {
-                        if let e = c.execution {
+                        if !opts.isEmpty, let e = c.execution {
                             e.problem(updating: opts, context: context, at: s.location, path: at(s))
-                        } else {
+                        } else if !opts.isEmpty {
                             context.diags.add(
                                 s.location, at(s), "component '\(target)' has no loadgen execution to update")
+                        }
+                        if !vars.isEmpty && c.configuration == nil {
+                            context.diags.add(
+                                s.location, at(s),
+                                "component '\(target)' has no configuration to render again with these variables")
+                        } else if !vars.isEmpty && c.reload == nil {
+                            context.diags.add(
+                                s.location, at(s),
+                                "component '\(target)' has no `reload:` (signal, url or restart), so a new configuration cannot take effect while it runs"
+                            )
                         }
                     }
                 default: break

@@ -52,7 +52,13 @@ extension SuiteLoader {
                 action = .wait(nanos: ao.duration("duration") ?? 0)
             case "update_component_strategy":
                 let opts = ao.stringMap("options") ?? []
-                action = .updateComponentStrategy(target: ao.string("target") ?? "", options: opts)
+                let vars = ao.stringMap("variables") ?? []
+                if opts.isEmpty && vars.isEmpty {
+                    context.diags.add(
+                        a.location, "\(p).action.update_component_strategy",
+                        "update_component_strategy needs `options` (loadgen), `variables` (configuration) or both")
+                }
+                action = .updateComponentStrategy(target: ao.string("target") ?? "", options: opts, variables: vars)
             case "record_event":
                 action = .recordEvent(name: ao.string("name") ?? "", attributes: ao.stringMap("attributes") ?? [])
             case "no_op":

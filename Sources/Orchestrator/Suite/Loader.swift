@@ -20,11 +20,56 @@ public enum SuiteLoader {
         return try load(text: text, file: path, overrides: overrides)
     }
 
+    /// A suite with `from_template: {path, variables}`: the other suite file's keys under this one's
+    /// (this file's win), `variables` merged — the template's, then the reference's, then this file's.
+    static func suiteFromTemplate(_ root: YNode, baseDirectory: String, diags: Diagnostics) throws(ConfigError) -> YNode
+    {
+        guard case .map(let pairs, let loc) = root, let ref = pairs.first(where: { $0.key == "from_template" }) else {
+            return root
+        }
+        let p = "from_template"
+        let context = ReadContext(diags: diags, variables: [:], baseDirectory: baseDirectory)
+        guard
+            let o = ObjectReader(
+                ref.value, path: p, keys: SuiteKeys.templateReference, context: context, what: "from_template"),
+            let path = o.string("path")
+        else { throw ConfigError(diags.problems) }
+        let full = path.hasPrefix("/") ? path : "\(baseDirectory)/\(path)"
+        guard let text = try? String(contentsOfFile: full, encoding: .utf8) else {
+            throw ConfigError(
+                o.location("path"), "\(p).path",
+                "cannot read the suite template '\(path)'\(path.hasPrefix("/") ? "" : " (relative to this suite file)")"
+            )
+        }
+        guard case .map(let tpairs, _) = try YNode.parse(text, file: full) else {
+            throw ConfigError(o.location("path"), "\(p).path", "the suite template \(full) is not a mapping")
+        }
+        if tpairs.contains(where: { $0.key == "from_template" }) {
+            throw ConfigError(
+                o.location("path"), "\(p).path",
+                "the suite template \(full) has a from_template of its own (one level only)")
+        }
+        func variables(_ node: YNode?) -> [(key: String, keyLocation: SourceLocation, value: YNode)] {
+            if case .map(let v, _)? = node { return v }
+            return []
+        }
+        var merged = variables(tpairs.first { $0.key == "variables" }?.value)
+        let given = variables(o.value("variables")) + variables(pairs.first { $0.key == "variables" }?.value)
+        for v in given {
+            merged.removeAll { $0.key == v.key }
+            merged.append(v)
+        }
+        let own = pairs.filter { $0.key != "from_template" && $0.key != "variables" }
+        var out = own + tpairs.filter { t in t.key != "variables" && !own.contains { $0.key == t.key } }
+        if !merged.isEmpty { out.append(("variables", ref.keyLocation, .map(merged, ref.keyLocation))) }
+        return .map(out, loc)
+    }
+
     public static func load(text: String, file: String, overrides: [(String, String)] = []) throws(ConfigError) -> Suite
     {
-        let root = try YNode.parse(text, file: file)
         let diags = Diagnostics()
         let base = file.contains("/") ? String(file[..<file.lastIndex(of: "/")!]) : "."
+        let root = try suiteFromTemplate(try YNode.parse(text, file: file), baseDirectory: base, diags: diags)
         let context = ReadContext(diags: diags, variables: [:], baseDirectory: base)
         guard let top = ObjectReader(root, path: "", keys: SuiteKeys.suite, context: context, what: "the suite") else {
             throw ConfigError(diags.problems)
@@ -117,7 +162,8 @@ public enum SuiteLoader {
         }
         if let ref = top.string("compare_to") {
             // A test's name, its replicates' base name, or a matrix test's name without its values.
-            let names = suite.tests.map(\.name) + suite.tests.map(\.base)
+            let names =
+                suite.tests.map(\.name) + suite.tests.map(\.base)
                 + suite.tests.map { String($0.name.prefix { $0 != "[" }) }
             if names.contains(ref) {
                 suite.compareTo = ref
@@ -258,6 +304,35 @@ public enum SuiteLoader {
                 )
             }
         }
+        var reload: Reload? = nil
+        if let v = r.value("reload"),
+            let o = ObjectReader(v, path: "\(path).reload", keys: SuiteKeys.reload, context: context, what: "reload")
+        {
+            let ways = ["signal", "url", "restart"].filter { o.value($0) != nil }
+            let signals: [String: Int32] = [
+                "HUP": SIGHUP, "USR1": SIGUSR1, "USR2": SIGUSR2, "INT": SIGINT, "TERM": SIGTERM,
+            ]
+            if ways.count != 1 {
+                context.diags.add(
+                    v.location, "\(path).reload",
+                    "reload needs exactly one of `signal`, `url`, `restart`, found \(ways.count)")
+            } else if let s = o.string("signal") {
+                let name = s.uppercased().hasPrefix("SIG") ? String(s.uppercased().dropFirst(3)) : s.uppercased()
+                if let n = signals[name] {
+                    reload = Reload(how: .signal(n, name: "SIG\(name)"))
+                } else {
+                    context.diags.add(
+                        o.location("signal"), o.sub("signal"),
+                        "unknown signal '\(s)'; signals: \(signals.keys.sorted().joined(separator: ", "))")
+                }
+            } else if let u = o.string("url") {
+                checkURL(u, at: o.location("url"), path: o.sub("url"), context: context)
+                reload = Reload(how: .http(method: o.string("method") ?? "POST", url: u))
+            } else if o.bool("restart") == true {
+                reload = Reload(how: .restart)
+            }
+            if let t = o.duration("settle") { reload?.settleNanos = t }
+        }
         guard let deployment else { return nil }
         // Each monitor says whether it can watch this kind of deployment.
         var reported = Set<String>()
@@ -270,7 +345,7 @@ public enum SuiteLoader {
         return Component(
             name: name, location: at, configuration: configuration, deployment: deployment, execution: execution,
             ready: ready,
-            snapshot: snapshot, hops: hops, monitors: monitors, hooks: hooks)
+            snapshot: snapshot, hops: hops, monitors: monitors, hooks: hooks, reload: reload)
     }
 
     /// `key: {KIND: options}` read by the registry's kind of that name; unknown kinds list the valid ones.

@@ -56,9 +56,26 @@ public struct Component: Sendable {
     public var hops: [(key: String, metrics: [String])] = []
     var monitors: [any MonitorStrategy] = []
     public var hooks: [ComponentPhase: PhaseHooks] = [:]
+    /// How a new configuration takes effect while it runs (`reload:`).
+    public var reload: Reload? = nil
 
     /// The deployment kind's name (`process`, `docker`, ...).
     public var deploymentKind: String { type(of: deployment).info.name }
+}
+
+/// How a running component takes up a re-rendered configuration.
+public struct Reload: Sendable {
+    public enum How: Sendable {
+        /// A signal to its (first) process, e.g. SIGHUP for nginx.
+        case signal(Int32, name: String)
+        /// An HTTP request, e.g. a collector's or an agent's reload endpoint.
+        case http(method: String, url: String)
+        /// Destroyed and deployed again (monitoring restarted with it).
+        case restart
+    }
+    public var how: How
+    /// Waited after the reload, before the next step.
+    public var settleNanos: UInt64 = 1_000_000_000
 }
 
 /// An HTTP readiness probe.
@@ -148,7 +165,8 @@ public enum Action: Sendable {
     case componentAction(target: String, phase: ComponentPhase)
     case multiComponentAction(phase: ComponentPhase, targets: [String]?)
     case wait(nanos: UInt64)
-    case updateComponentStrategy(target: String, options: [(String, String)])
+    /// Execution `options` for the next start; configuration `variables`: re-render, then reload.
+    case updateComponentStrategy(target: String, options: [(String, String)], variables: [(String, String)])
     case recordEvent(name: String, attributes: [(String, String)])
     case noOp
 }

@@ -28,6 +28,9 @@ struct TemplateConfiguration: ConfigurationStrategy {
     }
 
     func configure(_ c: Component, in run: RunContext) throws(PipeperfError) -> String {
-        try run.render(source: source, destination: destination, variables: variables)
+        // Values a step changed mid-test (`update_component_strategy` with `variables`) win.
+        var vars = variables
+        for (k, v) in run.configOverrides[c.name] ?? [] { vars[k] = .text(v) }
+        return try run.render(source: source, destination: destination, variables: vars)
     }
 }
