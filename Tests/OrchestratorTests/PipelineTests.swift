@@ -306,6 +306,41 @@ struct PipelineTests {
     }
 }
 
+@Suite("replicas", .serialized, .timeLimit(.minutes(3)))
+struct ReplicaTests {
+    @Test("two load generators, each through its own nginx copy, into one backend: each copy kept, the sum balances")
+    func fanIn() throws {
+        let suite = try SuiteLoader.load(path: suitesDir + "/good/fan-in.yaml")
+        #expect(suite.components.map(\.name) == ["backend", "gateway-1", "gateway-2", "load-1", "load-2"])
+        #expect(suite.expand("load") == ["load-1", "load-2"] && suite.expand("backend") == ["backend"])
+        let results = try tempDir("pp-fan-in")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/fan-in.yaml"], results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let folder = try runFolder(results)
+        let t = try #require((try json("\(folder)/report.json")["tests"] as? [[String: Any]])?.first)
+        var acked = 0
+        for k in 1...2 {
+            let l = try json("\(folder)/tests/fan-in/load-\(k).loadgen.json")
+            let a = try #require(l["acked"] as? Int)
+            #expect(a > 5_000, "load-\(k) ran: \(a)")
+            acked += a
+        }
+        var hops: [String: [String: Any]] = [:]
+        for h in t["hops"] as? [[String: Any]] ?? [] { hops[h["component"] as? String ?? ""] = h }
+        #expect(hops.keys.sorted() == ["backend", "gateway", "load"], "copies summed into one stage each: \(hops)")
+        #expect(hops["load"]?["out"] as? Double == Double(acked) && hops["load"]?["replicas"] as? Int == 2)
+        #expect(hops["gateway"]?["replicas"] as? Int == 2 && (hops["gateway"]?["requests"] as? Double ?? 0) > 0)
+        #expect(hops["backend"]?["in"] as? Double == Double(acked) && hops["backend"]?["lost"] as? Double == 0)
+        let components = t["components"] as? [String: Any] ?? [:]
+        for name in ["load-1", "load-2", "gateway-1", "gateway-2", "load", "gateway"] {
+            #expect(components[name] != nil, "\(name) in the report's components")
+        }
+        let sum = (components["load"] as? [String: Any])?["cpu_cores_avg"] as? Double ?? -1
+        let parts = ["load-1", "load-2"].compactMap { (components[$0] as? [String: Any])?["cpu_cores_avg"] as? Double }
+        #expect(parts.count == 2 && Swift.abs(sum - parts.reduce(0, +)) < 0.0015, "\(sum) = \(parts)")
+    }
+}
+
 @Suite("suite templates")
 struct SuiteTemplateTests {
     @Test("from_template at the top: the other suite's keys, this one's name and variables winning")

@@ -112,6 +112,7 @@ extension RunReport {
                 opt("refused", h.refused)
                 opt("failed", h.failed)
                 opt("requests", h.requests)
+                if h.replicas > 0 { w.field("replicas", h.replicas) }
                 opt("lost", h.lost)
                 if let v = h.lostPct { w.field("lost_pct", v, decimals: 4) } else { w.fieldNull("lost_pct") }
                 w.field("from", h.from)
@@ -124,6 +125,7 @@ extension RunReport {
             for name in names {
                 w.beginObject(name)
                 if let c = t.components.first(where: { $0.name == name }) {
+                    if c.replicas > 0 { w.field("replicas", c.replicas) }
                     w.field("cpu_cores_avg", c.cpuCoresAvg, decimals: 3)
                     w.field("cpu_cores_p95", c.cpuCoresP95, decimals: 3)
                     w.field("cpu_cores_max", c.cpuCoresMax, decimals: 3)
@@ -336,7 +338,7 @@ extension RunReport {
         for t in tests {
             for c in t.components {
                 comp.append([
-                    t.name, c.name, formatFixed(c.cpuCoresAvg, 3), formatFixed(c.cpuCoresP95, 3),
+                    t.name, c.label, formatFixed(c.cpuCoresAvg, 3), formatFixed(c.cpuCoresP95, 3),
                     formatFixed(c.cpuCoresMax, 3), c.cpuPctOfAllotment.map { formatFixed($0, 1) } ?? "—",
                     formatFixed(c.rssBytesAvg / 1_048_576, 1), formatFixed(c.rssBytesMax / 1_048_576, 1),
                     c.cpuPer100kPerSecond.map { formatFixed($0, 3) } ?? "—",

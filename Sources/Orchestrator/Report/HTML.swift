@@ -311,7 +311,7 @@ enum HTMLReport {
                 ["component", "cpu avg", "cpu p95", "% of allotment", "rss max MiB", "cpu per 100k/s"],
                 t.components.map {
                     [
-                        $0.name, num($0.cpuCoresAvg, 3), num($0.cpuCoresP95, 3), num($0.cpuPctOfAllotment, 1),
+                        $0.label, num($0.cpuCoresAvg, 3), num($0.cpuCoresP95, 3), num($0.cpuPctOfAllotment, 1),
                         num($0.rssBytesMax / 1_048_576, 1), num($0.cpuPer100kPerSecond, 3),
                     ]
                 }, id: "components")

@@ -101,6 +101,11 @@ public struct ComponentReport: Sendable {
     public var cpuPctOfAllotment: Double? = nil
     /// Network bytes sent per item it passed on (network counters and item counts in the window).
     public var egressBytesPerItem: Double? = nil
+    /// For a replicated component's sum (`replicas: N`): how many copies it sums (0: one component).
+    public var replicas = 0
+
+    /// Its name in tables: a sum of copies says so.
+    public var label: String { replicas > 0 ? "\(name) (sum of \(replicas))" : name }
 }
 
 /// One stage from the load to the backend: what it received and passed on over the test, and what was
@@ -115,6 +120,8 @@ public struct HopReport: Sendable {
     public var failed: Double? = nil
     /// Requests it served, for a stage that does not know items (a gateway's request counter).
     public var requests: Double? = nil
+    /// A replicated component's copies summed into this stage (0: one component).
+    public var replicas = 0
     /// Items the previous stage passed on that this one did not receive (nil for the first).
     public var lost: Double? = nil
     public var lostPct: Double? = nil
@@ -637,6 +644,33 @@ public enum ReportBuilder {
             }
             report.components.append(cr)
         }
+        // A replicated component: each copy as measured, then their sum under its own name.
+        var sums: [ComponentReport] = []
+        for cr in report.components {
+            guard let base = components?[cr.name]?["replica_of"]?.string else { continue }
+            if let i = sums.firstIndex(where: { $0.name == base }) {
+                sums[i].cpuCoresAvg += cr.cpuCoresAvg
+                sums[i].cpuCoresP95 += cr.cpuCoresP95
+                sums[i].cpuCoresMax += cr.cpuCoresMax
+                sums[i].rssBytesAvg += cr.rssBytesAvg
+                sums[i].rssBytesMax += cr.rssBytesMax
+                sums[i].cpuPer100kPerSecond = sums[i].cpuPer100kPerSecond.flatMap { a in
+                    cr.cpuPer100kPerSecond.map { a + $0 }
+                }
+                sums[i].samples = Swift.min(sums[i].samples, cr.samples)
+                sums[i].replicas += 1
+            } else {
+                var s = ComponentReport(
+                    name: base, cpuCoresAvg: cr.cpuCoresAvg, cpuCoresP95: cr.cpuCoresP95, cpuCoresMax: cr.cpuCoresMax,
+                    rssBytesAvg: cr.rssBytesAvg, rssBytesMax: cr.rssBytesMax,
+                    cpuPer100kPerSecond: cr.cpuPer100kPerSecond,
+                    samples: cr.samples)
+                s.source = cr.source
+                s.replicas = 1
+                sums.append(s)
+            }
+        }
+        report.components += sums
     }
 
     // MARK: Scraped metrics
@@ -791,6 +825,7 @@ public enum ReportBuilder {
         }
         // Loss between stages: what the previous stage passed on (all load generators together) minus
         // what this one received (or refused).
+        hops = mergeReplicas(hops, components: components)
         // A stage that counts requests only (a gateway) passes the count on to the next one.
         var previousOut: Double? = hops.filter { $0.role == "load" }.compactMap(\.itemsOut).reduce(0, +)
         for i in hops.indices where hops[i].role != "load" {
@@ -803,6 +838,33 @@ public enum ReportBuilder {
             previousOut = hops[i].itemsOut
         }
         report.hops = hops.count > 1 ? hops : []
+    }
+
+    /// Copies of a replicated component (`replica_of` in run.json) summed into one stage, in the place of
+    /// the first copy.
+    static func mergeReplicas(_ hops: [HopReport], components: JSON?) -> [HopReport] {
+        var out: [HopReport] = []
+        func add(_ a: Double?, _ b: Double?) -> Double? { a == nil && b == nil ? nil : (a ?? 0) + (b ?? 0) }
+        for h in hops {
+            guard let base = components?[h.component]?["replica_of"]?.string else {
+                out.append(h)
+                continue
+            }
+            if let i = out.firstIndex(where: { $0.component == base && $0.role == h.role }) {
+                out[i].itemsIn = add(out[i].itemsIn, h.itemsIn)
+                out[i].itemsOut = add(out[i].itemsOut, h.itemsOut)
+                out[i].refused = add(out[i].refused, h.refused)
+                out[i].failed = add(out[i].failed, h.failed)
+                out[i].requests = add(out[i].requests, h.requests)
+                out[i].replicas += 1
+            } else {
+                var m = h
+                m.component = base
+                m.replicas = 1
+                out.append(m)
+            }
+        }
+        return out
     }
 
     /// The increase per second of a counter at `path` over readings ordered by time (from the first to

@@ -76,6 +76,7 @@ extension Runner {
         for c in suite.components {
             w.beginObject(c.name)
             w.field("deployment", type(of: c.deployment).info.name)
+            if let base = c.replicaOf { w.field("replica_of", base) }
             if let v = c.deployment.allotmentCores { w.field("allotment_cores", v, decimals: 3) }
             if !c.hops.isEmpty {
                 w.beginObject("hops")

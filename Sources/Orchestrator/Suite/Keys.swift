@@ -33,6 +33,10 @@ public enum SuiteKeys {
     public static let component = [
         KeySpec("configuration", "strategy", "`template:` — render a config file into the run folder before deploy"),
         KeySpec(
+            "replicas", "whole number", default: "1",
+            "run N copies named <name>-1 … <name>-N (process and docker deployments); `{{ replica }}` (1 … N) in its values gives each its own ports, names and config file; a flow, an action or `load:` naming <name> means every copy; the report keeps each copy and sums them (components.<name>, the hops)"
+        ),
+        KeySpec(
             "deployment", "strategy", required: true, "how the component runs: `process:`, `docker:` or `external:`"),
         KeySpec("execution", "strategy", "what it does during the load: `loadgen:` or `command:`"),
         KeySpec(

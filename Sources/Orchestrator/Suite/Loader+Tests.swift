@@ -386,9 +386,7 @@ extension SuiteLoader {
         let local = ReadContext(
             diags: Diagnostics(), variables: context.variables, baseDirectory: context.baseDirectory)
         var out: [Component] = []
-        for (name, at, node) in nodes {
-            if let c = component(node, name: name, at: at, context: local) { out.append(c) }
-        }
+        for (name, at, node) in nodes { out += replicated(node, name: name, at: at, context: local) }
         let known = Set(context.diags.problems.map { "\($0.location.map { "\($0)" } ?? ""):\($0.message)" })
         let tag = combo.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
         for p in local.diags.problems where !known.contains("\(p.location.map { "\($0)" } ?? ""):\(p.message)") {

@@ -135,9 +135,7 @@ public enum SuiteLoader {
             if case .map(let pairs, _) = c {
                 context.componentNodes = pairs.map { ($0.key, $0.keyLocation, $0.value) }
                 for p in pairs {
-                    if let comp = component(p.value, name: p.key, at: p.keyLocation, context: context) {
-                        suite.components.append(comp)
-                    }
+                    suite.components += replicated(p.value, name: p.key, at: p.keyLocation, context: context)
                 }
             } else {
                 diags.add(
@@ -174,6 +172,9 @@ public enum SuiteLoader {
                     "no test '\(ref)'\(didYouMean(ref, among: unique)); tests: \(unique.joined(separator: ", "))")
             }
         }
+        if suite.components.contains(where: { $0.replicaOf != nil }) {
+            for i in suite.tests.indices { suite.tests[i].steps = expandReplicas(suite.tests[i].steps, suite) }
+        }
         crossCheck(suite, root: root, context: context)
         if !diags.isEmpty { throw ConfigError(diags.problems) }
         return suite
@@ -192,6 +193,47 @@ public enum SuiteLoader {
     }
 
     // MARK: Components
+
+    /// A component, or its copies when it has `replicas: N`: each read with `{{ replica }}` set (1 … N)
+    /// and named <name>-<k>; `{{ rendered.<name> }}` is each copy's own rendered file.
+    static func replicated(_ node: YNode, name: String, at: SourceLocation, context: ReadContext) -> [Component] {
+        guard case .map(let pairs, _) = node, let n = pairs.first(where: { $0.key == "replicas" }) else {
+            return component(node, name: name, at: at, context: context).map { [$0] } ?? []
+        }
+        let path = "components.\(name).replicas"
+        guard case .scalar(let raw, _, _) = n.value, let text = try? Template(raw).render(context.variables),
+            let count = Int(text), (1...64).contains(count)
+        else {
+            context.diags.add(n.value.location, path, "expected a whole number of copies from 1 to 64")
+            return []
+        }
+        let saved = context.variables
+        defer { context.variables = saved }
+        var out: [Component] = []
+        for k in 1...count {
+            context.variables = saved
+            context.variables["replica"] = .text(String(k))
+            // The copy's own config file, as `{{ rendered.<name> }}` in its values.
+            if case .map(var rendered)? = saved["rendered"],
+                case .map(let keys, _) = node,
+                case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
+                case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
+                case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value
+            {
+                let d = (try? Template(destination).render(context.variables)) ?? destination
+                rendered[name] = .text("\(RunContext.runFolderMarker)/rendered/\(d)")
+                context.variables["rendered"] = .map(rendered)
+            }
+            guard var c = component(node, name: "\(name)-\(k)", at: at, context: context) else { continue }
+            if k == 1 && c.deploymentKind == "external" {
+                context.diags.add(n.value.location, path, "an external endpoint cannot be replicated")
+            }
+            c.replicaOf = name
+            c.replica = k
+            out.append(c)
+        }
+        return out
+    }
 
     static func component(_ node: YNode, name: String, at: SourceLocation, context: ReadContext) -> Component? {
         let path = "components.\(name)"
@@ -346,6 +388,30 @@ public enum SuiteLoader {
             name: name, location: at, configuration: configuration, deployment: deployment, execution: execution,
             ready: ready,
             snapshot: snapshot, hops: hops, monitors: monitors, hooks: hooks, reload: reload)
+    }
+
+    /// Steps naming a replicated component act on every copy: a component action becomes the same
+    /// action on each copy in turn; an update step, one per copy.
+    static func expandReplicas(_ steps: [Step], _ suite: Suite) -> [Step] {
+        steps.flatMap { s -> [Step] in
+            switch s.action {
+            case .componentAction(let target, let phase) where suite.expand(target) != [target]:
+                var e = s
+                e.action = .multiComponentAction(phase: phase, targets: suite.expand(target))
+                return [e]
+            case .multiComponentAction(let phase, let targets?):
+                var e = s
+                e.action = .multiComponentAction(phase: phase, targets: targets.flatMap(suite.expand))
+                return [e]
+            case .updateComponentStrategy(let target, let options, let variables) where suite.expand(target) != [target]:
+                return suite.expand(target).map { copy in
+                    var e = s
+                    e.action = .updateComponentStrategy(target: copy, options: options, variables: variables)
+                    return e
+                }
+            default: return [s]
+            }
+        }
     }
 
     /// `key: {KIND: options}` read by the registry's kind of that name; unknown kinds list the valid ones.

@@ -17,6 +17,12 @@ public struct Suite: Sendable {
     public var compareTo: String? = nil
 
     public func component(_ name: String) -> Component? { components.first { $0.name == name } }
+
+    /// The components a name stands for: a replicated component's copies, else itself.
+    public func expand(_ name: String) -> [String] {
+        let copies = components.filter { $0.replicaOf == name }.map(\.name)
+        return copies.isEmpty ? [name] : copies
+    }
 }
 
 /// The lifecycle phases of a component (the reference's vocabulary).
@@ -58,6 +64,9 @@ public struct Component: Sendable {
     public var hooks: [ComponentPhase: PhaseHooks] = [:]
     /// How a new configuration takes effect while it runs (`reload:`).
     public var reload: Reload? = nil
+    /// The component this one is a copy of (`replicas: N`), and which copy (1-based).
+    public var replicaOf: String? = nil
+    public var replica = 0
 
     /// The deployment kind's name (`process`, `docker`, ...).
     public var deploymentKind: String { type(of: deployment).info.name }
