@@ -281,16 +281,9 @@ public enum ReportBuilder {
         /// in the test, so a counter's first reading is part of its increase, not a baseline.
         var deployedHere: Set<String> = []
 
-        /// The increase of a counter over `values` (readings in order): the sum of its rises, a fall
-        /// being a restart from zero; from zero for a component this test deployed.
+        /// A counter's increase over the test's readings: from zero for a component this test deployed.
         func increase(_ component: String, _ values: [Double]) -> Double {
-            guard let first = values.first else { return 0 }
-            var d = values.count == 1 || deployedHere.contains(component) ? first : 0
-            for i in values.indices.dropFirst() {
-                let x = values[i] - values[i - 1]
-                d += x >= 0 ? x : values[i]
-            }
-            return d
+            ReportBuilder.rises(values, fromZero: values.count == 1 || deployedHere.contains(component))
         }
 
         /// A component's readings of one source that bound and fill the window: its edge readings of this
@@ -697,13 +690,7 @@ public enum ReportBuilder {
                 guard let lastValue = values.last?.1 else { continue }
                 if type == "counter" || (type == "untyped" && base.hasSuffix("_total")) {
                     f.type = "counter"
-                    var delta = 0.0
-                    if values.count >= 2 {
-                        for i in 1..<values.count {
-                            let d = values[i].1 - values[i - 1].1
-                            delta += d >= 0 ? d : values[i].1  // a reset: the counter began again
-                        }
-                    }
+                    let delta = rises(values.map(\.1), fromZero: false)
                     f.delta = delta
                     let span = values.count >= 2 ? values.last!.0 - values.first!.0 : 0
                     f.ratePerSecond = span > 0 ? delta / span : nil
@@ -838,6 +825,18 @@ public enum ReportBuilder {
             previousOut = hops[i].itemsOut
         }
         report.hops = hops.count > 1 ? hops : []
+    }
+
+    /// The increase of a counter over readings in order: the sum of its rises, a fall being a restart
+    /// from zero; `fromZero` counts the first reading too (the counter began in the readings' span).
+    static func rises(_ values: [Double], fromZero: Bool) -> Double {
+        guard let first = values.first else { return 0 }
+        var d = fromZero ? first : 0
+        for i in values.indices.dropFirst() {
+            let x = values[i] - values[i - 1]
+            d += x >= 0 ? x : values[i]
+        }
+        return d
     }
 
     /// Copies of a replicated component (`replica_of` in run.json) summed into one stage, in the place of

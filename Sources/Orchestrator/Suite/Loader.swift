@@ -106,13 +106,7 @@ public enum SuiteLoader {
         var rendered: [String: TemplateValue] = [:]
         if case .map(let pairs, _)? = top.value("components") {
             for p in pairs {
-                guard case .map(let keys, _) = p.value,
-                    case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
-                    case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
-                    case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value
-                else { continue }
-                let d = (try? Template(destination).render(variables)) ?? destination
-                rendered[p.key] = .text("\(RunContext.runFolderMarker)/rendered/\(d)")
+                if let path = renderedPath(p.value, variables) { rendered[p.key] = .text(path) }
             }
         }
         if context.variables["rendered"] == nil { context.variables["rendered"] = .map(rendered) }
@@ -194,6 +188,18 @@ public enum SuiteLoader {
 
     // MARK: Components
 
+    /// Where a component's rendered config will be (`{{ rendered.<component> }}`, a marker for the run
+    /// folder that does not exist yet), from its template's destination; nil without a template.
+    static func renderedPath(_ node: YNode, _ variables: [String: TemplateValue]) -> String? {
+        guard case .map(let keys, _) = node,
+            case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
+            case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
+            case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value
+        else { return nil }
+        let d = (try? Template(destination).render(variables)) ?? destination
+        return "\(RunContext.runFolderMarker)/rendered/\(d)"
+    }
+
     /// A component, or its copies when it has `replicas: N`: each read with `{{ replica }}` set (1 … N)
     /// and named <name>-<k>; `{{ rendered.<name> }}` is each copy's own rendered file.
     static func replicated(_ node: YNode, name: String, at: SourceLocation, context: ReadContext) -> [Component] {
@@ -214,14 +220,8 @@ public enum SuiteLoader {
             context.variables = saved
             context.variables["replica"] = .text(String(k))
             // The copy's own config file, as `{{ rendered.<name> }}` in its values.
-            if case .map(var rendered)? = saved["rendered"],
-                case .map(let keys, _) = node,
-                case .map(let conf, _)? = keys.first(where: { $0.key == "configuration" })?.value,
-                case .map(let t, _)? = conf.first(where: { $0.key == "template" })?.value,
-                case .scalar(let destination, _, _)? = t.first(where: { $0.key == "destination" })?.value
-            {
-                let d = (try? Template(destination).render(context.variables)) ?? destination
-                rendered[name] = .text("\(RunContext.runFolderMarker)/rendered/\(d)")
+            if case .map(var rendered)? = saved["rendered"], let path = renderedPath(node, context.variables) {
+                rendered[name] = .text(path)
                 context.variables["rendered"] = .map(rendered)
             }
             guard var c = component(node, name: "\(name)-\(k)", at: at, context: context) else { continue }

@@ -109,8 +109,8 @@ struct SDKExecution: ExecutionStrategy {
         // The emitters write their summaries into the test's folder.
         _ = mkdir(run.folder.file("tests"), 0o755)
         _ = mkdir(run.folder.file(run.testFolder), 0o755)
-        var base = UInt64.random(in: 1...(UInt64.max >> 8)) << 8
-        base &= ~0xff
+        // One run id per emitter: a random base, the emitter's index in the low byte.
+        let base = UInt64.random(in: 1...(UInt64.max >> 8)) << 8
         var live: [(process: ChildProcess, summary: String, runID: String)] = []
         for i in 0..<processes {
             let runID = RunID(base | UInt64(i)).description
