@@ -304,6 +304,31 @@ struct PipelineTests {
         let config = try String(contentsOfFile: "\(folder)/rendered/nginx.conf", encoding: .utf8)
         #expect(config.contains("server 127.0.0.1:14499;"), "the config was rendered again with b's port")
     }
+
+    @Test("a mid-test change of deployment: the gateway's cores read again, a restart puts it on two CPUs")
+    func redeploy() throws {
+        let results = try tempDir("pp-redeploy")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/redeploy.yaml"], results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        let folder = try runFolder(results)
+        let events = try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []
+        let started = events.filter {
+            $0["name"] as? String == "process_started" && $0["component"] as? String == "gateway"
+        }
+        .compactMap { ($0["attributes"] as? [String: Any])?["cpus"] as? String }
+        #expect(started.count == 2, "deployed, then deployed again: \(started)")
+        #expect(started.first?.split(separator: ",").count == 1 && started.last?.split(separator: ",").count == 2)
+        #expect(events.contains { $0["name"] as? String == "deployment_updated" })
+        // The window opens after the restart: the load flows through the new gateway, and the report
+        // gives it the allotment it ran with.
+        let t = try #require((try json("\(folder)/report.json")["tests"] as? [[String: Any]])?.first)
+        let gateway = (t["components"] as? [String: Any])?["gateway"] as? [String: Any]
+        #expect(gateway?["allotment_cores"] as? Double == 2)
+        let backend = try json("\(folder)/tests/widen/backend.snapshot")
+        let received = (backend["logs"] as? [String: Any])?["received"] as? Int ?? -1
+        let acked = try #require(try json("\(folder)/tests/widen/load.loadgen.json")["acked"] as? Int)
+        #expect(acked > 10_000 && received >= acked, "received \(received), acked \(acked)")
+    }
 }
 
 @Suite("replicas", .serialized, .timeLimit(.minutes(3)))

@@ -33,7 +33,7 @@ extension Runner {
             w.beginObject("matrix")
             for (k, v) in t.matrix { w.field(k, v) }
             w.endObject()
-            if let comps = t.components {
+            if let comps = t.componentsAtWindow(suite.components) {
                 w.beginObject("allotments")
                 for c in comps { if let v = c.deployment.allotmentCores { w.field(c.name, v, decimals: 3) } }
                 w.endObject()

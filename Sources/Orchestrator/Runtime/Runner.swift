@@ -250,7 +250,7 @@ public final class Runner {
             if targets == nil && phase == .destroy { names.reverse() }
             for n in names { try phaseOf(n, phase) }
         case .wait(let nanos): try sleep(nanos)
-        case .updateComponentStrategy(let target, let options, let variables):
+        case .updateComponentStrategy(let target, let options, let variables, let rereads):
             if !options.isEmpty {
                 var current = overrides[target] ?? []
                 current.removeAll { o in options.contains { $0.0 == o.0 } }
@@ -258,7 +258,7 @@ public final class Runner {
                 overrides[target] = current
                 events.record("strategy_updated", component: target, options)
             }
-            if !variables.isEmpty { try reconfigure(target, variables) }
+            if !variables.isEmpty { try reconfigure(target, variables, reread: rereads.first { $0.name == target }) }
         case .recordEvent(let name, let attributes):
             // The edge readings come right after the start event and right before the stop event, so the
             // event times bound the readings, and the load is still running at both.

@@ -69,7 +69,7 @@ enum Registry {
                     "loadgen options to change, e.g. {rate: 200k}; used by the next `start` (a `loadgen` execution)"),
                 KeySpec(
                     "variables", "mapping",
-                    "configuration template variables to change: the config is rendered again and, while the component runs, taken up as its `reload:` says (for the rest of the test)"
+                    "variables to change for the rest of the test: the config is rendered again and the component read again with them (its command, cores, image); while it runs, it takes them up as its `reload:` says (a changed deployment needs `restart: true`)"
                 ),
             ]
         ),

@@ -32,23 +32,32 @@ extension SuiteLoader {
                 case .componentAction(let target, _): check(target, s.location, at(s))
                 case .multiComponentAction(_, let targets):
                     for target in targets ?? [] { check(target, s.location, at(s)) }
-                case .updateComponentStrategy(let target, let opts, let vars):
+                case .updateComponentStrategy(let target, let opts, let vars, let rereads):
                     check(target, s.location, at(s))
-                    if let c = suite.component(target) {
+                    if let c = t.components?.first(where: { $0.name == target }) ?? suite.component(target) {
+                        let moved = rereads.contains { $0.deploys(differently: c) }
                         if !opts.isEmpty, let e = c.execution {
                             e.problem(updating: opts, context: context, at: s.location, path: at(s))
                         } else if !opts.isEmpty {
                             context.diags.add(
                                 s.location, at(s), "component '\(target)' has no loadgen execution to update")
                         }
-                        if !vars.isEmpty && c.configuration == nil {
+                        let reruns = rereads.contains { $0.runs(differently: c) }
+                        if !vars.isEmpty && c.configuration == nil && !moved && !reruns {
                             context.diags.add(
                                 s.location, at(s),
-                                "component '\(target)' has no configuration to render again with these variables")
-                        } else if !vars.isEmpty && c.reload == nil {
+                                "component '\(target)' has no configuration to render again with these variables, and they change nothing in its deployment"
+                            )
+                        } else if !vars.isEmpty && c.reload == nil && (moved || c.configuration != nil) {
                             context.diags.add(
                                 s.location, at(s),
-                                "component '\(target)' has no `reload:` (signal, url or restart), so a new configuration cannot take effect while it runs"
+                                "component '\(target)' has no `reload:` (signal, url or restart), so a new \(moved ? "deployment" : "configuration") cannot take effect while it runs"
+                            )
+                        } else if moved, let r = c.reload, case .restart = r.how {
+                        } else if moved {
+                            context.diags.add(
+                                s.location, at(s),
+                                "these variables change the deployment of component '\(target)' (its command, cores, image, ...), which only a restart takes up: give it `reload: {restart: true}`"
                             )
                         }
                     }

@@ -56,9 +56,14 @@ extension SuiteLoader {
                 if opts.isEmpty && vars.isEmpty {
                     context.diags.add(
                         a.location, "\(p).action.update_component_strategy",
-                        "update_component_strategy needs `options` (loadgen), `variables` (configuration) or both")
+                        "update_component_strategy needs `options` (loadgen), `variables` (configuration or deployment) or both"
+                    )
                 }
-                action = .updateComponentStrategy(target: ao.string("target") ?? "", options: opts, variables: vars)
+                let target = ao.string("target") ?? ""
+                action = .updateComponentStrategy(
+                    target: target, options: opts, variables: vars,
+                    rereads: reread(target, with: vars, path: "\(p).action.update_component_strategy", context: context)
+                )
             case "record_event":
                 action = .recordEvent(name: ao.string("name") ?? "", attributes: ao.stringMap("attributes") ?? [])
             case "no_op":
@@ -73,6 +78,34 @@ extension SuiteLoader {
                 Step(
                     name: name, location: item.location, action: action, hooks: hooks,
                     onError: onError(o.value("on_error"), path: "\(p).on_error", context: context)))
+        }
+        return out
+    }
+
+    /// The target component (each of its copies) read again with the step's variables over the test's,
+    /// so that a variable used in its deployment (command, cores, image) changes it. Problems the
+    /// variables cause are reported under the step.
+    static func reread(
+        _ target: String, with vars: [(String, String)], path: String, context: ReadContext
+    )
+        -> [Component]
+    {
+        guard !vars.isEmpty, let nodes = context.componentNodes else { return [] }
+        let local = ReadContext(
+            diags: Diagnostics(), variables: context.variables, baseDirectory: context.baseDirectory)
+        for (k, v) in vars { local.variables[k] = .text(v) }
+        var out: [Component] = []
+        for (name, at, node) in nodes {
+            let copies = replicated(node, name: name, at: at, context: local)
+            if name == target {
+                out = copies
+            } else if let one = copies.first(where: { $0.name == target }) {
+                out = [one]
+            }
+            if !out.isEmpty { break }
+        }
+        adopt(local, into: context) {
+            "\($0) (at \(path) with \(vars.map { "\($0.0)=\($0.1)" }.joined(separator: ",")))"
         }
         return out
     }

@@ -387,12 +387,17 @@ extension SuiteLoader {
             diags: Diagnostics(), variables: context.variables, baseDirectory: context.baseDirectory)
         var out: [Component] = []
         for (name, at, node) in nodes { out += replicated(node, name: name, at: at, context: local) }
-        let known = Set(context.diags.problems.map { "\($0.location.map { "\($0)" } ?? ""):\($0.message)" })
-        let tag = combo.map { "\($0.0)=\($0.1)" }.joined(separator: ",")
-        for p in local.diags.problems where !known.contains("\(p.location.map { "\($0)" } ?? ""):\(p.message)") {
-            context.diags.add(p.location, "\(p.path) (with \(tag))", p.message)
-        }
+        adopt(local, into: context) { "\($0) (with \(combo.map { "\($0.0)=\($0.1)" }.joined(separator: ",")))" }
         return out.count == suite.components.count ? out : nil
+    }
+
+    /// The problems a second reading found that the first did not, reported once under `path(p.path)`.
+    static func adopt(_ local: ReadContext, into context: ReadContext, path: (String) -> String) {
+        func key(_ p: ConfigProblem) -> String { "\(p.location.map { "\($0)" } ?? ""):\(p.message)" }
+        let known = Set(context.diags.problems.map(key))
+        for p in local.diags.problems where !known.contains(key(p)) {
+            context.diags.add(p.location, path(p.path), p.message)
+        }
     }
 
     /// Whether a component runs pipeperf's null sink (by its program or image name).

@@ -403,10 +403,13 @@ public enum SuiteLoader {
                 var e = s
                 e.action = .multiComponentAction(phase: phase, targets: targets.flatMap(suite.expand))
                 return [e]
-            case .updateComponentStrategy(let target, let options, let variables) where suite.expand(target) != [target]:
+            case .updateComponentStrategy(let target, let options, let variables, let rereads)
+            where suite.expand(target) != [target]:
                 return suite.expand(target).map { copy in
                     var e = s
-                    e.action = .updateComponentStrategy(target: copy, options: options, variables: variables)
+                    e.action = .updateComponentStrategy(
+                        target: copy, options: options, variables: variables,
+                        rereads: rereads.filter { $0.name == copy })
                     return e
                 }
             default: return [s]

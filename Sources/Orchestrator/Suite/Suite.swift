@@ -70,6 +70,18 @@ public struct Component: Sendable {
 
     /// The deployment kind's name (`process`, `docker`, ...).
     public var deploymentKind: String { type(of: deployment).info.name }
+
+    /// Whether this reading of the component deploys or monitors it otherwise than `other` (a
+    /// mid-test update's variables changed its command, cores, image, ports, ...).
+    func deploys(differently other: Component) -> Bool {
+        String(describing: deployment) != String(describing: other.deployment)
+            || String(describing: monitors) != String(describing: other.monitors)
+    }
+
+    /// Whether this reading runs its load otherwise than `other` (taken up at its next start).
+    func runs(differently other: Component) -> Bool {
+        String(describing: execution) != String(describing: other.execution)
+    }
 }
 
 /// How a running component takes up a re-rendered configuration.
@@ -128,6 +140,31 @@ public struct TestCase: Sendable {
     /// The components as this matrix expansion's values make them (nil: the suite's).
     public var components: [Component]? = nil
 
+    /// The components as they run when the observation window opens: mid-test updates before it
+    /// (`update_component_strategy` variables read into a new deployment) applied in step order, so a
+    /// window after a redeploy reports the new allotment. Nil when no update changes a component.
+    func componentsAtWindow(_ suite: [Component]) -> [Component]? {
+        var out = components ?? suite
+        var changed = false
+        func opens(_ hooks: [Hook]) -> Bool {
+            hooks.contains { if case .recordEvent("observation_start", _) = $0.kind { true } else { false } }
+        }
+        for s in steps {
+            if opens(s.hooks.pre) { break }
+            if case .recordEvent("observation_start", _) = s.action { break }
+            if case .updateComponentStrategy(_, _, _, let rereads) = s.action {
+                for r in rereads {
+                    if let i = out.firstIndex(where: { $0.name == r.name }) {
+                        out[i] = r
+                        changed = true
+                    }
+                }
+            }
+            if opens(s.hooks.post) { break }
+        }
+        return changed ? out : components
+    }
+
     /// Each test `replicates` times (or `override` times), interleaved: every test's first replicate,
     /// then every test's second, ... so that slow drift of the machine is spread over all configurations.
     /// Replicated tests are named `<test>#<k>`.
@@ -174,8 +211,11 @@ public enum Action: Sendable {
     case componentAction(target: String, phase: ComponentPhase)
     case multiComponentAction(phase: ComponentPhase, targets: [String]?)
     case wait(nanos: UInt64)
-    /// Execution `options` for the next start; configuration `variables`: re-render, then reload.
-    case updateComponentStrategy(target: String, options: [(String, String)], variables: [(String, String)])
+    /// Execution `options` for the next start; `variables`: the configuration rendered again and reloaded,
+    /// and the deployment as read again with them (`rereads`: the target, or each of its copies, read
+    /// with the variables; a changed command, cores or image is taken up by a `reload: restart`).
+    case updateComponentStrategy(
+        target: String, options: [(String, String)], variables: [(String, String)], rereads: [Component])
     case recordEvent(name: String, attributes: [(String, String)])
     case noOp
 }

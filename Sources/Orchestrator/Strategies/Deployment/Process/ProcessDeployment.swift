@@ -127,7 +127,8 @@ struct ProcessDeployment: DeploymentStrategy {
         Interrupts.register(live)
         run.events.record(
             "process_started", component: c.name,
-            [("pid", String(proc.pid)), ("command", proc.command.joined(separator: " "))])
+            [("pid", String(proc.pid)), ("command", proc.command.joined(separator: " "))]
+                + (cpus.map { [("cpus", $0.map(String.init).joined(separator: ","))] } ?? []))
         // The early-exit check: a process that dies at once (bad flag, port taken) fails the deploy.
         let deadline = SystemClock.monotonicNanos() + startupCheckNanos
         while SystemClock.monotonicNanos() < deadline {
