@@ -11,7 +11,7 @@ import Testing
 
 @testable import Orchestrator
 
-@Suite("agent counters")
+@Suite("agent counters", .timeLimit(.minutes(2)))
 struct AgentCounterTests {
     @Test("impstats lines (format json, as log.file writes them) become rsyslog_<origin>_<field> series")
     func impstats() throws {
@@ -61,6 +61,21 @@ struct AgentCounterTests {
         h.write(Data("gin\": \"imtcp\", \"submitted\": 12 }\n".utf8))
         try h.close()
         #expect(series(source.read())?["rsyslog_imtcp_submitted{name=\"in\"}"]?.number == 12, "the split line joined")
+    }
+
+    @Test("an impstats file never written: the run says so (stderr, event, report note), not an empty series")
+    func impstatsNeverWritten() throws {
+        let results = try tempDir("pp-silent")
+        let r = try pipeperf(["run", "-c", suitesDir + "/good/silent-monitor.yaml"], results: results)
+        #expect(r.status == 0, "\(r.out)\n\(r.err)")
+        #expect(r.err.contains("agent: its impstats monitor read nothing"), "\(r.err)")
+        let folder = try runFolder(results)
+        let events = try json("\(folder)/events.json")["events"] as? [[String: Any]] ?? []
+        let silent = events.filter { $0["name"] as? String == "monitor_silent" }
+        #expect(silent.count == 1, "only impstats is silent; the process monitor read: \(silent)")
+        let t = try #require((try json("\(folder)/report.json")["tests"] as? [[String: Any]])?.first)
+        let notes = t["notes"] as? [String] ?? []
+        #expect(notes.contains { $0.contains("impstats-never-written.json was never written") }, "\(notes)")
     }
 
     @Test("syslog-ng-ctl stats (CSV) becomes syslogng_<source>_<type> series; the header and odd rows are skipped")

@@ -341,6 +341,11 @@ public enum ReportBuilder {
                 w.deployedHere.insert(c)
             }
         }
+        for e in events where e["name"]?.string == "monitor_silent" {
+            report.notes.append(
+                "\(e["component"]?.string ?? "")'s \(e["attributes"]?["source"]?.string ?? "") monitor read nothing: \(e["attributes"]?["reason"]?.string ?? "")"
+            )
+        }
         if start != nil {
             report.phases = [
                 ("warmup", loadStart - testStart, windowStart - testStart),

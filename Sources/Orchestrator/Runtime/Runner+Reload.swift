@@ -31,12 +31,12 @@ extension Runner {
         if moved { events.record("deployment_updated", component: target, variables) }
         guard let live = deployed[target] else { return }  // not running: the next deploy uses it
         if c.configuration == nil && !moved { return }  // the load's options: taken up at its next start
-        guard let reload = c.reload else {
-            throw PipeperfError(.failed, "component '\(target)' has no `reload:` to take up its new configuration")
-        }
-        if moved, case .restart = reload.how {
-        } else if moved {
-            throw PipeperfError(.failed, "component '\(target)': a new deployment needs `reload: {restart: true}`")
+        guard let reload = c.reload, !moved || reload.restarts else {
+            throw PipeperfError(
+                .failed,
+                moved
+                    ? "component '\(target)': a new deployment needs `reload: {restart: true}`"
+                    : "component '\(target)' has no `reload:` to take up its new configuration")
         }
         switch reload.how {
         case .signal(let sig, let name):

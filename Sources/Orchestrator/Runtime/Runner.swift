@@ -368,6 +368,11 @@ public final class Runner {
     func stopMonitoring(_ c: Component) {
         guard let sampler, monitored.contains(c.name) else { return }
         sampler.sampleNow(component: c.name)
+        // A monitor that read nothing in its whole life is said, not left as an empty series.
+        for (source, reason) in sampler.silent(component: c.name) {
+            log("pipeperf: \(c.name): its \(source) monitor read nothing: \(reason)")
+            events.record("monitor_silent", component: c.name, [("source", source), ("reason", reason)])
+        }
         sampler.remove(component: c.name)
         monitored.removeAll { $0 == c.name }
         events.record("monitoring_stopped", component: c.name)

@@ -32,7 +32,8 @@ final class Sampler: @unchecked Sendable {
     /// The first line that could not be written (a full disk): the run fails with it.
     let writeFailure = Mutex<String?>(nil)
     var thread: pthread_t?
-    /// The latest reading per component and source (for the live progress line).
+    /// The latest reading per component and source since it was added (the live progress line; a
+    /// monitor without one has read nothing).
     let latest = Mutex<[String: (t: UInt64, status: String?, cpuSeconds: Double?)]>([:])
 
     /// Appends to `path` (created when missing).
@@ -50,8 +51,17 @@ final class Sampler: @unchecked Sendable {
     deinit { close(fd) }
 
     func add(component: String, source: any SampleSource, intervalNanos: UInt64) {
+        latest.withLock { $0["\(component)|\(source.name)"] = nil }
         monitors.withLock {
             $0.append(Monitor(component: component, source: source, intervalNanos: intervalNanos, nextNanos: 0))
+        }
+    }
+
+    /// The monitors of `component` that have given no reading since they were added, and why.
+    func silent(component: String) -> [(source: String, reason: String)] {
+        let read = latest.withLock { $0 }
+        return monitors.withLock { $0 }.filter { $0.component == component }.compactMap { m in
+            read["\(component)|\(m.source.name)"] != nil ? nil : (m.source.name, m.source.silence)
         }
     }
 

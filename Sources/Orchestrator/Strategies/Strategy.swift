@@ -150,6 +150,8 @@ protocol SampleSource: AnyObject, Sendable {
     func read(edge: WindowEdge) -> SampleReading?
     /// Releases what it holds (a stats stream).
     func close()
+    /// Why it may have read nothing at all (said when a monitor's whole life gave no reading).
+    var silence: String { get }
 }
 
 /// A measurement window's edge.
@@ -160,6 +162,7 @@ enum WindowEdge: String, Sendable {
 extension SampleSource {
     func read(edge: WindowEdge) -> SampleReading? { read() }
     func close() {}
+    var silence: String { "it never answered" }
 }
 
 // MARK: Configuration

@@ -53,8 +53,7 @@ extension SuiteLoader {
                                 s.location, at(s),
                                 "component '\(target)' has no `reload:` (signal, url or restart), so a new \(moved ? "deployment" : "configuration") cannot take effect while it runs"
                             )
-                        } else if moved, let r = c.reload, case .restart = r.how {
-                        } else if moved {
+                        } else if moved && c.reload?.restarts != true {
                             context.diags.add(
                                 s.location, at(s),
                                 "these variables change the deployment of component '\(target)' (its command, cores, image, ...), which only a restart takes up: give it `reload: {restart: true}`"

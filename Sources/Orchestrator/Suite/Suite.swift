@@ -97,6 +97,8 @@ public struct Reload: Sendable {
     public var how: How
     /// Waited after the reload, before the next step.
     public var settleNanos: UInt64 = 1_000_000_000
+    /// Whether it deploys the component again (the only way a changed deployment is taken up).
+    var restarts: Bool { if case .restart = how { true } else { false } }
 }
 
 /// An HTTP readiness probe.

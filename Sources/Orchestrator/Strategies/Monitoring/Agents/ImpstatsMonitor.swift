@@ -85,6 +85,15 @@ final class ImpstatsSource: SampleSource {
         if stat(path, &st) == 0 { state.withLock { $0.offset = Int(st.st_size) } }
     }
     var name: String { "impstats" }
+    var silence: String {
+        var st = stat()
+        guard stat(path, &st) == 0 else {
+            return
+                "\(path) was never written (rsyslog writes it when its config loads impstats with log.file=\"\(path)\" format=\"json\")"
+        }
+        return
+            "\(path) holds no impstats JSON lines (format=\"json\" gives one `{\"name\": …, \"origin\": …}` object per line)"
+    }
 
     func read() -> SampleReading? {
         state.withLock { s -> SampleReading? in
