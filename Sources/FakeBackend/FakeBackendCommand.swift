@@ -77,7 +77,7 @@ public struct FakeBackendCommand: ParsableCommand {
     }
 
     public func run() throws {
-        let backend = FakeBackend(threads: listen.threads, ledgerWindow: ledgerWindow, maxRuns: maxRuns)
+        let backend = try FakeBackend(threads: listen.threads, ledgerWindow: ledgerWindow, maxRuns: maxRuns)
         backend.faults.set(try faults.config(now: SystemClock.monotonicNanos()))
         try backend.ledger.start()
         defer { backend.ledger.stop() }
@@ -143,8 +143,8 @@ public final class FakeBackend: @unchecked Sendable {
 
     /// Policies 0..<threads serve gRPC, threads..<2×threads OTLP/HTTP, 2×threads..<3×threads syslog;
     /// each feeds its own ledger ring.
-    public init(threads: Int, ledgerWindow: Int, maxRuns: Int) {
-        ledger = Ledger(producers: 3 * threads, windowBits: ledgerWindow, maxRuns: maxRuns)
+    public init(threads: Int, ledgerWindow: Int, maxRuns: Int) throws(ThreadError) {
+        ledger = try Ledger(producers: 3 * threads, windowBits: ledgerWindow, maxRuns: maxRuns)
         board = LatencyBoard(threads: 3 * threads)
     }
 

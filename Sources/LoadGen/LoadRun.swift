@@ -165,9 +165,13 @@ public final class LoadRun: Sendable {
         let results = Mutex<[WorkerStats?]>(Array(repeating: nil, count: n))
         let failures = Mutex<[String]>([])
         var threads: [pthread_t] = []
+        // Each worker rings it when it ends; this thread sleeps on it (and wakes once a second for the
+        // progress line) instead of polling.
+        let finished = try Doorbell()
         for i in 0..<n {
             let cfg = config, live = live
             let t = try spawnThread {
+                defer { finished.ring() }
                 do {
                     let w = try Worker(
                         index: i, workers: n, config: cfg, live: live, address: address, startNanos: start,
@@ -184,7 +188,9 @@ public final class LoadRun: Sendable {
         var remaining = n
         var lastProgress = start
         while remaining > 0 {
-            usleep(20_000)
+            let next = lastProgress + 1_000_000_000
+            let now0 = SystemClock.monotonicNanos()
+            finished.wait(timeoutNanos: next > now0 ? Int64(next - now0) : 0)
             remaining = results.withLock { r in r.filter { $0 == nil }.count } - failures.withLock { $0.count }
             let now = SystemClock.monotonicNanos()
             if let progress, now - lastProgress >= 1_000_000_000 {

@@ -308,17 +308,12 @@ public struct RunCommand: ParsableCommand {
         // First SIGINT/SIGTERM: stop sending, drain briefly, print what was measured; second: exit now.
         Termination.install()
         let showProgress = !quiet && (progress || isatty(2) != 0)
+        // The watcher sleeps until a signal comes (no polling: it costs nothing during the run).
         let watcher = try spawnThread {
-            while load.live.stop.load(ordering: .relaxed) == false {
-                let n = Termination.received
-                if n >= 2 { _exit(130) }
-                if n == 1 { load.live.stop.store(true, ordering: .relaxed) }
-                usleep(20_000)
-            }
-            while true {
-                if Termination.received >= 2 { _exit(130) }
-                usleep(20_000)
-            }
+            Termination.wait(untilReceived: 1)
+            load.live.stop.store(true, ordering: .relaxed)
+            Termination.wait(untilReceived: 2)
+            _exit(130)
         }
         _ = watcher
         var lastSent = 0

@@ -69,28 +69,91 @@ public func printError(_ s: String) {
     line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
 }
 
-/// SIGINT / SIGTERM handling shared by the executables: the handler only counts (async-signal-safe);
-/// the program polls the count and shuts down in order. A second signal means "stop now".
+/// A wake-up one thread sleeps on, with a timeout, and others (or a signal handler) ring: a non-blocking
+/// pipe, so a sleeper costs nothing until it is rung or its time is up. Sleeping on a bell rather than
+/// polling a flag every few milliseconds is what keeps the harness cheap at low rates: on a virtual
+/// machine every wake-up of an idle CPU costs tens of microseconds (docs/benchmarks.md).
+public final class Doorbell: Sendable {
+    let readFD: Int32
+    let writeFD: Int32
+
+    public init() throws(ThreadError) {
+        var fds: [Int32] = [-1, -1]
+        guard pipe(&fds) == 0 else {
+            throw ThreadError(description: "cannot make a wake-up pipe: \(String(cString: strerror(errno)))")
+        }
+        for fd in fds {
+            _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK)
+            _ = fcntl(fd, F_SETFD, FD_CLOEXEC)
+        }
+        readFD = fds[0]
+        writeFD = fds[1]
+    }
+
+    deinit {
+        close(readFD)
+        close(writeFD)
+    }
+
+    /// Wakes the sleeper (or the next wait returns at once). Async-signal-safe: one write(2).
+    @inline(__always)
+    public func ring() {
+        var one: UInt8 = 1
+        _ = write(writeFD, &one, 1)
+    }
+
+    /// Sleeps until rung or until `timeoutNanos` passed (negative: no limit); true when rung. Rings
+    /// before the call count: they make it return at once.
+    @discardableResult
+    public func wait(timeoutNanos: Int64) -> Bool {
+        var p = pollfd(fd: readFD, events: Int16(POLLIN), revents: 0)
+        let ms = timeoutNanos < 0 ? Int32(-1) : Int32(clamping: (timeoutNanos + 999_999) / 1_000_000)
+        let n = poll(&p, 1, ms)
+        guard n > 0 else { return false }
+        var sink = (UInt64(0), UInt64(0), UInt64(0), UInt64(0))
+        while withUnsafeMutableBytes(of: &sink, { read(readFD, $0.baseAddress, $0.count) }) > 0 {}
+        return true
+    }
+}
+
+/// SIGINT / SIGTERM handling shared by the executables: the handler counts and rings a bell
+/// (async-signal-safe); the program waits on the bell and shuts down in order. A second signal means
+/// "stop now".
 public enum Termination {
     static let signals = Atomic<Int>(0)
+    /// Rung by the handler; made before the handler is installed (nil only when no pipe could be made:
+    /// then waits poll the count).
+    static let bell: Doorbell? = try? Doorbell()
 
     /// Installs the counting handler for SIGINT and SIGTERM.
     public static func install() {
+        _ = bell  // made now, never first inside the handler
         // A parent may have started us with these blocked (some supervisors and test runners do).
         var set = sigset_t()
         sigemptyset(&set)
         sigaddset(&set, SIGINT)
         sigaddset(&set, SIGTERM)
         pthread_sigmask(SIG_UNBLOCK, &set, nil)
-        signal(SIGINT) { _ in Termination.signals.wrappingAdd(1, ordering: .relaxed) }
-        signal(SIGTERM) { _ in Termination.signals.wrappingAdd(1, ordering: .relaxed) }
+        signal(SIGINT) { _ in Termination.counted() }
+        signal(SIGTERM) { _ in Termination.counted() }
+    }
+
+    static func counted() {
+        signals.wrappingAdd(1, ordering: .relaxed)
+        bell?.ring()
     }
 
     /// Signals received so far.
     public static var received: Int { signals.load(ordering: .relaxed) }
 
     /// Blocks until the first signal.
-    public static func wait() {
-        while received == 0 { usleep(50_000) }
+    public static func wait() { wait(untilReceived: 1) }
+
+    /// Blocks until `count` signals have been received. One thread at a time should wait (a bell has
+    /// one sleeper); the count is checked again at least once a second all the same.
+    public static func wait(untilReceived count: Int) {
+        while received < count {
+            if let bell { bell.wait(timeoutNanos: 1_000_000_000) } else { usleep(50_000) }
+        }
     }
 }

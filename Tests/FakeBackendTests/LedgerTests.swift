@@ -102,7 +102,7 @@ struct LedgerTests {
 
     @Test("the ledger thread merges rings from several producers and evicts the oldest run ids")
     func threadAndEviction() throws {
-        let ledger = Ledger(producers: 2, windowBits: 4096, maxRuns: 2)
+        let ledger = try Ledger(producers: 2, windowBits: 4096, maxRuns: 2)
         try ledger.start()
         defer { ledger.stop() }
         for run in 1...3 {

@@ -27,7 +27,7 @@ enum Interrupts {
         guard !watching.exchange(true, ordering: .relaxed) else { return }
         do {
             _ = try spawnThread {
-                while Termination.received < 2 { usleep(10_000) }
+                Termination.wait(untilReceived: 2)
                 log("pipeperf: second signal: killing every component of the run now")
                 killEverything()
                 _exit(130)

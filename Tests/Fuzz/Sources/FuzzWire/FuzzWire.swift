@@ -23,7 +23,7 @@ nonisolated(unsafe) let gunzip = try! GzipDecompressor()
 nonisolated(unsafe) let scratch = WireBuffer(capacity: 1 << 16)
 
 // The fake backend's request path, as its receiving threads run it (no ledger thread: drained here).
-nonisolated(unsafe) let backend = FakeBackend(threads: 1, ledgerWindow: 4096, maxRuns: 4)
+nonisolated(unsafe) let backend = try! FakeBackend(threads: 1, ledgerWindow: 4096, maxRuns: 4)
 nonisolated(unsafe) let policy = backend.policy(slot: 0, maxInflatedBytes: 1 << 20)
 nonisolated(unsafe) let responseBody = WireBuffer(capacity: 1 << 12)
 
