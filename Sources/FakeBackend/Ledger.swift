@@ -249,13 +249,17 @@ public final class Ledger: @unchecked Sendable {
         self.maxRuns = maxRuns
     }
 
+    /// The longest the ledger thread sleeps when nothing rings its bell.
+    static let maxSleepNanos: UInt64 = 1_000_000_000
+
     public func start() throws {
         thread = try spawnThread { [self] in
             // The thread sleeps on its bell: a status or reset request rings it (and is served at once),
             // so does a producer whose ring reaches a quarter of its capacity. Otherwise it sleeps for as
-            // long as the rings take to fill an eighth at the rate just seen, from 1 ms to 50 ms. Waking
-            // up rarely is what keeps a lightly loaded backend cheap: at 100 batches/s it drains about
-            // every 50 ms instead of three or four times per batch.
+            // long as the rings take to fill an eighth at the rate just seen, from 1 ms to a second.
+            // Nothing reads the ledger between requests, so waking up rarely costs nothing in freshness
+            // and is what keeps a lightly loaded backend cheap: at 100 batches/s it drains once a second
+            // (a wake-up of an idle CPU costs tens of microseconds on a virtual machine).
             let eighth = rings.map(\.capacity).min().map { $0 / 8 } ?? 1
             var sleep: UInt64 = 1_000_000
             var last = SystemClock.monotonicNanos()
@@ -267,8 +271,8 @@ public final class Ledger: @unchecked Sendable {
                 last = now
                 sleep =
                     n == 0
-                    ? Swift.min(sleep * 2, 50_000_000)
-                    : Swift.min(50_000_000, Swift.max(1_000_000, elapsed / UInt64(n) * UInt64(eighth)))
+                    ? Swift.min(sleep * 2, Self.maxSleepNanos)
+                    : Swift.min(Self.maxSleepNanos, Swift.max(1_000_000, elapsed / UInt64(n) * UInt64(eighth)))
                 if rings.allSatisfy({ $0.fill < $0.capacity / 4 }) { bell.wait(timeoutNanos: Int64(sleep)) }
             }
         }

@@ -35,6 +35,9 @@ public final class H2Output {
         }
     }
 
+    /// Nothing is waiting for the socket.
+    public var isEmpty: Bool { offset >= pending.count }
+
     /// Drops whatever was pending (the connection is gone).
     public func reset() {
         pending.removeAll()

@@ -192,6 +192,8 @@ public final class H2Session {
 
     /// True while the session has frames to send or expects to read (false after GOAWAY exchange).
     public var isAlive: Bool { nghttp2_session_want_read(session) != 0 || nghttp2_session_want_write(session) != 0 }
+    /// Frames received so far (every type): tells a reader whether frames followed a stream's close.
+    public internal(set) var framesReceived = 0
     /// True when frames are waiting to be produced by `flush`.
     public var wantsWrite: Bool { nghttp2_session_want_write(session) != 0 }
 
@@ -268,6 +270,7 @@ private func onFrameRecv(
     _ session: OpaquePointer?, _ frame: UnsafePointer<nghttp2_frame>?, _ user: UnsafeMutableRawPointer?
 ) -> Int32 {
     guard let s = H2Session.from(user), let frame else { return callbackFailure }
+    s.framesReceived &+= 1
     let type = frame.pointee.hd.type
     if type == UInt8(NGHTTP2_GOAWAY.rawValue) {
         s.delegate.h2GoAway(

@@ -80,6 +80,23 @@ public enum TCPSocket {
         }
     }
 
+    /// Turns on the kernel's receive timestamps (SO_TIMESTAMPNS) for `readStamped`.
+    public static func enableReceiveTimestamps(_ fd: Int32) throws(SystemError) {
+        guard clinux_enable_rx_timestamps(fd) == 0 else { throw SystemError.errno("setsockopt(SO_TIMESTAMPNS)") }
+    }
+
+    /// Reads like `read`, and gives the kernel's receive time (CLOCK_REALTIME nanoseconds) of the last
+    /// packet the read consumed in `stamp`, or 0 when it carried none.
+    @inline(__always)
+    public static func readStamped(
+        _ fd: Int32, _ buffer: UnsafeMutableRawBufferPointer, stamp: inout Int64
+    ) throws(SystemError) -> Int {
+        let n = clinux_recv_timestamped(fd, buffer.baseAddress, buffer.count, &stamp)
+        if n >= 0 { return n }
+        if errno == EAGAIN || errno == EWOULDBLOCK { return -1 }
+        throw SystemError.errno("recvmsg")
+    }
+
     /// Writes what it can; returns bytes written (0 when it would block); throws on errors.
     @inline(__always)
     public static func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws(SystemError) -> Int {

@@ -17,6 +17,20 @@ final class H2Connection: Connection, H2SessionDelegate {
     /// Output nghttp2 produced that the socket did not take yet.
     let output = H2Output()
 
+    // Parking (fixed-rate gRPC over plain TCP): between a batch's send and the next planned send the
+    // worker would wake twice, for the reply and for its timer. A parked connection is not watched for
+    // reading; the worker reads it when its timer fires, and each reply's time is the kernel's receive
+    // stamp of the packet that carried it (SO_TIMESTAMPNS), so latency stays what it would have been.
+    /// The kernel stamps this socket's packets.
+    var stamped = false
+    /// A parked read could not time a reply exactly (no stamp, or frames after the reply in the same
+    /// read): this connection stops parking for the rest of its life.
+    var parkingSpoiled = false
+    /// During a parked read: the monotonic time its bytes arrived, else 0.
+    var arrivalNanos: UInt64 = 0
+    /// During a parked read: `framesReceived` when a stream closed, else -1.
+    var framesAtClose = -1
+
     override init(worker: Worker, index: Int, capacity: Int) {
         bodies = .allocate(capacity: capacity)
         bodies.initialize(repeating: H2Body(), count: capacity)
@@ -37,11 +51,60 @@ final class H2Connection: Connection, H2SessionDelegate {
 
     override func start(now: UInt64) throws {
         session = try H2Session(role: .client, delegate: self)
+        if worker.parking && tls == nil && !parkingSpoiled {
+            stamped = (try? TCPSocket.enableReceiveTimestamps(fd)) != nil
+        }
     }
 
     override func resetProtocol() {
         session = nil
         output.reset()
+        stamped = false
+        arrivalNanos = 0
+        framesAtClose = -1
+    }
+
+    // MARK: Parking
+
+    override func updateParking(_ allow: Bool) {
+        var park = allow && stamped && !parkingSpoiled && state == .active && !wantWrite && inFlight <= 1
+        if park, let session, session.isAlive, !session.wantsWrite, output.isEmpty {
+            // A body still waiting for flow-control credit needs the peer's WINDOW_UPDATE at once.
+            for s in 0..<capacity where slots[s].active && slots[s].template >= 0 { park = false }
+        } else {
+            park = false
+        }
+        guard park != parked, fd >= 0 else { return }
+        parked = park
+        worker.loop.modify(fd, token: token, park ? [] : [.read])
+    }
+
+    override func readParked(now: UInt64) {
+        guard parked, let session else { return }
+        // The kernel stamps packets with CLOCK_REALTIME; the replies' times are monotonic.
+        let realNow = Int64(bitPattern: SystemClock.unixNanos())
+        let monoNow = SystemClock.monotonicNanos()
+        // A read's stamp is its last packet's: frames after a reply may have come later than the reply.
+        func checkFramesAfterClose() {
+            if framesAtClose >= 0 && session.framesReceived > framesAtClose { parkingSpoiled = true }
+            framesAtClose = -1
+        }
+        let ok = readAll(now: now) { buffer in
+            checkFramesAfterClose()
+            var stamp: Int64 = 0
+            let n = try TCPSocket.readStamped(fd, buffer, stamp: &stamp)
+            if stamp > 0 {
+                let age = UInt64(Swift.max(0, realNow - stamp))
+                arrivalNanos = monoNow - Swift.min(age, monoNow - 1)
+            } else {
+                if n > 0 { parkingSpoiled = true }
+                arrivalNanos = 0
+            }
+            return n
+        }
+        checkFramesAfterClose()
+        arrivalNanos = 0
+        if ok { afterReads(now: now) }
     }
 
     // MARK: Sending
@@ -127,8 +190,15 @@ final class H2Connection: Connection, H2SessionDelegate {
 
     func h2StreamClosed(stream: Int32, errorCode: UInt32) {
         guard let s = slotIndex(stream) else { return }
-        let now = SystemClock.monotonicNanos()
         let slot = slots[s]
+        var now: UInt64
+        if arrivalNanos != 0 {
+            now = Swift.max(arrivalNanos, slot.sentNanos)
+            worker.stats.repliesReadParked += 1
+            framesAtClose = session?.framesReceived ?? -1
+        } else {
+            now = SystemClock.monotonicNanos()
+        }
         let outcome: Worker.Outcome
         if slot.grpcStatus == 0 {
             outcome = .ok(rejected: responses[s].withUnsafeBytes { partialSuccessRejected(grpcFramed: $0) })

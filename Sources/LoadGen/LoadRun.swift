@@ -84,6 +84,7 @@ public struct LoadSummary: Sendable {
         w.field("connect_failures", stats.connectFailures)
         w.field("reconnects", stats.reconnects)
         w.field("goaways", stats.goaways)
+        w.field("replies_read_parked", stats.repliesReadParked)
         if let e = stats.firstError { w.field("first_error", e) } else { w.fieldNull("first_error") }
         if let e = stats.firstGRPCMessage {
             w.field("first_grpc_message", e)

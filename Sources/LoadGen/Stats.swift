@@ -62,6 +62,8 @@ public struct WorkerStats: Sendable {
     public var connectFailures = 0
     public var reconnects = 0
     public var goaways = 0
+    /// Replies read at a planned send rather than on arrival (gRPC at a fixed rate; see H2Connection).
+    public var repliesReadParked = 0
     public var firstError: String? = nil
     public var firstGRPCMessage: String? = nil
     /// Latency from the planned send time to the reply, microseconds (corrected for coordinated omission).
@@ -96,6 +98,7 @@ public struct WorkerStats: Sendable {
         connectFailures += o.connectFailures
         reconnects += o.reconnects
         goaways += o.goaways
+        repliesReadParked += o.repliesReadParked
         firstError = firstError ?? o.firstError
         firstGRPCMessage = firstGRPCMessage ?? o.firstGRPCMessage
         latency.add(o.latency)

@@ -54,6 +54,10 @@ final class Worker {
     let totalBatches: Int?
     let workers: Int
     let deadlineNanos: UInt64?
+    /// Connections may park between planned sends (fixed-rate gRPC without TLS; see H2Connection).
+    let parking: Bool
+    /// The longest a connection stays parked: replies wait at most this long to be read.
+    static let maxParkNanos: UInt64 = 50_000_000
 
     init(
         index: Int, workers: Int, config: LoadConfig, live: LiveCounters, address: SocketAddress, startNanos: UInt64,
@@ -73,6 +77,7 @@ final class Worker {
         tlsContext = try config.tls.map { try TLSClientContext($0) }
         gzip = config.compression == .gzip ? try GzipCompressor(level: 1) : nil
         nextBatch = index
+        parking = config.batchIntervalNanos != nil && config.transport == .grpc && config.tls == nil
         totalBatches = config.plannedBatches
         // The sending window: the duration, or for --count at a rate, the span of the planned batches.
         if let d = config.durationNanos {
@@ -184,7 +189,14 @@ final class Worker {
     func run() {
         var drainDeadline: UInt64? = nil
         while true {
-            let now = SystemClock.monotonicNanos()
+            var now = SystemClock.monotonicNanos()
+            if parking {
+                // The planned send first (the schedule comes before the replies, whose times are the
+                // kernel's stamps whenever they are read), then what arrived while parked.
+                if !sendingDone { sendDue(now: now) }
+                for c in connections where c.parked { c.readParked(now: SystemClock.monotonicNanos()) }
+                now = SystemClock.monotonicNanos()
+            }
             for c in connections where c.state == .idle || c.state == .closed { c.connect(now: now) }
             if !sendingDone {
                 sendDue(now: now)
@@ -199,7 +211,15 @@ final class Worker {
                     drainDeadline = now + 2_000_000_000
                 }
             }
-            loop.poll(timeoutNanos: waitNanos(now: now))
+            let wait = waitNanos(now: now)
+            if parking {
+                // Park only when the next wake-up is the timer of a planned send, and soon.
+                let allow =
+                    wait > 0 && !sendingDone && freeSlots() > 0
+                    && plannedNanos(nextBatch) <= now &+ Self.maxParkNanos
+                for c in connections { c.updateParking(allow) }
+            }
+            loop.poll(timeoutNanos: wait)
         }
         stats.unsent = unsentItems
         truncatePlanAtStop()

@@ -103,6 +103,27 @@ struct LoadRunTests {
         #expect(counts[signal.rawValue]?["requests"] == r.summary["batches"] as? Int)
     }
 
+    @Test("at a fixed rate replies are read at the next planned send, timed by the kernel's receive stamp")
+    func parkedReplies() throws {
+        // 25 batches/s: 40 ms between sends. A parked reply is read up to 40 ms after it arrived; its
+        // latency must be its arrival's (the stamp), not the time it was read.
+        let receiver = try PythonReceiver()
+        let r = try loadgen([
+            "--endpoint", "127.0.0.1:\(receiver.port)", "--rate", "2500", "--batch-size", "100", "--duration", "2s",
+            "--connections", "1", "--max-in-flight", "4", "--threads", "1",
+        ])
+        let counts = try receiver.stop()
+        #expect(r.status == 0, "\(r.err)")
+        #expect(r.summary["acked"] as? Int == 5000)
+        #expect(counts["logs"]?["items"] == 5000)
+        let parked = r.summary["replies_read_parked"] as? Int ?? -1
+        #expect(parked > 0 && parked <= 50, "replies read parked: \(parked) of 50")
+        let latency = r.summary["rpc_latency_ms"] as? [String: Any]
+        let uncorrected = latency?["uncorrected"] as? [String: Any]
+        let p50 = uncorrected?["p50"] as? Double ?? -1
+        #expect(p50 >= 0 && p50 < 30, "uncorrected latency p50 \(p50) ms: read time instead of arrival time?")
+    }
+
     @Test(
         "error statuses are counted by name, with the grpc-message",
         arguments: ["UNAVAILABLE", "RESOURCE_EXHAUSTED", "INVALID_ARGUMENT"])

@@ -56,3 +56,12 @@ int clinux_send_datagrams(int fd, const uint8_t *base, const int32_t *offsets, i
 /// errno (exec failures are reported through a pipe, so errno is the child's).
 int clinux_spawn(const char *const argv[], const char *const envp[], const char *cwd, int out_fd, int err_fd,
                  const int *cpus, int cpu_count, int parent_death_signal);
+
+/// Asks the kernel to stamp every packet `fd` receives (SO_TIMESTAMPNS, CLOCK_REALTIME, nanoseconds).
+/// Returns 0, or -1 with errno.
+int clinux_enable_rx_timestamps(int fd);
+
+/// recv on a non-blocking socket that also returns the kernel's receive time of the last packet the
+/// read consumed (SO_TIMESTAMPNS must be on), in CLOCK_REALTIME nanoseconds, or 0 when the read
+/// carried none. Returns the bytes read, 0 at end of stream, -1 with errno (EINTR retried).
+long clinux_recv_timestamped(int fd, void *buf, size_t len, int64_t *realtime_ns);
